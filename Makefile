@@ -1,0 +1,30 @@
+# Two commands do all set-up on a fresh machine with only python3: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip setuptools wheel
+
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e .
+	touch $@
+
+$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[qnn,dev]'
+	touch $@ $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-base
+	$(BIN)/edge-fer demo --out runs/demo
+
+test: $(VENV)/.installed-all
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-all
+	$(BIN)/ruff check edge_fer convert runners data scripts tests
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

@@ -1,0 +1,4 @@
+"""`edge-fer train` (placeholder module until the trainer lands)."""
+
+def register(app):
+    pass

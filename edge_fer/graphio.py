@@ -1,0 +1,73 @@
+"""Load and save frozen TF graphs, and the op check that keeps them SNPE-convertible."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from edge_fer.atomic import atomic_write_bytes
+from edge_fer.errors import EdgeFerError
+
+INPUT_NAME = "x"
+OUTPUT_NAME = "output"
+LOGITS_NAME = "logits"
+
+# Ops that snpe-tensorflow-to-dlc maps to layers (and TFLite int8 takes); a frozen graph holds no other.
+SNPE_OPS = frozenset({
+    "Placeholder", "Const", "Identity", "Conv2D", "DepthwiseConv2dNative", "BiasAdd", "Relu",
+    "Relu6", "MaxPool", "AvgPool", "Reshape", "MatMul", "Add", "AddV2", "Mul", "Softmax",
+    "ConcatV2", "Mean", "Pad",
+})
+
+
+def load_graph_def(path: str | Path):
+    """Parse a frozen `.pb`; a missing, truncated or non-graph file is a one-line EdgeFerError."""
+    import tensorflow as tf
+    from google.protobuf.message import DecodeError
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EdgeFerError(f"{path}: cannot read graph ({exc.strerror or exc})") from None
+    if not data:
+        raise EdgeFerError(f"{path}: empty file, not a frozen TensorFlow graph")
+    graph_def = tf.compat.v1.GraphDef()
+    try:
+        graph_def.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise EdgeFerError(f"{path}: not a frozen TensorFlow graph (protobuf: {exc})") from None
+    if not graph_def.node or any(not node.op for node in graph_def.node):
+        raise EdgeFerError(f"{path}: not a frozen TensorFlow graph (no valid nodes)")
+    names = {node.name for node in graph_def.node}
+    for required in (INPUT_NAME, OUTPUT_NAME):
+        if required not in names:
+            raise EdgeFerError(f"{path}: graph has no tensor {required!r} (CONVENTIONS: input "
+                               f"{INPUT_NAME!r}, output {OUTPUT_NAME!r})")
+    return graph_def
+
+
+def save_graph_def(graph_def, path: str | Path) -> Path:
+    return atomic_write_bytes(path, graph_def.SerializeToString())
+
+
+def op_histogram(graph_def) -> Counter:
+    return Counter(node.op for node in graph_def.node)
+
+
+def check_snpe_ops(graph_def, source: str | Path = "graph") -> None:
+    """Fail, naming the op and node, if the graph holds an op SNPE's TF converter does not take."""
+    for node in graph_def.node:
+        if node.op not in SNPE_OPS:
+            raise EdgeFerError(f"{source}: op {node.op} (node {node.name!r}) is not one SNPE's "
+                               f"TensorFlow converter takes; allowed: {', '.join(sorted(SNPE_OPS))}")
+
+
+def import_graph(graph_def):
+    """A new tf.Graph holding graph_def with its original names (no 'import/' prefix)."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+    return graph

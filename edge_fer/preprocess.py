@@ -1,0 +1,120 @@
+"""The one preprocessing function (CONVENTIONS: Preprocessing).
+
+Training, raw-inputs and every runner go through `preprocess`, so the pixels a model sees on a
+device are the pixels it was trained on.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge_fer.errors import EdgeFerError
+
+INPUT_SIZE = 48
+INPUT_SHAPE = (1, INPUT_SIZE, INPUT_SIZE, 1)
+FACE_MARGIN = 0.1
+
+
+class ImageError(EdgeFerError):
+    """An image file that cannot be decoded; raw-inputs skips it and records why."""
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Decode any image OpenCV reads (gray, BGR, BGRA, 8 or 16 bit) without changing its depth."""
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if data.size == 0:
+        raise ImageError(f"{path}: empty file")
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise ImageError(f"{path}: not an image OpenCV can decode")
+    return image
+
+
+def to_gray_uint8(image: np.ndarray) -> np.ndarray:
+    """Any decoded image → 8-bit single-channel."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype in (np.float32, np.float64):
+        image = np.clip(image * 255.0 if image.max() <= 1.0 else image, 0, 255).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise ImageError(f"unsupported pixel type {image.dtype}")
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise ImageError(f"unsupported image shape {image.shape}")
+
+
+@functools.lru_cache(maxsize=1)
+def _face_detector() -> cv2.CascadeClassifier:
+    cascade = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+    detector = cv2.CascadeClassifier(str(cascade))
+    if detector.empty():
+        raise EdgeFerError(f"{cascade}: OpenCV Haar cascade missing or unreadable")
+    return detector
+
+
+def crop_largest_face(gray: np.ndarray, margin: float = FACE_MARGIN) -> np.ndarray:
+    """Crop the largest Haar-cascade face with a small margin; the whole image when none is found."""
+    min_side = max(24, min(gray.shape) // 10)
+    faces = _face_detector().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+                                               minSize=(min_side, min_side))
+    if len(faces) == 0:
+        return gray
+    x, y, w, h = max(faces, key=lambda f: int(f[2]) * int(f[3]))
+    dx, dy = int(w * margin), int(h * margin)
+    y0, y1 = max(0, y - dy), min(gray.shape[0], y + h + dy)
+    x0, x1 = max(0, x - dx), min(gray.shape[1], x + w + dx)
+    return gray[y0:y1, x0:x1]
+
+
+def resize_gray(gray: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+    if gray.shape == (size, size):
+        return gray
+    shrinking = gray.shape[0] > size or gray.shape[1] > size
+    interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(gray, (size, size), interpolation=interp)
+
+
+def preprocess(image: np.ndarray, detect_faces: bool = False) -> np.ndarray:
+    """Decoded image → float32 [48, 48] in [0, 1]: gray, optional face crop, resize, /255."""
+    return gray48_to_uint8(image, detect_faces).astype(np.float32) / np.float32(255.0)
+
+
+def preprocess_file(path: str | Path, detect_faces: bool = False) -> np.ndarray:
+    """Read and preprocess one image file; raises ImageError naming the file when it is bad."""
+    image = load_image(path)
+    try:
+        return preprocess(image, detect_faces=detect_faces)
+    except ImageError as exc:
+        raise ImageError(f"{path}: {exc}") from None
+
+
+def gray48_to_uint8(image: np.ndarray, detect_faces: bool = False) -> np.ndarray:
+    """Decoded image → uint8 [48, 48]: the in-memory form of every data set (scale later)."""
+    gray = to_gray_uint8(image)
+    if detect_faces:
+        gray = crop_largest_face(gray)
+    return resize_gray(gray)
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 [N, 48, 48] (or float [N, 48, 48] already scaled) → float32 [N, 48, 48, 1] in [0, 1]."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / np.float32(255.0)
+    else:
+        images = images.astype(np.float32, copy=False)
+    return images.reshape(images.shape[0], INPUT_SIZE, INPUT_SIZE, 1)

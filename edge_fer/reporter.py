@@ -1,0 +1,52 @@
+"""The one place that talks to the terminal: progress bars and console output.
+
+Library code reports through here so that `--quiet`, non-TTY runs and `--json` output stay clean.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+
+T = TypeVar("T")
+
+console = Console(stderr=True, highlight=False)
+QUIET = False
+
+
+def set_quiet(quiet: bool) -> None:
+    global QUIET
+    QUIET = quiet
+
+
+def info(message: str) -> None:
+    if not QUIET:
+        console.print(message)
+
+
+def warn(message: str) -> None:
+    console.print(f"[yellow]warning:[/yellow] {message}")
+
+
+def progress_enabled() -> bool:
+    return not QUIET and sys.stderr.isatty()
+
+
+def make_progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
+                    console=console, disable=not progress_enabled(), transient=False)
+
+
+def track(items: Iterable[T], total: int | None = None, description: str = "") -> Iterator[T]:
+    """Iterate with a rich progress bar when stderr is a terminal."""
+    with make_progress() as bar:
+        task = bar.add_task(description, total=total, status="")
+        for item in items:
+            yield item
+            bar.advance(task)
