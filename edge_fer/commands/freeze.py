@@ -1,4 +1,36 @@
-"""`edge-fer train` (placeholder module until the trainer lands)."""
+"""`edge-fer freeze`: a training run → inference-only frozen `.pb`."""
 
-def register(app):
-    pass
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from edge_fer.commands import reports_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("freeze", epilog="Example: edge-fer freeze runs/fer --out model.pb")
+    @reports_errors
+    def freeze(
+        run: Path = typer.Argument(..., help="Run folder written by edge-fer train."),
+        out: Path = typer.Option(Path("model.pb"), help="Frozen graph to write (labels.txt goes beside it)."),
+        checkpoint: str = typer.Option("best", help="best | last"),
+        batch: int = typer.Option(1, min=0, help="Fixed batch of input x (0: dynamic)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        """Fold batch norm, drop dropout and training ops, check the ops SNPE takes, verify against the checkpoint."""
+        from edge_fer.errors import UsageError
+        from edge_fer.freeze import freeze_run
+
+        if checkpoint not in ("best", "last"):
+            raise UsageError("--checkpoint must be best or last")
+        summary = freeze_run(run, out, checkpoint, batch or None)
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2))
+            return
+        ops = ", ".join(f"{op} {n}" for op, n in sorted(summary["ops"].items()))
+        typer.echo(f"froze {summary['arch']} from {summary['checkpoint']} → {out} "
+                   f"({summary['bytes'] / 1e6:.2f} MB, max |Δp| vs checkpoint "
+                   f"{summary['max_abs_diff_vs_checkpoint']:.1e})\nops: {ops}")

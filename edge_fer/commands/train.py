@@ -1,4 +1,61 @@
-"""`edge-fer train` (placeholder module until the trainer lands)."""
+"""`edge-fer train`: train an architecture from the registry on FER2013, image folders or synthetic data."""
 
-def register(app):
-    pass
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edge_fer.commands import reports_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train", epilog="Example: edge-fer train --data fer2013.csv.gz --arch seed003 --epochs 30 --out runs/fer")
+    @reports_errors
+    def train(
+        data: str = typer.Option("synthetic", help="'synthetic', a FER2013 CSV (.csv/.csv.gz) or an image folder."),
+        arch: str = typer.Option("seed003", help="Architecture from the registry (see --list-archs)."),
+        epochs: int = typer.Option(10, min=1),
+        batch_size: int = typer.Option(64, min=1),
+        lr: float = typer.Option(3e-4, help="Adam learning rate."),
+        lr_schedule: str = typer.Option("constant", help="constant | cosine"),
+        warmup_epochs: float = typer.Option(0.0, help="Linear learning-rate warm-up length."),
+        augment: str = typer.Option("flip", help="none | flip | full (flip, rotation, scale, shift, jitter, erase)"),
+        class_weights: str = typer.Option("none", help="none | balanced | sqrt (weights rare classes up)"),
+        label_smoothing: float = typer.Option(0.0, min=0.0, max=0.5),
+        dropout_keep: float = typer.Option(0.5, min=0.05, max=1.0, help="Keep probability fed to dropout."),
+        seed: int = typer.Option(0, help="Seed for initialisation, shuffling and augmentation."),
+        strict: bool = typer.Option(False, help="Fail on the first malformed CSV row instead of skipping it."),
+        max_steps: int = typer.Option(0, min=0, help="Stop after this many steps in all (0: no limit)."),
+        synthetic_train: int = typer.Option(6000, min=7, help="Synthetic training images."),
+        synthetic_val: int = typer.Option(1200, min=7, help="Synthetic validation images."),
+        tta_flip: bool = typer.Option(False, help="Validate with horizontal-flip averaging."),
+        out: Path = typer.Option(Path("runs/train"), help="Run folder for checkpoints, summaries, metrics.json."),
+        resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+        overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
+        list_archs: bool = typer.Option(False, "--list-archs", help="List the architectures and exit."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        """Train a TF1-style graph CNN; keeps the best checkpoint by validation accuracy."""
+        from edge_fer import reporter
+        from edge_fer.model import ARCHITECTURES
+
+        if list_archs:
+            for name, spec in ARCHITECTURES.items():
+                typer.echo(f"{name:10s} {spec.description}")
+            return
+        from edge_fer.train import TrainConfig
+        from edge_fer.train import train as run_training
+
+        reporter.set_quiet(quiet)
+        config = TrainConfig(data=data, arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
+                             lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, augment=augment,
+                             class_weights=class_weights, label_smoothing=label_smoothing,
+                             dropout_keep=dropout_keep, seed=seed, strict=strict, max_steps=max_steps,
+                             synthetic_train=synthetic_train, synthetic_val=synthetic_val,
+                             tta_flip=tta_flip, out=str(out))
+        metrics = run_training(config, resume=resume, overwrite=overwrite)
+        best = metrics["best"]
+        typer.echo(f"best {metrics['val_split']} accuracy {best['val_accuracy']:.4f} at epoch {best['epoch']} "
+                   f"({metrics['params']:,} parameters, {metrics['wall_seconds']:.0f} s); "
+                   f"metrics: {out / 'metrics.json'}")

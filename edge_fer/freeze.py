@@ -1,0 +1,110 @@
+"""Freeze a training run into an inference-only `.pb` (CONVENTIONS: the model's tensors).
+
+The architecture is rebuilt for export from the checkpoint's values (batch norm folded, no
+dropout, fixed batch), then checked against the checkpoint's own inference path on random
+inputs, so the frozen graph provably computes what was trained.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer.errors import EdgeFerError
+from edge_fer.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME, check_snpe_ops, save_graph_def
+from edge_fer.model import Layers, get_architecture
+from edge_fer.preprocess import INPUT_SIZE
+from edge_fer.train import BEST_CKPT, CONFIG_NAME, LAST_CKPT, session_config
+
+FREEZE_TOLERANCE = 1e-4
+
+
+def find_checkpoint(run: Path, which: str = "best") -> Path:
+    prefix = run / (BEST_CKPT if which == "best" else LAST_CKPT)
+    if not Path(f"{prefix}.index").is_file():
+        raise EdgeFerError(f"{run}: no {which} checkpoint ({prefix}.index); train first with edge-fer train --out {run}")
+    return prefix
+
+
+def read_run_config(run: Path) -> dict:
+    path = run / CONFIG_NAME
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise EdgeFerError(f"{path}: cannot read the run's configuration ({exc})") from None
+
+
+def checkpoint_values(prefix: Path) -> dict[str, np.ndarray]:
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(prefix))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+
+def export_graph_def(arch_name: str, weights: dict[str, np.ndarray], batch: int | None = 1):
+    """Inference graph x [batch,48,48,1] → logits → output with weights as constants."""
+    import tensorflow as tf
+
+    arch = get_architecture(arch_name)
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [batch, INPUT_SIZE, INPUT_SIZE, 1], name=INPUT_NAME)
+        logits = tf.identity(arch.build(Layers(weights=weights), x), name=LOGITS_NAME)
+        tf.nn.softmax(logits, name=OUTPUT_NAME)
+    graph_def = graph.as_graph_def()
+    for node in graph_def.node:
+        node.device = ""
+    return graph_def
+
+
+def reference_outputs(prefix: Path, inputs: np.ndarray) -> np.ndarray:
+    """Softmax of the checkpoint's own training graph on its inference path."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph, config=session_config()) as sess:
+        saver = tf.compat.v1.train.import_meta_graph(f"{prefix}.meta", clear_devices=True)
+        saver.restore(sess, str(prefix))
+        return sess.run(f"{OUTPUT_NAME}:0", {f"{INPUT_NAME}:0": inputs})
+
+
+def frozen_outputs(graph_def, inputs: np.ndarray) -> np.ndarray:
+    import tensorflow as tf
+
+    from edge_fer.graphio import import_graph
+
+    with tf.compat.v1.Session(graph=import_graph(graph_def), config=session_config()) as sess:
+        batch = sess.graph.get_tensor_by_name(f"{INPUT_NAME}:0").shape[0]
+        if batch is None:
+            return sess.run(f"{OUTPUT_NAME}:0", {f"{INPUT_NAME}:0": inputs})
+        return np.concatenate([sess.run(f"{OUTPUT_NAME}:0", {f"{INPUT_NAME}:0": inputs[i:i + batch]})
+                               for i in range(0, len(inputs), batch)])
+
+
+def freeze_run(run: str | Path, out: str | Path, which: str = "best", batch: int | None = 1,
+               checks: int = 8) -> dict:
+    """Freeze run's checkpoint to `out`; returns a summary (ops, max |Δp| against the checkpoint)."""
+    from edge_fer.graphio import op_histogram
+    from edge_fer.labels import write_labels
+
+    run, out = Path(run), Path(out)
+    config = read_run_config(run)
+    prefix = find_checkpoint(run, which)
+    weights = checkpoint_values(prefix)
+    try:
+        graph_def = export_graph_def(config["arch"], weights, batch)
+    except KeyError as exc:
+        raise EdgeFerError(f"{prefix}: checkpoint lacks tensor {exc} needed by {config['arch']}") from None
+    check_snpe_ops(graph_def, out)
+    inputs = np.random.default_rng(0).random((checks, INPUT_SIZE, INPUT_SIZE, 1), dtype=np.float32)
+    delta = float(np.abs(reference_outputs(prefix, inputs) - frozen_outputs(graph_def, inputs)).max())
+    if delta > FREEZE_TOLERANCE:
+        raise EdgeFerError(f"{out}: frozen graph differs from checkpoint {prefix} by {delta:.2e} "
+                           f"(> {FREEZE_TOLERANCE}); not written")
+    save_graph_def(graph_def, out)
+    write_labels(out.parent / "labels.txt")
+    return {"path": str(out), "arch": config["arch"], "checkpoint": str(prefix), "batch": batch,
+            "bytes": out.stat().st_size, "ops": dict(op_histogram(graph_def)),
+            "max_abs_diff_vs_checkpoint": delta}

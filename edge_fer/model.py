@@ -1,0 +1,260 @@
+"""TF1-style graph CNNs (tf.nn ops + tf.compat.v1.get_variable) and their registry.
+
+Each architecture is one function `arch(layers, x) -> logits` written against `Layers`, which builds
+the same network in two ways:
+- for training: variables, batch statistics, dropout, update ops for batch-norm moving averages;
+- for export: constants read from a checkpoint, batch norm folded into the preceding conv/dense,
+  no dropout — so the frozen graph holds only ops SNPE's TensorFlow converter takes.
+Writing the network once keeps the trained and the exported model the same model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+BN_EPSILON = 1e-3
+BN_MOMENTUM = 0.99
+
+
+class Layers:
+    """Layer vocabulary of the architectures; `weights=None` builds for training, else for export."""
+
+    def __init__(self, weights: dict[str, np.ndarray] | None = None, is_training=None, keep_prob=None):
+        import tensorflow as tf
+
+        self.tf = tf
+        self.weights = weights
+        self.is_training = is_training
+        self.keep_prob = keep_prob
+        self.regularised: list = []  # kernels that take weight decay
+
+    @property
+    def exporting(self) -> bool:
+        return self.weights is not None
+
+    # parameters -----------------------------------------------------------------------------
+    def _param(self, name: str, shape, init: str, regularise: bool = False):
+        tf = self.tf
+        if self.exporting:
+            value = self.weights[name]
+            if tuple(value.shape) != tuple(shape):
+                raise ValueError(f"checkpoint tensor {name} has shape {value.shape}, expected {shape}")
+            return value
+        initializers = {
+            "he": tf.compat.v1.initializers.variance_scaling(2.0, "fan_in", "truncated_normal"),
+            "glorot": tf.compat.v1.initializers.glorot_uniform(),
+            "zeros": tf.compat.v1.initializers.zeros(),
+            "ones": tf.compat.v1.initializers.ones(),
+        }
+        var = tf.compat.v1.get_variable(name, shape, tf.float32, initializers[init])
+        if regularise:
+            self.regularised.append(var)
+        return var
+
+    def _bn_params(self, name: str, channels: int):
+        tf = self.tf
+        gamma = self._param(f"{name}/bn/gamma", [channels], "ones")
+        beta = self._param(f"{name}/bn/beta", [channels], "zeros")
+        if self.exporting:
+            return gamma, beta, self.weights[f"{name}/bn/moving_mean"], self.weights[f"{name}/bn/moving_variance"]
+        mean = tf.compat.v1.get_variable(f"{name}/bn/moving_mean", [channels], tf.float32,
+                                         tf.compat.v1.initializers.zeros(), trainable=False)
+        var = tf.compat.v1.get_variable(f"{name}/bn/moving_variance", [channels], tf.float32,
+                                        tf.compat.v1.initializers.ones(), trainable=False)
+        return gamma, beta, mean, var
+
+    def _batch_norm(self, h, name: str, axes: list[int]):
+        """Training-time batch norm: batch statistics when training, moving averages otherwise."""
+        tf = self.tf
+        channels = int(h.shape[-1])
+        gamma, beta, moving_mean, moving_var = self._bn_params(name, channels)
+        batch_mean, batch_var = tf.nn.moments(h, axes=axes)
+        updates = [
+            tf.compat.v1.assign(moving_mean, moving_mean * BN_MOMENTUM + batch_mean * (1 - BN_MOMENTUM)),
+            tf.compat.v1.assign(moving_var, moving_var * BN_MOMENTUM + batch_var * (1 - BN_MOMENTUM)),
+        ]
+        for update in updates:
+            tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, update)
+        mean, var = tf.cond(self.is_training, lambda: (batch_mean, batch_var),
+                            lambda: (tf.identity(moving_mean), tf.identity(moving_var)))
+        return tf.nn.batch_normalization(h, mean, var, beta, gamma, BN_EPSILON)
+
+    def _folded(self, name: str, kernel: np.ndarray, bias: np.ndarray | None, bn: bool):
+        """Export: fold batch norm into kernel and bias (scale along the last, output axis)."""
+        if not bn:
+            return kernel, bias
+        gamma, beta, mean, var = self._bn_params(name, kernel.shape[-1])
+        scale = gamma / np.sqrt(var + BN_EPSILON)
+        folded_bias = beta - mean * scale + (0 if bias is None else bias * scale)
+        return (kernel * scale).astype(np.float32), folded_bias.astype(np.float32)
+
+    def _finish(self, h, name: str, kernel, bias, bn: bool, relu: bool, axes: list[int]):
+        tf = self.tf
+        if self.exporting:
+            h = tf.nn.bias_add(h, tf.constant(bias, name=f"{name}/b"), name=f"{name}/BiasAdd")
+        elif bn:
+            h = self._batch_norm(h, name, axes)
+        else:
+            h = tf.nn.bias_add(h, bias)
+        return tf.nn.relu(h, name=f"{name}/Relu") if relu else h
+
+    # layers ---------------------------------------------------------------------------------
+    def conv(self, h, name: str, size: int, filters: int, stride: int = 1, bn: bool = False,
+             relu: bool = True):
+        tf = self.tf
+        shape = [size, size, int(h.shape[-1]), filters]
+        kernel = self._param(f"{name}/w", shape, "he", regularise=True)
+        bias = None if bn else self._param(f"{name}/b", [filters], "zeros")
+        if self.exporting:
+            kernel, bias = self._folded(name, kernel, bias, bn)
+            if bias is None:
+                bias = np.zeros([filters], np.float32)
+            kernel = tf.constant(kernel, name=f"{name}/w")
+        h = tf.nn.conv2d(h, kernel, [1, stride, stride, 1], "SAME", name=f"{name}/Conv2D")
+        return self._finish(h, name, kernel, bias, bn, relu, [0, 1, 2])
+
+    def separable(self, h, name: str, filters: int, size: int = 3, bn: bool = True, relu: bool = True):
+        """Depthwise size×size then pointwise 1×1; batch norm folds into the pointwise conv."""
+        tf = self.tf
+        channels = int(h.shape[-1])
+        depthwise = self._param(f"{name}/dw", [size, size, channels, 1], "he", regularise=True)
+        pointwise = self._param(f"{name}/pw", [1, 1, channels, filters], "he", regularise=True)
+        bias = None if bn else self._param(f"{name}/b", [filters], "zeros")
+        if self.exporting:
+            pointwise, bias = self._folded(name, pointwise, bias, bn)
+            if bias is None:
+                bias = np.zeros([filters], np.float32)
+            depthwise = tf.constant(depthwise, name=f"{name}/dw")
+            pointwise = tf.constant(pointwise, name=f"{name}/pw")
+        h = tf.nn.depthwise_conv2d(h, depthwise, [1, 1, 1, 1], "SAME", name=f"{name}/depthwise")
+        h = tf.nn.conv2d(h, pointwise, [1, 1, 1, 1], "SAME", name=f"{name}/pointwise")
+        return self._finish(h, name, pointwise, bias, bn, relu, [0, 1, 2])
+
+    def dense(self, h, name: str, units: int, bn: bool = False, relu: bool = True):
+        tf = self.tf
+        kernel = self._param(f"{name}/w", [int(h.shape[-1]), units], "glorot", regularise=True)
+        bias = None if bn else self._param(f"{name}/b", [units], "zeros")
+        if self.exporting:
+            kernel, bias = self._folded(name, kernel, bias, bn)
+            if bias is None:
+                bias = np.zeros([units], np.float32)
+            kernel = tf.constant(kernel, name=f"{name}/w")
+        h = tf.linalg.matmul(h, kernel, name=f"{name}/MatMul")
+        return self._finish(h, name, kernel, bias, bn, relu, [0])
+
+    def max_pool(self, h, size: int = 2, stride: int = 2):
+        return self.tf.nn.max_pool2d(h, size, stride, "SAME")
+
+    def global_avg_pool(self, h):
+        """AvgPool over the whole map + Reshape: SNPE-friendly global average pooling."""
+        tf = self.tf
+        height, width, channels = (int(d) for d in h.shape[1:])
+        h = tf.nn.avg_pool2d(h, [height, width], [height, width], "VALID")
+        return self.flatten(h)
+
+    def flatten(self, h):
+        size = int(np.prod([int(d) for d in h.shape[1:]]))
+        batch = h.shape[0]
+        return self.tf.reshape(h, [int(batch) if batch is not None else -1, size])
+
+    def dropout(self, h, rate: float):
+        """Dropout driven by the keep-probability placeholder scaled to this layer's rate."""
+        if self.exporting or rate <= 0:
+            return h
+        tf = self.tf
+        keep = 1.0 - rate * (1.0 - self.keep_prob) / 0.5  # keep_prob 0.5 → this layer's rate
+        return tf.nn.dropout(h, rate=1.0 - keep)
+
+    def add(self, a, b):
+        return self.tf.add(a, b)
+
+
+ArchFn = Callable[[Layers, object], object]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    build: ArchFn
+    weight_decay: float
+    description: str
+
+
+ARCHITECTURES: dict[str, Architecture] = {}
+
+
+def register(name: str, weight_decay: float, description: str):
+    def decorator(build: ArchFn) -> ArchFn:
+        ARCHITECTURES[name] = Architecture(name, build, weight_decay, description)
+        return build
+    return decorator
+
+
+def get_architecture(name: str) -> Architecture:
+    from edge_fer.errors import UsageError
+
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise UsageError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}") from None
+
+
+@register("seed003", 0.0, "3 × (conv3×3 + ReLU + maxpool) 32/64/64, FC 1024 + dropout, FC 7")
+def seed003(layers: Layers, x):
+    h = x
+    for i, filters in enumerate((32, 64, 64), start=1):
+        h = layers.max_pool(layers.conv(h, f"conv{i}", 3, filters))
+    h = layers.dropout(layers.dense(layers.flatten(h), "fc1", 1024), 0.5)
+    return layers.dense(h, "fc2", 7, relu=False)
+
+
+@register("seed002", 5e-4, "conv5×5×32, conv3×3×64, FC 256 + dropout, L2 regularisation")
+def seed002(layers: Layers, x):
+    h = layers.max_pool(layers.conv(x, "conv1", 5, 32))
+    h = layers.max_pool(layers.conv(h, "conv2", 3, 64))
+    h = layers.dropout(layers.dense(layers.flatten(h), "fc1", 256), 0.5)
+    return layers.dense(h, "fc2", 7, relu=False)
+
+
+@register("bn4", 0.0, "4 conv blocks with batch norm 64/128/512/512, FC 256/512 with batch norm")
+def bn4(layers: Layers, x):
+    h = x
+    for i, (size, filters) in enumerate(((3, 64), (5, 128), (3, 512), (3, 512)), start=1):
+        h = layers.max_pool(layers.conv(h, f"conv{i}", size, filters, bn=True))
+        h = layers.dropout(h, 0.25)
+    h = layers.flatten(h)
+    h = layers.dropout(layers.dense(h, "fc1", 256, bn=True), 0.25)
+    h = layers.dropout(layers.dense(h, "fc2", 512, bn=True), 0.25)
+    return layers.dense(h, "fc3", 7, relu=False)
+
+
+@register("vggbn", 1e-4, "VGG-style 2×conv3×3+BN per stage 32/64/128/256, global avg pool, FC 7")
+def vggbn(layers: Layers, x):
+    h = x
+    for stage, filters in enumerate((32, 64, 128, 256), start=1):
+        h = layers.conv(h, f"s{stage}a", 3, filters, bn=True)
+        h = layers.conv(h, f"s{stage}b", 3, filters, bn=True)
+        h = layers.max_pool(h)
+        h = layers.dropout(h, 0.1 * stage)
+    h = layers.global_avg_pool(h)
+    h = layers.dropout(h, 0.5)
+    return layers.dense(h, "fc", 7, relu=False)
+
+
+@register("resxs", 1e-4, "residual CNN: stem conv + 4 stages of two conv3×3+BN with a skip, GAP, FC 7")
+def resxs(layers: Layers, x):
+    h = layers.conv(x, "stem", 3, 32, bn=True)
+    for stage, filters in enumerate((32, 64, 128, 256), start=1):
+        if stage > 1:
+            h = layers.max_pool(h)
+        shortcut = h if int(h.shape[-1]) == filters else layers.conv(h, f"s{stage}proj", 1, filters, bn=True, relu=False)
+        h = layers.conv(h, f"s{stage}a", 3, filters, bn=True)
+        h = layers.conv(h, f"s{stage}b", 3, filters, bn=True, relu=False)
+        h = layers.tf.nn.relu(layers.add(h, shortcut))
+        h = layers.dropout(h, 0.1)
+    h = layers.global_avg_pool(h)
+    h = layers.dropout(h, 0.5)
+    return layers.dense(h, "fc", 7, relu=False)

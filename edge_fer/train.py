@@ -1,0 +1,304 @@
+"""Train an architecture from the registry as a tf.compat.v1 graph in a Session.
+
+A run folder holds: config.json (what was asked), best/ and last/ checkpoints as TF1 writes them
+(.meta/.index/.data-*), state.json (for --resume), tensorboard/ summaries and metrics.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer import reporter
+from edge_fer.atomic import atomic_write_text
+from edge_fer.augment import AUGMENTATIONS, augment_batch
+from edge_fer.errors import UsageError
+from edge_fer.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME
+from edge_fer.labels import LABELS, NUM_CLASSES
+from edge_fer.model import Layers, get_architecture
+from edge_fer.preprocess import INPUT_SIZE, to_model_input
+
+CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
+LR_SCHEDULES = ("constant", "cosine")
+CONFIG_NAME = "config.json"
+STATE_NAME = "state.json"
+METRICS_NAME = "metrics.json"
+BEST_CKPT = "best/model.ckpt"
+LAST_CKPT = "last/model.ckpt"
+
+
+@dataclass
+class TrainConfig:
+    data: str = "synthetic"
+    arch: str = "seed003"
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-4
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    augment: str = "flip"
+    class_weights: str = "none"
+    label_smoothing: float = 0.0
+    dropout_keep: float = 0.5
+    seed: int = 0
+    strict: bool = False
+    max_steps: int = 0            # stop early after this many steps in all (0: no limit); for tests
+    synthetic_train: int = 6000
+    synthetic_val: int = 1200
+    tta_flip: bool = False        # validate with horizontal-flip averaging
+    out: str = "runs/train"
+    extra: dict = field(default_factory=dict)
+
+    def command(self) -> str:
+        """The `edge-fer train` command line that reproduces this run."""
+        defaults = TrainConfig()
+        words = ["edge-fer", "train"]
+        for key, value in asdict(self).items():
+            if key == "extra" or (value == getattr(defaults, key) and key not in ("data", "arch", "epochs", "out", "seed")):
+                continue
+            flag = "--" + key.replace("_", "-")
+            if isinstance(value, bool):
+                words.append(flag if value else "--no-" + key.replace("_", "-"))
+            else:
+                words += [flag, str(value)]
+        return shlex.join(words)
+
+
+def class_weight_vector(labels: np.ndarray, mode: str) -> np.ndarray:
+    """Per-class loss weights (mean 1 over the training samples); disgust is rare in FER2013."""
+    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
+    if mode == "none":
+        return np.ones(NUM_CLASSES, np.float32)
+    weights = np.where(counts > 0, counts.sum() / (NUM_CLASSES * np.maximum(counts, 1)), 0.0)
+    if mode == "sqrt":
+        weights = np.sqrt(weights)
+    weights /= (weights[labels].mean() if len(labels) else 1.0)
+    return weights.astype(np.float32)
+
+
+def learning_rate(config: TrainConfig, step: int, total_steps: int, steps_per_epoch: int) -> float:
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    if config.lr_schedule == "cosine":
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return config.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, progress)))
+    return config.lr
+
+
+def build_training_graph(config: TrainConfig):
+    """The training graph; its inference path is x → logits → output with default placeholders."""
+    import tensorflow as tf
+
+    arch = get_architecture(config.arch)
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.set_random_seed(config.seed)
+        x = tf.compat.v1.placeholder(tf.float32, [None, INPUT_SIZE, INPUT_SIZE, 1], name=INPUT_NAME)
+        labels = tf.compat.v1.placeholder_with_default(tf.zeros([1], tf.int64), [None], name="labels")
+        weights = tf.compat.v1.placeholder_with_default(tf.ones([1]), [None], name="sample_weights")
+        keep_prob = tf.compat.v1.placeholder_with_default(1.0, [], name="keep_prob")
+        is_training = tf.compat.v1.placeholder_with_default(False, [], name="is_training")
+        lr = tf.compat.v1.placeholder_with_default(config.lr, [], name="learning_rate")
+        layers = Layers(is_training=is_training, keep_prob=keep_prob)
+        logits = tf.identity(arch.build(layers, x), name=LOGITS_NAME)
+        output = tf.nn.softmax(logits, name=OUTPUT_NAME)
+        onehot = tf.one_hot(labels, NUM_CLASSES)
+        data_loss = tf.compat.v1.losses.softmax_cross_entropy(
+            onehot, logits, weights=weights, label_smoothing=config.label_smoothing)
+        decay = arch.weight_decay * tf.add_n([tf.nn.l2_loss(k) for k in layers.regularised]) \
+            if arch.weight_decay and layers.regularised else tf.constant(0.0)
+        loss = tf.identity(data_loss + decay, name="loss")
+        correct = tf.equal(tf.argmax(logits, 1), labels)
+        global_step = tf.compat.v1.train.get_or_create_global_step()
+        with tf.control_dependencies(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):
+            train_op = tf.compat.v1.train.AdamOptimizer(lr).minimize(loss, global_step=global_step)
+        params = int(sum(np.prod(v.shape) for v in tf.compat.v1.trainable_variables()))
+        init = tf.compat.v1.global_variables_initializer()
+        best_saver = tf.compat.v1.train.Saver(max_to_keep=1)
+        last_saver = tf.compat.v1.train.Saver(max_to_keep=1)
+    return graph, dict(x=x, labels=labels, weights=weights, keep_prob=keep_prob,
+                       is_training=is_training, lr=lr, output=output, loss=data_loss,
+                       correct=correct, train_op=train_op, global_step=global_step, init=init,
+                       best_saver=best_saver, last_saver=last_saver, params=params)
+
+
+def session_config():
+    import tensorflow as tf
+
+    cores = os.cpu_count() or 1
+    return tf.compat.v1.ConfigProto(intra_op_parallelism_threads=cores, inter_op_parallelism_threads=2)
+
+
+def evaluate(sess, t, images: np.ndarray, labels: np.ndarray, tta_flip: bool = False,
+             batch: int = 256) -> dict:
+    """Loss, accuracy, per-class recall and predictions on one split (inference path)."""
+    probs = []
+    for start in range(0, len(images), batch):
+        chunk = images[start:start + batch]
+        p = sess.run(t["output"], {t["x"]: to_model_input(chunk)})
+        if tta_flip:
+            p = 0.5 * (p + sess.run(t["output"], {t["x"]: to_model_input(chunk[:, :, ::-1])}))
+        probs.append(p)
+    probs = np.concatenate(probs) if probs else np.zeros((0, NUM_CLASSES), np.float32)
+    predicted = probs.argmax(1)
+    loss = float(-np.mean(np.log(probs[np.arange(len(labels)), labels] + 1e-12))) if len(labels) else 0.0
+    recall = {LABELS[c]: float(np.mean(predicted[labels == c] == c)) if np.any(labels == c) else None
+              for c in range(NUM_CLASSES)}
+    return {"loss": loss, "accuracy": float(np.mean(predicted == labels)) if len(labels) else 0.0,
+            "per_class_recall": recall}
+
+
+def _load_state(run: Path) -> dict | None:
+    path = run / STATE_NAME
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def prepare_run_dir(run: Path, config: TrainConfig, resume: bool, overwrite: bool) -> dict | None:
+    """Refuse to clobber a run unless asked; return the saved state when resuming."""
+    state = _load_state(run)
+    if state and resume:
+        saved = json.loads((run / CONFIG_NAME).read_text())
+        if saved.get("arch") != config.arch:
+            raise UsageError(f"{run}: was trained as {saved.get('arch')!r}, cannot resume as {config.arch!r}")
+        return state
+    if state and not overwrite:
+        raise UsageError(f"{run}: holds a training run; pass --resume to continue it or --overwrite to start again")
+    if state and overwrite:
+        import shutil
+        for name in ("best", "last", "tensorboard", STATE_NAME, METRICS_NAME):
+            target = run / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    return None
+
+
+def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) -> dict:
+    """Train per `config`; returns the metrics written to metrics.json."""
+    import tensorflow as tf
+
+    from edge_fer.data import load_dataset
+
+    if config.augment not in AUGMENTATIONS:
+        raise UsageError(f"--augment must be one of {', '.join(AUGMENTATIONS)}")
+    if config.class_weights not in CLASS_WEIGHTINGS:
+        raise UsageError(f"--class-weights must be one of {', '.join(CLASS_WEIGHTINGS)}")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise UsageError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}")
+    get_architecture(config.arch)
+    run = Path(config.out)
+    run.mkdir(parents=True, exist_ok=True)
+    state = prepare_run_dir(run, config, resume, overwrite)
+
+    dataset = load_dataset(config.data, strict=config.strict, seed=config.seed,
+                           synthetic_size=(config.synthetic_train, config.synthetic_val))
+    for problem in dataset.problems[:20]:
+        reporter.warn(f"skipped {problem}")
+    if dataset.problems:
+        reporter.warn(f"skipped {len(dataset.problems)} bad rows/files in {dataset.source}")
+    train_split, val_split = dataset.train, dataset.val
+    if len(train_split.labels) == 0:
+        raise UsageError(f"{dataset.source}: no training examples in split {dataset.train_split!r}")
+    class_weights = class_weight_vector(train_split.labels, config.class_weights)
+    atomic_write_text(run / CONFIG_NAME, json.dumps({**asdict(config), "command": config.command()}, indent=2))
+
+    graph, t = build_training_graph(config)
+    steps_per_epoch = int(np.ceil(len(train_split.labels) / config.batch_size))
+    total_steps = steps_per_epoch * config.epochs
+    history = state["history"] if state else []
+    best = state["best"] if state else {"epoch": 0, "val_accuracy": -1.0, "val_loss": None}
+    start_epoch = state["epoch"] + 1 if state else 1
+    elapsed_before = state.get("wall_seconds", 0.0) if state else 0.0
+    started = time.perf_counter()
+    with graph.as_default():
+        writer = tf.compat.v1.summary.FileWriter(str(run / "tensorboard"), graph if not state else None)
+
+    with tf.compat.v1.Session(graph=graph, config=session_config()) as sess, \
+            ThreadPoolExecutor(max_workers=1) as prefetch:
+        if state:
+            t["last_saver"].restore(sess, str(run / LAST_CKPT))
+            reporter.info(f"resumed {run} after epoch {state['epoch']} (best {best['val_accuracy']:.4f})")
+        else:
+            sess.run(t["init"])
+        step = int(sess.run(t["global_step"]))
+        reporter.info(f"training {config.arch} ({t['params']:,} parameters) on {dataset.source}: "
+                      f"{len(train_split.labels)} {dataset.train_split} / {len(val_split.labels)} "
+                      f"{dataset.val_split}, {config.epochs} epochs")
+        for epoch in range(start_epoch, config.epochs + 1):
+            if config.max_steps and step >= config.max_steps:
+                break
+            rng = np.random.default_rng([config.seed, epoch])
+            order = rng.permutation(len(train_split.labels))
+            batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+
+            def make_batch(indices, rng=rng):
+                images = augment_batch(train_split.images[indices], rng, config.augment)
+                labels = train_split.labels[indices]
+                return to_model_input(images), labels, class_weights[labels]
+
+            epoch_start = time.perf_counter()
+            losses, corrects, seen = 0.0, 0, 0
+            pending = prefetch.submit(make_batch, batches[0])
+            with reporter.make_progress() as bar:
+                task = bar.add_task(f"epoch {epoch}/{config.epochs}", total=len(batches), status="")
+                for b in range(len(batches)):
+                    x, y, w = pending.result()
+                    if b + 1 < len(batches):
+                        pending = prefetch.submit(make_batch, batches[b + 1])
+                    lr = learning_rate(config, step, total_steps, steps_per_epoch)
+                    _, loss, correct = sess.run(
+                        [t["train_op"], t["loss"], t["correct"]],
+                        {t["x"]: x, t["labels"]: y, t["weights"]: w, t["keep_prob"]: config.dropout_keep,
+                         t["is_training"]: True, t["lr"]: lr})
+                    step += 1
+                    losses += float(loss) * len(y)
+                    corrects += int(correct.sum())
+                    seen += len(y)
+                    bar.update(task, advance=1, status=f"loss {losses / seen:.3f} acc {corrects / seen:.3f}")
+                    if config.max_steps and step >= config.max_steps:
+                        break
+            train_seconds = time.perf_counter() - epoch_start
+            val = evaluate(sess, t, val_split.images, val_split.labels, config.tta_flip)
+            record = {"epoch": epoch, "steps": step, "lr": lr, "train_loss": losses / seen,
+                      "train_accuracy": corrects / seen, "val_loss": val["loss"],
+                      "val_accuracy": val["accuracy"], "seconds": round(train_seconds, 2),
+                      "images_per_second": round(seen / train_seconds, 1)}
+            history.append(record)
+            if val["accuracy"] > best["val_accuracy"]:
+                best = {"epoch": epoch, "val_accuracy": val["accuracy"], "val_loss": val["loss"],
+                        "per_class_recall": val["per_class_recall"]}
+                t["best_saver"].save(sess, str(run / BEST_CKPT))
+            t["last_saver"].save(sess, str(run / LAST_CKPT))
+            summary = tf.compat.v1.Summary(value=[
+                tf.compat.v1.Summary.Value(tag=k, simple_value=float(record[k]))
+                for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "images_per_second")])
+            writer.add_summary(summary, epoch)
+            writer.flush()
+            wall = elapsed_before + time.perf_counter() - started
+            atomic_write_text(run / STATE_NAME, json.dumps(
+                {"epoch": epoch, "best": best, "history": history, "wall_seconds": wall}, indent=2))
+            reporter.info(f"epoch {epoch}: train loss {record['train_loss']:.4f} acc "
+                          f"{record['train_accuracy']:.4f} | {dataset.val_split} loss {val['loss']:.4f} "
+                          f"acc {val['accuracy']:.4f} | {record['images_per_second']:.0f} img/s")
+    writer.close()
+
+    wall = elapsed_before + time.perf_counter() - started
+    metrics = {
+        "arch": config.arch, "params": t["params"], "data": dataset.source,
+        "train_split": dataset.train_split, "val_split": dataset.val_split,
+        "n_train": int(len(train_split.labels)), "n_val": int(len(val_split.labels)),
+        "skipped": len(dataset.problems), "epochs_run": len(history),
+        "val_accuracy": best["val_accuracy"], "best": best, "history": history,
+        "wall_seconds": round(wall, 1), "command": config.command(),
+    }
+    atomic_write_text(run / METRICS_NAME, json.dumps(metrics, indent=2))
+    return metrics
