@@ -1,0 +1,153 @@
+"""The one Result-folder writer and reader (CONVENTIONS: Outputs).
+
+Every runner writes `<output_dir>/Result_<i>/output.raw` through `write_results`; classify,
+compare and bench read any runtime's layout through `read_results`, so snpe-net-run's
+`output:0.raw`, qnn-net-run's `output_0.raw` and our own `output.raw` look the same downstream.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer.atomic import atomic_dir
+from edge_fer.errors import EdgeFerError
+from edge_fer.labels import NUM_CLASSES
+from edge_fer.rawio import read_raw
+
+RESULT_PREFIX = "Result_"
+OUTPUT_TENSOR = "output"
+_RESULT_DIR = re.compile(r"^Result_(\d+)$")
+# The output tensor's file as each runtime names it: ours, snpe-net-run (Linux, Windows), qnn-net-run.
+_OUTPUT_FILE_NAMES = ("output.raw", "output:0.raw", "output_0.raw")
+
+
+@dataclass
+class ResultEntry:
+    """One Result folder: its probabilities [7], or the reason there are none."""
+
+    index: int
+    probs: np.ndarray | None
+    problem: str | None
+    path: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.probs is not None
+
+
+def result_dir(output_dir: str | Path, index: int) -> Path:
+    return Path(output_dir) / f"{RESULT_PREFIX}{index}"
+
+
+def write_results(output_dir: str | Path, probs: np.ndarray, start_index: int = 0,
+                  tensor_name: str = OUTPUT_TENSOR) -> list[Path]:
+    """Write row k of probs [N, C] (or a list of per-input arrays) to Result_<start_index+k>.
+
+    Each folder is built under a temporary name and renamed, so a reader never sees a partial one.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for offset, row in enumerate(probs):
+        target = result_dir(output_dir, start_index + offset)
+        array = np.ascontiguousarray(row, dtype=np.dtype("<f4"))
+        with atomic_dir(target) as tmp:
+            tensor_path = tmp / f"{tensor_name}.raw"
+            tensor_path.parent.mkdir(parents=True, exist_ok=True)
+            tensor_path.write_bytes(array.tobytes())
+        written.append(target)
+    return written
+
+
+def remove_results_from(output_dir: str | Path, first_stale: int) -> int:
+    """Delete Result_<i> folders with i >= first_stale (left over from a longer earlier run)."""
+    removed = 0
+    for index, folder in _result_folders(Path(output_dir)):
+        if index >= first_stale:
+            shutil.rmtree(folder)
+            removed += 1
+    return removed
+
+
+def _result_folders(output_dir: Path) -> list[tuple[int, Path]]:
+    folders = []
+    for child in output_dir.iterdir():
+        match = _RESULT_DIR.match(child.name)
+        if match and child.is_dir():
+            folders.append((int(match.group(1)), child))
+    return sorted(folders)
+
+
+def find_output_raw(folder: Path, tensor_name: str = OUTPUT_TENSOR) -> Path | str:
+    """The output tensor's file in one Result folder, or why none can be chosen."""
+    raws = sorted(p for p in folder.rglob("*.raw") if p.is_file())
+    if not raws:
+        return "no .raw file"
+    if len(raws) == 1:
+        return raws[0]
+    for name in _OUTPUT_FILE_NAMES:
+        candidate = folder / name.replace(OUTPUT_TENSOR, tensor_name, 1)
+        if candidate.is_file():
+            return candidate
+    # A TF tensor name holding '/' becomes nested folders: a/b/output:0.raw.
+    stems = {p: re.sub(r"(:|_)0$", "", p.stem) for p in raws}
+    named = [p for p, stem in stems.items() if stem == tensor_name.rsplit("/", 1)[-1]]
+    if len(named) == 1:
+        return named[0]
+    shown = ", ".join(p.relative_to(folder).as_posix() for p in raws[:5])
+    return f"{len(raws)} .raw files and none named {tensor_name!r} ({shown})"
+
+
+def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
+                num_classes: int = NUM_CLASSES) -> ResultEntry:
+    """Read one Result folder; a missing, short or non-finite tensor becomes `problem`."""
+    if not folder.is_dir():
+        return ResultEntry(index, None, "missing Result folder", folder)
+    found = find_output_raw(folder, tensor_name)
+    if isinstance(found, str):
+        return ResultEntry(index, None, found, folder)
+    try:
+        values = read_raw(found, "float32")
+    except OSError as exc:
+        return ResultEntry(index, None, f"cannot read ({exc.strerror or exc})", found)
+    size = found.stat().st_size
+    if values.size != num_classes or size != num_classes * 4:
+        if values.size > num_classes and values.size % num_classes == 0 and size % 4 == 0:
+            problem = (f"{size} bytes = {values.size // num_classes} images of {num_classes} "
+                       f"float32 (a batched input line); expected one image per line")
+        else:
+            problem = (f"{size} bytes, expected {num_classes * 4} "
+                       f"({num_classes} float32 probabilities)")
+        return ResultEntry(index, None, problem, found)
+    if not np.all(np.isfinite(values)):
+        return ResultEntry(index, None, "holds NaN or infinite values", found)
+    return ResultEntry(index, values.astype(np.float32), None, found)
+
+
+def read_results(output_dir: str | Path, expected: int | None = None,
+                 tensor_name: str = OUTPUT_TENSOR) -> list[ResultEntry]:
+    """Every Result_<i> in output_dir, sorted by i.
+
+    With `expected` (the input list's length) exactly indices 0..expected-1 are returned; without
+    it, 0..highest found. Absent ones come back with problem 'missing Result folder'.
+    """
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        raise EdgeFerError(f"{output_dir}: no such output folder")
+    found = dict(_result_folders(output_dir))
+    if not found and not expected:
+        raise EdgeFerError(f"{output_dir}: holds no Result_<i> folders (is it a runner's output?)")
+    count = expected if expected is not None else max(found, default=-1) + 1
+    return [read_result(found.get(index, result_dir(output_dir, index)), index, tensor_name)
+            for index in range(count)]
+
+
+def stack_probs(entries: list[ResultEntry]) -> np.ndarray:
+    """float32 [N, C] from entries that all hold probabilities; NaN rows for the others."""
+    rows = [e.probs if e.ok else np.full(NUM_CLASSES, np.nan, np.float32) for e in entries]
+    return np.stack(rows) if rows else np.zeros((0, NUM_CLASSES), np.float32)

@@ -1,0 +1,190 @@
+"""What every runner is, and the one driver that feeds an input list through it.
+
+A runner only loads a model and maps a float32 batch [k, 48, 48, 1] to probabilities [k, 7];
+reading raws, batching, timing, progress and writing Result folders happen once, here.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from edge_fer import reporter
+from edge_fer.atomic import atomic_write_text
+from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.labels import NUM_CLASSES
+from edge_fer.rawio import InputList, read_image_raw, read_input_list
+from edge_fer.results import remove_results_from, write_results
+
+RUN_INFO_NAME = "run.json"
+
+
+@dataclass
+class RunTimings:
+    """Wall-clock figures of one pass over an input list (seconds)."""
+
+    load_s: float = 0.0
+    total_s: float = 0.0
+    batch_sizes: list[int] = field(default_factory=list)       # images per predict call
+    batch_latencies_s: list[float] = field(default_factory=list)  # one per predict call
+    note: str = ""  # how the figures were measured when not per call (e.g. one snpe-net-run)
+
+    @property
+    def images(self) -> int:
+        return sum(self.batch_sizes)
+
+    @property
+    def per_image_ms(self) -> list[float]:
+        """Latency per inference: each call's time shared among its images."""
+        return [1000.0 * t / n for t, n in zip(self.batch_latencies_s, self.batch_sizes) if n]
+
+    def summary(self) -> dict:
+        per_image = self.per_image_ms
+        quantiles = statistics.quantiles(per_image, n=10) if len(per_image) > 1 else per_image * 9
+        return {
+            "images": self.images,
+            "calls": len(self.batch_sizes),
+            "load_s": round(self.load_s, 4),
+            "total_s": round(self.total_s, 4),
+            "mean_ms": round(statistics.fmean(per_image), 4) if per_image else None,
+            "p50_ms": round(statistics.median(per_image), 4) if per_image else None,
+            "p90_ms": round(quantiles[8], 4) if per_image else None,
+            "images_per_s": round(self.images / sum(self.batch_latencies_s), 2)
+            if sum(self.batch_latencies_s) > 0 else None,
+            "note": self.note,
+        }
+
+
+class Runner:
+    """A loaded model on one runtime. Subclasses set `name`, load in `__init__`, and `predict`."""
+
+    name: ClassVar[str] = ""
+    # Options beyond model/threads that this runner takes (e.g. the snpe runner's device).
+    options: ClassVar[tuple[str, ...]] = ()
+
+    model_path: Path
+    load_s: float = 0.0
+    max_batch: int | None = None  # None: any batch in one call; 1: a batch-1 model, looped
+
+    @classmethod
+    def load(cls, model_path: str | Path, threads: int | None = None, **options) -> Runner:
+        """Open the model; the time it took is kept as `load_s`."""
+        start = time.perf_counter()
+        runner = cls(Path(model_path), threads=threads, **options)
+        runner.load_s = time.perf_counter() - start
+        return runner
+
+    def __init__(self, model_path: Path, threads: int | None = None, **options) -> None:
+        raise NotImplementedError
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """float32 [k, 48, 48, 1] in [0, 1] → float32 probabilities [k, 7]."""
+        raise NotImplementedError
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """predict() in pieces no larger than the model takes; checks the shape that comes back."""
+        step = self.max_batch or len(batch)
+        parts = [self.predict(batch[i:i + step]) for i in range(0, len(batch), step)]
+        probs = np.concatenate(parts).astype(np.float32, copy=False)
+        if probs.shape != (len(batch), NUM_CLASSES):
+            raise EdgeFerError(f"{self.model_path}: {self.name} returned shape {probs.shape} for "
+                               f"{len(batch)} images, expected ({len(batch)}, {NUM_CLASSES})")
+        return probs
+
+    def run_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
+                 input_dtype: str = "float32") -> RunTimings:
+        """Run every line of the list and write its Result folder (overridden by whole-list tools)."""
+        return run_input_list(self, input_list, output_dir, batch=batch, input_dtype=input_dtype)
+
+    def close(self) -> None:
+        """Free the session (most runtimes need nothing)."""
+
+
+def _line_chunks(raw_paths: list[Path], batch: int,
+                 input_dtype: str) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """(first line index, images of each line) for groups of lines holding about `batch` images."""
+    start, pending, images = 0, [], 0
+    for number, path in enumerate(raw_paths):
+        array = read_image_raw(path, input_dtype)
+        if pending and images + len(array) > batch:
+            yield start, pending
+            start, pending, images = number, [], 0
+        pending.append(array)
+        images += len(array)
+    if pending:
+        yield start, pending
+
+
+def run_input_list(runner: Runner, input_list: str | Path | InputList, output_dir: str | Path,
+                   batch: int = 1, input_dtype: str = "float32", warmup: int = 0,
+                   write: bool = True) -> RunTimings:
+    """Feed every raw of the list through `runner` in batches and write Result_<i>/output.raw.
+
+    Returns the timings of each predict call (warm-up calls excluded) so `bench` can reuse this
+    loop; `write=False` times without touching output_dir.
+    """
+    if batch < 1:
+        raise UsageError(f"--batch must be at least 1, not {batch}")
+    if not isinstance(input_list, InputList):
+        input_list = read_input_list(input_list)
+    output_dir = Path(output_dir)
+    raw_paths = input_list.raw_paths("x")
+    timings = RunTimings(load_s=runner.load_s)
+    start_all = time.perf_counter()
+    with reporter.make_progress() as bar:
+        task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
+                            status="")
+        for first, arrays in _line_chunks(raw_paths, batch, input_dtype):
+            stacked = np.concatenate(arrays)
+            for _ in range(warmup):
+                runner.infer(stacked)
+            warmup = 0
+            started = time.perf_counter()
+            probs = runner.infer(stacked)
+            timings.batch_latencies_s.append(time.perf_counter() - started)
+            timings.batch_sizes.append(len(stacked))
+            if write:
+                rows, offset = [], 0
+                for array in arrays:  # a line holding k images gets k rows in its one Result
+                    rows.append(probs[offset:offset + len(array)])
+                    offset += len(array)
+                write_results(output_dir, rows, start_index=first)
+            bar.advance(task, len(arrays))
+    timings.total_s = time.perf_counter() - start_all
+    if write:
+        finish_output_dir(output_dir, runner, input_list, batch, timings)
+    return timings
+
+
+def finish_output_dir(output_dir: Path, runner: Runner, input_list: InputList, batch: int,
+                      timings: RunTimings) -> None:
+    """Drop Result folders left from a longer earlier run and record what produced this one."""
+    stale = remove_results_from(output_dir, len(input_list))
+    if stale:
+        reporter.warn(f"{output_dir}: removed {stale} Result folders left from an earlier run")
+    info = {
+        "model": str(runner.model_path.resolve()),
+        "runtime": runner.name,
+        "input_list": str(input_list.path.resolve()),
+        "inputs": len(input_list),
+        "batch": batch,
+        "timings": timings.summary(),
+    }
+    atomic_write_text(output_dir / RUN_INFO_NAME, json.dumps(info, indent=2) + "\n")
+
+
+def read_run_info(output_dir: str | Path) -> dict | None:
+    """The run.json a runner left in output_dir (absent for snpe-net-run's own folders)."""
+    path = Path(output_dir) / RUN_INFO_NAME
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+

@@ -1,0 +1,261 @@
+"""SNPE DLCs through Qualcomm's `snpe-net-run`, on this host or on a device over adb.
+
+snpe-net-run runs a whole input list in one call and writes `Result_<i>/output:0.raw`; we run it
+into a temporary folder, read that through results.py and write our own `output.raw` layout, so
+its output is indistinguishable from every other runner's. On a device (`device=SERIAL`) the SDK's
+Android binaries, the DLC, the raws and a rewritten input list go to /data/local/tmp/edge-fer,
+and the Result folders come back with `adb pull`.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from edge_fer.runners.base import Runner, RunTimings, finish_output_dir
+
+from edge_fer import reporter
+from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
+from edge_fer.rawio import InputList, read_raw
+from edge_fer.results import read_results, write_results
+from edge_fer.sdk import SDK_HINT, require_adb, require_sdk_tool, sdk_info
+
+NET_RUN = "snpe-net-run"
+# --snpe-runtime → snpe-net-run's flag (CPU is its default and has none).
+RUNTIME_FLAGS: dict[str, tuple[str, ...]] = {
+    "cpu": (),
+    "gpu": ("--use_gpu",),
+    "dsp": ("--use_dsp",),
+    "aip": ("--use_aip",),
+}
+DEVICE_ROOT = "/data/local/tmp/edge-fer"
+DEVICE_DSP_PATHS = ("/system/lib/rfsa/adsp", "/system/vendor/lib/rfsa/adsp", "/dsp")
+TOOL_TIMEOUT_S = 3600
+
+
+def unavailable_reason() -> str | None:
+    if sdk_info() is None:
+        return f"{NET_RUN} not found: {SDK_HINT}"
+    return None
+
+
+def _run_tool(argv: list[str], what: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run an SDK or adb command (argument list); a non-zero exit is an EdgeFerError with its tail."""
+    try:
+        done = subprocess.run(argv, check=False, cwd=cwd, capture_output=True, text=True, errors="replace",
+                              timeout=TOOL_TIMEOUT_S)
+    except OSError as exc:
+        raise ToolMissingError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
+    except subprocess.TimeoutExpired:
+        raise EdgeFerError(f"{what} did not finish within {TOOL_TIMEOUT_S} s") from None
+    if done.returncode != 0:
+        tail = " | ".join((done.stderr + done.stdout).strip().splitlines()[-3:])
+        raise EdgeFerError(f"{what} failed with exit code {done.returncode}: {tail or 'no output'}")
+    return done
+
+
+class AndroidSdk:
+    """The SDK's Android build: snpe-net-run, its libraries and the DSP skeletons."""
+
+    def __init__(self) -> None:
+        info = sdk_info()
+        root = info.root if info else None
+        if root is None:
+            raise ToolMissingError(f"running on a device needs the SDK folder's Android binaries: "
+                                   f"{SDK_HINT} (SNPE_ROOT, not just PATH)")
+        arch_bins = sorted((root / "bin").glob("aarch64-android*/" + NET_RUN))
+        if not arch_bins:
+            raise ToolMissingError(f"{root}/bin/aarch64-android*/{NET_RUN} not found: the SDK at "
+                                   f"SNPE_ROOT lacks its Android build")
+        self.arch = arch_bins[-1].parent.name
+        self.net_run = arch_bins[-1]
+        self.lib_dir = root / "lib" / self.arch
+        self.dsp_dirs = sorted(p for p in (root / "lib").glob("hexagon-v*/unsigned") if p.is_dir())
+        if not self.lib_dir.is_dir():
+            raise ToolMissingError(f"{self.lib_dir} not found: the SDK lacks its Android libraries")
+
+
+class Device:
+    """One adb device, addressed by serial on every call."""
+
+    def __init__(self, serial: str) -> None:
+        self.adb = require_adb()
+        self.serial = serial
+        try:
+            state = subprocess.run([str(self.adb), "-s", serial, "get-state"], check=False,
+                                   capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ToolMissingError(f"adb get-state for device {serial} failed: {exc}") from None
+        if state.returncode != 0 or state.stdout.strip() != "device":
+            listed = subprocess.run([str(self.adb), "devices"], check=False, capture_output=True,
+                                    text=True, timeout=60).stdout.strip().splitlines()[1:]
+            raise ToolMissingError(
+                f"device {serial} not available to adb "
+                f"({(state.stderr or state.stdout).strip() or 'no answer'}); adb devices lists: "
+                f"{', '.join(listed) or 'none'} — connect it with USB debugging enabled")
+
+    def call(self, *args: str, what: str) -> subprocess.CompletedProcess:
+        return _run_tool([str(self.adb), "-s", self.serial, *args], what)
+
+    def shell(self, argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None,
+              what: str = "adb shell") -> subprocess.CompletedProcess:
+        """Run argv on the device; adb shell takes one command line, so each word is quoted."""
+        words = [f"{key}={shlex.quote(value)}" for key, value in (env or {}).items()]
+        line = shlex.join(argv) if not words else " ".join(words) + " " + shlex.join(argv)
+        if cwd:
+            line = f"cd {shlex.quote(cwd)} && {line}"
+        return self.call("shell", line, what=what)
+
+    def push(self, local: Path, remote: str) -> None:
+        source = f"{local}/." if local.is_dir() else str(local)
+        self.call("push", source, remote, what=f"adb push {local}")
+
+    def pull(self, remote: str, local: Path) -> None:
+        self.call("pull", f"{remote}/.", str(local), what=f"adb pull {remote}")
+
+
+class SnpeRunner(Runner):
+    name = "snpe"
+    options = ("snpe_runtime", "device")
+
+    def __init__(self, model_path: Path, threads: int | None = None, snpe_runtime: str = "cpu",
+                 device: str | None = None) -> None:
+        if snpe_runtime not in RUNTIME_FLAGS:
+            raise UsageError(f"unknown SNPE runtime {snpe_runtime!r}; known: "
+                             f"{', '.join(RUNTIME_FLAGS)}")
+        self.model_path = model_path
+        self.snpe_runtime = snpe_runtime
+        self.device: Device | None = None
+        if device:
+            self.device = Device(device)
+            self.android = AndroidSdk()
+        else:
+            self.net_run = require_sdk_tool(NET_RUN)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        raise EdgeFerError(f"{NET_RUN} runs whole input lists; use run_list (edge-fer run)")
+
+    def run_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
+                 input_dtype: str = "float32") -> RunTimings:
+        if batch != 1:
+            raise UsageError("a DLC's batch is fixed when it is converted; for SNPE batch N each "
+                             "raw holds N images, so --batch does not apply to the snpe runner")
+        if input_dtype != "float32":
+            raise UsageError("the snpe runner feeds float32 raws (snpe-net-run's default input)")
+        output_dir = Path(output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".snpe-net-run.", dir=output_dir))
+        try:
+            started = time.perf_counter()
+            if self.device is None:
+                self._run_on_host(input_list, scratch / "output")
+            else:
+                self._run_on_device(input_list, scratch)
+            wall = time.perf_counter() - started
+            self._adopt_results(scratch / "output", input_list, output_dir)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        timings = RunTimings(load_s=0.0, total_s=wall, batch_sizes=[len(input_list)],
+                             batch_latencies_s=[wall],
+                             note=f"one {NET_RUN} call over the whole list, model load included")
+        finish_output_dir(output_dir, self, input_list, batch, timings)
+        return timings
+
+    def net_run_args(self, container: str, input_list: str, output_dir: str) -> list[str]:
+        return ["--container", container, "--input_list", input_list, "--output_dir", output_dir,
+                *RUNTIME_FLAGS[self.snpe_runtime]]
+
+    def _run_on_host(self, input_list: InputList, output: Path) -> None:
+        # snpe-net-run resolves relative raw paths from its working folder: the list's folder.
+        argv = [str(self.net_run), *self.net_run_args(str(self.model_path.resolve()),
+                                                      str(input_list.path.resolve()), str(output))]
+        reporter.info(f"{NET_RUN} ({self.snpe_runtime}) on {len(input_list)} inputs")
+        done = _run_tool(argv, NET_RUN, cwd=input_list.path.resolve().parent)
+        _check_net_run_output(done, len(input_list))
+
+    def _run_on_device(self, input_list: InputList, scratch: Path) -> None:
+        device, sdk = self.device, self.android
+        remote = f"{DEVICE_ROOT}/run"
+        remote_sdk = f"{DEVICE_ROOT}/sdk/{sdk.arch}"
+        stage = scratch / "stage"
+        (stage / "raws").mkdir(parents=True)
+        lines = [f"#{' '.join(input_list.output_layers)}"] if input_list.output_layers else []
+        if input_list.output_tensors:
+            lines.append(f"%{' '.join(input_list.output_tensors)}")
+        for number, entry in enumerate(input_list.entries):
+            words = []
+            for name, path in entry.items():
+                staged = f"{number:06d}_{len(words)}_{path.name}"
+                shutil.copyfile(path, stage / "raws" / staged)
+                words.append(f"{name}:={remote}/raws/{staged}" if name else f"{remote}/raws/{staged}")
+            lines.append(" ".join(words))
+        (stage / "input_list.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        shutil.copyfile(self.model_path, stage / "model.dlc")
+
+        reporter.info(f"pushing SNPE ({sdk.arch}), model and {len(input_list)} raws to "
+                      f"{device.serial}:{DEVICE_ROOT}")
+        device.shell(["rm", "-rf", remote], what="clearing the device folder")
+        device.shell(["mkdir", "-p", remote, f"{remote_sdk}/bin", f"{remote_sdk}/lib",
+                      f"{DEVICE_ROOT}/sdk/dsp"], what="creating the device folders")
+        device.push(sdk.net_run, f"{remote_sdk}/bin/{NET_RUN}")
+        device.push(sdk.lib_dir, f"{remote_sdk}/lib")
+        for dsp_dir in sdk.dsp_dirs:
+            device.push(dsp_dir, f"{DEVICE_ROOT}/sdk/dsp")
+        device.shell(["chmod", "755", f"{remote_sdk}/bin/{NET_RUN}"], what="chmod snpe-net-run")
+        device.push(stage, remote)
+        env = {
+            "LD_LIBRARY_PATH": f"{remote_sdk}/lib",
+            "ADSP_LIBRARY_PATH": ";".join((f"{DEVICE_ROOT}/sdk/dsp", *DEVICE_DSP_PATHS)),
+        }
+        argv = [f"{remote_sdk}/bin/{NET_RUN}", *self.net_run_args(
+            f"{remote}/model.dlc", f"{remote}/input_list.txt", f"{remote}/output")]
+        reporter.info(f"{NET_RUN} ({self.snpe_runtime}) on {device.serial}")
+        try:
+            done = device.shell(argv, env=env, cwd=remote, what=f"{NET_RUN} on {device.serial}")
+            _check_net_run_output(done, len(input_list))
+            (scratch / "output").mkdir()
+            device.pull(f"{remote}/output", scratch / "output")
+        finally:
+            try:
+                device.shell(["rm", "-rf", remote], what="cleaning the device folder")
+            except EdgeFerError as exc:
+                reporter.warn(str(exc))
+
+    def _adopt_results(self, produced: Path, input_list: InputList, output_dir: Path) -> None:
+        """Rewrite snpe-net-run's Result folders in our layout; keep its diagnostic logs."""
+        if not produced.is_dir():
+            raise EdgeFerError(f"{NET_RUN} exited 0 but wrote no output folder")
+        entries = read_results(produced, expected=len(input_list))
+        missing = [e.index for e in entries if e.problem == "missing Result folder"
+                   or (e.problem and not e.path.is_file())]
+        if missing:
+            raise EdgeFerError(f"{NET_RUN} wrote no usable output for input(s) "
+                               f"{_index_list(missing)}: {entries[missing[0]].problem}")
+        for entry in entries:
+            if entry.problem:  # short or NaN: kept as written so classify reports it by index
+                reporter.warn(f"{NET_RUN} result {entry.index}: {entry.problem}")
+            values = entry.probs if entry.ok else read_raw(entry.path, "float32")
+            write_results(output_dir, [values], start_index=entry.index)
+        for log in produced.glob("SNPEDiag*.log"):
+            shutil.copyfile(log, output_dir / log.name)
+
+
+def _check_net_run_output(done: subprocess.CompletedProcess, inputs: int) -> None:
+    """Exit code 0 is not enough: the tool reports each input it processed on stdout."""
+    processed = done.stdout.lower().count("processing dnn input")
+    if processed and processed < inputs:
+        raise EdgeFerError(f"{NET_RUN} processed {processed} of {inputs} inputs: "
+                           f"{done.stdout.strip().splitlines()[-1]}")
+
+
+def _index_list(indices: list[int], shown: int = 10) -> str:
+    text = ", ".join(str(i) for i in indices[:shown])
+    return text + (f" and {len(indices) - shown} more" if len(indices) > shown else "")
+
+
+RUNNER = SnpeRunner
