@@ -24,6 +24,19 @@ def write_raw(path: str | Path, tensor: np.ndarray, dtype: str = "float32") -> P
     return atomic_write_bytes(path, array.tobytes())
 
 
+def write_image_raw(path: str | Path, image: np.ndarray, dtype: str = "float32") -> Path:
+    """Write one preprocessed image (float in [0, 1]) as a model input raw: float32 (9,216 bytes)
+    or uint8 (2,304 bytes, value × 255) — the inverse of `read_image_raw`."""
+    image = np.asarray(image, dtype=np.float32)
+    if image.size != IMAGE_ELEMENTS:
+        raise EdgeFerError(f"{path}: image has {image.size} values, expected {IMAGE_ELEMENTS}")
+    if dtype == "uint8":
+        return write_raw(path, np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8), "uint8")
+    if dtype != "float32":
+        raise EdgeFerError(f"{path}: raw inputs are float32 or uint8, not {dtype}")
+    return write_raw(path, image, "float32")
+
+
 def read_raw(path: str | Path, dtype: str = "float32") -> np.ndarray:
     """Read a headerless raw tensor as a flat array."""
     return np.fromfile(path, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype, copy=False)

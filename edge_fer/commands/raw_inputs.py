@@ -1,0 +1,67 @@
+"""`edge-fer raw-inputs`: images or a FER2013 CSV split → SNPE raws, input list, manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from edge_fer import reporter
+from edge_fer.commands import reports_errors
+
+EXAMPLE = """
+Example:
+
+  edge-fer raw-inputs ./imgs --out raws/
+
+  edge-fer raw-inputs --csv fer2013.csv.gz --usage PublicTest --out raws/
+"""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("raw-inputs", help="Preprocess images into model input .raw files, "
+                 "input_list.txt and manifest.csv (SNPE format).\n" + EXAMPLE)
+    @reports_errors
+    def raw_inputs(
+        folder: Path = typer.Argument(None, help="Folder of images, searched recursively; "
+                                      "emotion-named folders give the labels."),
+        out: Path = typer.Option(Path("raws"), "--out", "-o", help="Folder for the raws, "
+                                 "input_list.txt, manifest.csv and skipped.csv."),
+        csv_file: Path = typer.Option(None, "--csv", help="FER2013 CSV (plain or .gz) instead "
+                                      "of a folder."),
+        usage: str = typer.Option("PublicTest", "--usage", help="CSV Usage split to write."),
+        detect_faces: bool = typer.Option(False, "--detect-faces", help="Crop the largest "
+                                          "face (OpenCV Haar cascade) before resizing."),
+        dtype: str = typer.Option("float32", "--dtype", help="float32 (9,216 bytes per raw) "
+                                  "or uint8 (2,304 bytes)."),
+        workers: int = typer.Option(None, "--workers", help="Processes (default: all cores)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        from edge_fer.errors import UsageError
+        from edge_fer.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
+
+        reporter.set_quiet(quiet or as_json)
+        if (folder is None) == (csv_file is None):
+            raise UsageError("give either an image FOLDER or --csv FILE")
+        if csv_file is not None:
+            if detect_faces:
+                raise UsageError("--detect-faces applies to image folders; FER2013 rows are "
+                                 "already cropped faces")
+            result = raw_inputs_from_csv(csv_file, out, usage=usage, dtype=dtype)
+        else:
+            result = raw_inputs_from_folder(folder, out, detect_faces=detect_faces, dtype=dtype,
+                                            workers=workers)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2))
+            return
+        for source, reason in result.skipped:
+            reporter.warn(f"skipped {source}: {reason}")
+        rate = result.written / result.seconds if result.seconds else 0.0
+        typer.echo(f"wrote {result.written} raws ({result.dtype}, {result.bytes_per_raw} bytes "
+                   f"each) to {result.out_dir}, skipped {len(result.skipped)}"
+                   + (f" (listed in {result.skipped_csv})" if result.skipped else "")
+                   + f"; {result.labelled} labelled; {rate:.0f} images/s"
+                   + (f"; {result.ignored} non-image files ignored" if result.ignored else ""))
+        typer.echo(f"input list {result.input_list}, manifest {result.manifest}")

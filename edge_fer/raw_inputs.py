@@ -1,0 +1,253 @@
+"""A folder of images (or a FER2013 CSV split) → model input raws, input_list.txt, manifest.csv.
+
+Every image goes through `preprocess.preprocess`, the function training used, on all cores. A file
+that cannot be decoded is listed in skipped.csv with its reason and the rest go on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import multiprocessing
+import os
+import re
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer import reporter
+from edge_fer.atomic import atomic_write_text
+from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.labels import LABELS
+from edge_fer.rawio import (
+    IMAGE_ELEMENTS,
+    MANIFEST_NAME,
+    ManifestRow,
+    write_image_raw,
+    write_input_list,
+    write_manifest,
+)
+
+INPUT_LIST_NAME = "input_list.txt"
+SKIPPED_NAME = "skipped.csv"
+RAW_DTYPES = {"float32": 4, "uint8": 1}  # bytes per value
+# Suffixes of the formats OpenCV's imdecode reads; other files in the folder are not images.
+IMAGE_SUFFIXES = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff", ".pbm", ".pgm",
+    ".ppm", ".pnm", ".pxm", ".sr", ".ras", ".jp2", ".exr", ".hdr", ".pic",
+})
+_OUR_RAW = re.compile(r"^\d{6}_.*\.raw$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_CHUNK = 32
+# Below this many files a process pool costs more to start (~1 s) than it saves.
+POOL_MIN_FILES = 200
+
+
+@dataclass
+class RawInputsResult:
+    """What raw-inputs wrote and skipped."""
+
+    out_dir: Path
+    input_list: Path
+    manifest: Path
+    skipped_csv: Path
+    dtype: str
+    written: int = 0
+    labelled: int = 0
+    seconds: float = 0.0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    ignored: int = 0  # files in the folder that are not images by their suffix
+
+    @property
+    def bytes_per_raw(self) -> int:
+        return IMAGE_ELEMENTS * RAW_DTYPES[self.dtype]
+
+    def to_dict(self) -> dict:
+        return {
+            "out_dir": str(self.out_dir), "input_list": str(self.input_list),
+            "manifest": str(self.manifest), "skipped_csv": str(self.skipped_csv),
+            "dtype": self.dtype, "bytes_per_raw": self.bytes_per_raw, "written": self.written,
+            "labelled": self.labelled, "skipped": len(self.skipped), "ignored": self.ignored,
+            "seconds": round(self.seconds, 3),
+            "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
+        }
+
+
+def find_images(root: Path) -> tuple[list[Path], int]:
+    """Image files under root (recursive, sorted, hidden entries skipped) and how many others."""
+    images, ignored = [], 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                images.append(Path(folder) / name)
+            else:
+                ignored += 1
+    return sorted(images), ignored
+
+
+def folder_label(path: Path, root: Path) -> str:
+    """The emotion named by the nearest enclosing folder below root (case-insensitive), or ''."""
+    for part in reversed(path.relative_to(root).parts[:-1]):
+        if part.strip().lower() in LABELS:
+            return part.strip().lower()
+    return ""
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # one process per core already
+
+
+def _preprocess_or_reason(path: Path, detect_faces: bool) -> np.ndarray | str:
+    from edge_fer.preprocess import load_image, preprocess
+
+    try:
+        return preprocess(load_image(path), detect_faces=detect_faces)
+    except EdgeFerError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    except Exception as exc:  # noqa: BLE001 - any decoder failure skips this file, not the run
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
+def _preprocess_chunk(paths: list[Path], detect_faces: bool) -> list[np.ndarray | str]:
+    return [_preprocess_or_reason(path, detect_faces) for path in paths]
+
+
+def _chunks(items: list[Path], size: int) -> list[list[Path]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def preprocess_files(paths: list[Path], detect_faces: bool = False,
+                     workers: int | None = None) -> Iterator[tuple[Path, np.ndarray | str]]:
+    """(path, float32 [48, 48] or the reason it failed) in path order, on `workers` processes."""
+    workers = workers or os.cpu_count() or 1
+    size = max(1, min(MAX_CHUNK, len(paths) // (workers * 4) or 1))
+    chunks = _chunks(paths, size)
+    with reporter.make_progress() as bar:
+        task = bar.add_task("preprocessing", total=len(paths), status="")
+        if workers == 1 or len(chunks) < 2 or len(paths) < POOL_MIN_FILES:
+            _init_worker()
+            results = (_preprocess_chunk(chunk, detect_faces) for chunk in chunks)
+            for chunk, outcome in zip(chunks, results):
+                yield from zip(chunk, outcome)
+                bar.advance(task, len(chunk))
+            return
+        # forkserver: a parent that already runs TensorFlow's threads must not be forked.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["edge_fer.raw_inputs"])
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
+                                 initializer=_init_worker) as pool:
+            outcomes = pool.map(_preprocess_chunk, chunks, [detect_faces] * len(chunks))
+            for chunk, outcome in zip(chunks, outcomes):
+                yield from zip(chunk, outcome)
+                bar.advance(task, len(chunk))
+
+
+def raw_name(index: int, stem: str) -> str:
+    """`<index:06d>_<stem>.raw`: unique by index, traceable by the source's name."""
+    return f"{index:06d}_{_UNSAFE.sub('_', stem)[:60].strip('_') or 'image'}.raw"
+
+
+def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray | str]],
+                  dtype: str = "float32") -> RawInputsResult:
+    """Write (source, name stem, label, image or skip reason) items as raws, list and manifest."""
+    if dtype not in RAW_DTYPES:
+        raise UsageError(f"--dtype must be one of {', '.join(RAW_DTYPES)}, not {dtype!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = RawInputsResult(out_dir, out_dir / INPUT_LIST_NAME, out_dir / MANIFEST_NAME,
+                             out_dir / SKIPPED_NAME, dtype)
+    started = time.perf_counter()
+    rows: list[ManifestRow] = []
+    raws: list[Path] = []
+    for source, stem, label, image in items:
+        if isinstance(image, str):
+            result.skipped.append((source, image))
+            continue
+        raw = write_image_raw(out_dir / raw_name(len(raws), stem), image, dtype)
+        raws.append(raw)
+        rows.append(ManifestRow(len(rows), raw.name, source, label))
+    if not raws:
+        reasons = "; ".join(f"{s}: {r}" for s, r in result.skipped[:3])
+        raise EdgeFerError(f"no image could be read{': ' + reasons if reasons else ''}")
+    _remove_stale_raws(out_dir, {raw.name for raw in raws})
+    write_input_list(result.input_list, raws)
+    write_manifest(result.manifest, rows)
+    _write_skipped(result.skipped_csv, result.skipped)
+    result.written = len(raws)
+    result.labelled = sum(1 for row in rows if row.label)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _remove_stale_raws(out_dir: Path, keep: set[str]) -> None:
+    """Raws of an earlier, larger run in the same folder would confuse anyone listing it."""
+    for path in out_dir.iterdir():
+        if _OUR_RAW.match(path.name) and path.name not in keep and path.is_file():
+            path.unlink()
+
+
+def _write_skipped(path: Path, skipped: list[tuple[str, str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("path", "reason"))
+    writer.writerows(skipped)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: bool = False,
+                           dtype: str = "float32", workers: int | None = None) -> RawInputsResult:
+    """Every image under root → raws in out_dir; labels from emotion-named folders."""
+    root = Path(root)
+    if not root.is_dir():
+        raise EdgeFerError(f"{root}: no such folder" if not root.exists() else
+                           f"{root}: not a folder (use --csv for a FER2013 CSV file)")
+    paths, ignored = find_images(root)
+    if not paths:
+        raise EdgeFerError(f"{root}: holds no image files "
+                           f"({', '.join(sorted(IMAGE_SUFFIXES)[:6])}, ...)")
+    started = time.perf_counter()
+    items = ((str(path), path.stem, folder_label(path, root), image)
+             for path, image in preprocess_files(paths, detect_faces, workers))
+    result = write_raw_set(Path(out_dir), items, dtype)
+    result.ignored = ignored
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def raw_inputs_from_csv(csv_path: str | Path, out_dir: str | Path, usage: str = "PublicTest",
+                        dtype: str = "float32") -> RawInputsResult:
+    """One Usage split of a FER2013 CSV (plain or .gz) → raws; labels from its emotion column."""
+    from edge_fer.data import load_dataset
+    from edge_fer.preprocess import preprocess
+
+    csv_path = Path(csv_path)
+    started = time.perf_counter()
+    dataset = load_dataset(csv_path)
+    if usage not in dataset.splits:
+        raise UsageError(f"{csv_path}: no {usage!r} rows; splits: {', '.join(dataset.splits)}")
+    split = dataset.splits[usage]
+    lines = getattr(split, "lines", None)  # CSV line numbers, when the loader keeps them
+
+    def items():
+        for problem in dataset.problems:  # rows the loader could not parse: "<file>:<line>: why"
+            match = re.match(r"^(.*?:\d+): (.*)$", problem)
+            where, reason = match.groups() if match else (str(csv_path), problem)
+            yield where, "", "", reason
+        for number in reporter.track(range(len(split)), len(split), f"{usage} rows"):
+            where = f"{csv_path.name}:{lines[number]}" if lines is not None else \
+                f"{csv_path.name}:{usage}[{number}]"
+            label = LABELS[int(split.labels[number])]
+            yield where, f"{usage}_{number}_{label}", label, preprocess(split.images[number])
+
+    result = write_raw_set(Path(out_dir), items(), dtype)
+    result.seconds = time.perf_counter() - started
+    return result
