@@ -8,7 +8,7 @@ import typer
 
 from edge_fer import __version__
 
-COMMAND_MODULES = ("train", "freeze", "inspect", "raw_inputs")
+COMMAND_MODULES = ("train", "freeze", "inspect", "raw_inputs", "run", "classify")
 
 app = typer.Typer(
     name="edge-fer",

@@ -1,0 +1,247 @@
+"""Result folders → labels, joined to the manifest; accuracy and a confusion matrix when the true
+labels are known. Reads every runtime's layout through results.py, so one classify serves all."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer.atomic import atomic_path
+from edge_fer.errors import EdgeFerError
+from edge_fer.labels import LABELS
+from edge_fer.rawio import MANIFEST_NAME, ManifestRow, read_input_list, read_manifest
+from edge_fer.results import read_results
+
+
+@dataclass
+class Prediction:
+    """One input: where it came from, its top-k (label, probability), or why there are none."""
+
+    index: int
+    source: str
+    true_label: str
+    top: list[tuple[str, float]] = field(default_factory=list)
+    problem: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        return self.top[0][0] if self.top else None
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "source": self.source, "label": self.label,
+                "top": [{"label": name, "p": round(p, 6)} for name, p in self.top],
+                "true_label": self.true_label or None, "problem": self.problem}
+
+
+@dataclass
+class Metrics:
+    """Scores over the inputs that have both a prediction and a known true label."""
+
+    labels: tuple[str, ...]
+    confusion: np.ndarray  # int [C, C], rows true, columns predicted
+
+    @property
+    def count(self) -> int:
+        return int(self.confusion.sum())
+
+    @property
+    def correct(self) -> int:
+        return int(np.trace(self.confusion))
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.count if self.count else float("nan")
+
+    def recall(self) -> dict[str, float | None]:
+        totals = self.confusion.sum(axis=1)
+        return {name: (float(self.confusion[i, i] / totals[i]) if totals[i] else None)
+                for i, name in enumerate(self.labels)}
+
+    def to_dict(self) -> dict:
+        return {"count": self.count, "correct": self.correct, "accuracy": round(self.accuracy, 6),
+                "recall": {k: (round(v, 6) if v is not None else None)
+                           for k, v in self.recall().items()},
+                "labels": list(self.labels), "confusion": self.confusion.tolist()}
+
+
+@dataclass
+class ClassifyReport:
+    output_dir: Path
+    predictions: list[Prediction]
+    metrics: Metrics | None
+
+    @property
+    def problems(self) -> list[Prediction]:
+        return [p for p in self.predictions if p.problem]
+
+    def to_dict(self) -> dict:
+        return {"output_dir": str(self.output_dir),
+                "classified": len(self.predictions) - len(self.problems),
+                "problems": [{"index": p.index, "source": p.source, "problem": p.problem}
+                             for p in self.problems],
+                "metrics": self.metrics.to_dict() if self.metrics else None,
+                "results": [p.to_dict() for p in self.predictions]}
+
+
+def read_labels_file(path: str | Path) -> tuple[str, ...]:
+    """labels.txt: one class name per line, in the model's output order."""
+    path = Path(path)
+    try:
+        names = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
+                      if line.strip())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EdgeFerError(f"{path}: cannot read labels ({exc})") from None
+    if not names:
+        raise EdgeFerError(f"{path}: no labels in it")
+    return names
+
+
+def _sources(input_list: Path | None) -> tuple[int | None, dict[int, ManifestRow], list[str]]:
+    """Expected count, manifest rows by index and raw paths, from the input list and its manifest."""
+    if input_list is None:
+        return None, {}, []
+    parsed = read_input_list(input_list)
+    raws = [str(p) for p in parsed.raw_paths("x")]
+    manifest_path = Path(input_list).parent / MANIFEST_NAME
+    rows = {row.index: row for row in read_manifest(manifest_path)} if manifest_path.is_file() \
+        else {}
+    return len(parsed), rows, raws
+
+
+def find_input_list(output_dir: Path) -> Path | None:
+    """The input list a runner recorded in output_dir/run.json (absent for snpe-net-run's own)."""
+    from edge_fer.runners.base import read_run_info
+
+    info = read_run_info(output_dir)
+    if info and info.get("input_list") and Path(info["input_list"]).is_file():
+        return Path(info["input_list"])
+    return None
+
+
+def classify_output(output_dir: str | Path, input_list: str | Path | None = None, top_k: int = 3,
+                    labels: tuple[str, ...] = LABELS) -> ClassifyReport:
+    """Label every Result folder; missing, short or NaN ones are kept as problems by index."""
+    output_dir = Path(output_dir)
+    input_list = Path(input_list) if input_list else find_input_list(output_dir)
+    expected, manifest, raws = _sources(input_list)
+    entries = read_results(output_dir, expected=expected)
+    k = max(1, min(top_k, len(labels)))
+    predictions: list[Prediction] = []
+    true_ids, pred_ids = [], []
+    for entry in entries:
+        row = manifest.get(entry.index)
+        source = row.source_path if row else (raws[entry.index] if entry.index < len(raws) else "")
+        truth = row.label if row else ""
+        prediction = Prediction(entry.index, source, truth)
+        if not entry.ok:
+            prediction.problem = entry.problem
+        elif entry.probs.size != len(labels):
+            prediction.problem = f"{entry.probs.size} values for {len(labels)} labels"
+        else:
+            order = np.argsort(-entry.probs, kind="stable")[:k]
+            prediction.top = [(labels[i], float(entry.probs[i])) for i in order]
+            if truth and truth.lower() in labels:
+                true_ids.append(labels.index(truth.lower()))
+                pred_ids.append(int(order[0]))
+        predictions.append(prediction)
+    metrics = None
+    if true_ids:
+        confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
+        np.add.at(confusion, (np.array(true_ids), np.array(pred_ids)), 1)
+        metrics = Metrics(tuple(labels), confusion)
+    return ClassifyReport(output_dir, predictions, metrics)
+
+
+def format_table(report: ClassifyReport) -> str:
+    """Aligned text: index, source, top-k, true label (✓/✗), then the problems."""
+    rows = [("index", "source", "prediction (p)", "true")]
+    for p in report.predictions:
+        if p.problem:
+            top = f"PROBLEM: {p.problem}"
+        else:
+            top = "  ".join(f"{name} {prob:.3f}" for name, prob in p.top)
+        truth = p.true_label
+        if truth and p.label:
+            truth += " ✓" if truth == p.label else " ✗"
+        rows.append((str(p.index), _short(p.source), top, truth))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(f"{r[0]:>{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}"
+                     .rstrip() for r in rows) + "\n"
+
+
+def _short(source: str, width: int = 48) -> str:
+    return source if len(source) <= width else "…" + source[-(width - 1):]
+
+
+def format_csv(report: ClassifyReport, top_k: int = 3) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = ["index", "source", "label", "p"]
+    for rank in range(2, top_k + 1):
+        header += [f"label_{rank}", f"p_{rank}"]
+    writer.writerow(header + ["true_label", "problem"])
+    for p in report.predictions:
+        cells = [p.index, p.source]
+        for rank in range(top_k):
+            cells += [p.top[rank][0], f"{p.top[rank][1]:.6f}"] if rank < len(p.top) else ["", ""]
+        writer.writerow(cells + [p.true_label, p.problem or ""])
+    return buffer.getvalue()
+
+
+def format_json(report: ClassifyReport) -> str:
+    return json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+def metrics_text(metrics: Metrics) -> str:
+    """Accuracy, per-class recall and the confusion matrix (rows true, columns predicted)."""
+    lines = [f"accuracy {metrics.accuracy:.4f} ({metrics.correct}/{metrics.count})", "",
+             "recall per class:"]
+    totals = metrics.confusion.sum(axis=1)
+    for i, (name, recall) in enumerate(metrics.recall().items()):
+        shown = f"{recall:.4f}" if recall is not None else "     -"
+        lines.append(f"  {name:<9} {shown} ({int(metrics.confusion[i, i])}/{int(totals[i])})")
+    short = [name[:5] for name in metrics.labels]
+    lines += ["", "confusion matrix (rows true, columns predicted):",
+              " " * 10 + "".join(f"{s:>7}" for s in short)]
+    for name, row in zip(metrics.labels, metrics.confusion):
+        lines.append(f"  {name:<8}" + "".join(f"{int(v):>7}" for v in row))
+    return "\n".join(lines) + "\n"
+
+
+def plot_confusion(metrics: Metrics, path: str | Path, title: str = "") -> Path:
+    """The confusion matrix as a picture (format from the file's suffix), written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    counts = metrics.confusion
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape, float), where=totals > 0)
+    figure, axes = plt.subplots(figsize=(6.4, 5.6), dpi=120)
+    image = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for (row, col), value in np.ndenumerate(counts):
+        axes.text(col, row, str(value), ha="center", va="center", fontsize=8,
+                  color="white" if shares[row, col] > 0.5 else "black")
+    axes.set_xticks(range(len(metrics.labels)), metrics.labels, rotation=45, ha="right")
+    axes.set_yticks(range(len(metrics.labels)), metrics.labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title or f"accuracy {metrics.accuracy:.3f} ({metrics.correct}/{metrics.count})")
+    figure.colorbar(image, ax=axes, label="share of the true class")
+    figure.tight_layout()
+    try:
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, format=fmt)
+    except ValueError as exc:
+        raise EdgeFerError(f"{path}: cannot write the plot ({exc})") from None
+    finally:
+        plt.close(figure)
+    return path

@@ -1,0 +1,64 @@
+"""`edge-fer run`: an input list through a model on one runtime → Result_<i>/output.raw folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from edge_fer import reporter
+from edge_fer.commands import reports_errors
+
+EXAMPLE = """
+Example:
+
+  edge-fer run model.tflite --input-list raws/input_list.txt --output-dir output/ --batch 16
+
+  edge-fer run model.dlc --input-list raws/input_list.txt --snpe-runtime dsp --device SERIAL
+"""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run", help="Run a model over an input list and write Result_<i>/output.raw "
+                 "folders (the snpe-net-run layout) for every runtime.\n" + EXAMPLE)
+    @reports_errors
+    def run(
+        model: Path = typer.Argument(..., help="Model file: .pb (tf), .tflite, .onnx, .dlc (snpe)."),
+        input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
+                                        "raw-inputs (SNPE format)."),
+        output_dir: Path = typer.Option(Path("output"), "--output-dir", "-o",
+                                        help="Folder for the Result_<i> folders."),
+        runtime: str = typer.Option(None, "--runtime", "-r", help="Runner by name (tf, tflite, "
+                                    "onnx, snpe, ...); default: by the model file's suffix."),
+        batch: int = typer.Option(1, "--batch", min=1, help="Images per inference call."),
+        threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for the runtime."),
+        input_dtype: str = typer.Option("float32", "--input-dtype", help="How the raws are "
+                                        "stored: float32 or uint8 (raw-inputs --dtype)."),
+        snpe_runtime: str = typer.Option(None, "--snpe-runtime", help="snpe only: cpu, gpu, dsp "
+                                         "or aip (snpe-net-run --use_gpu/--use_dsp/--use_aip)."),
+        device: str = typer.Option(None, "--device", help="snpe only: adb serial of the device "
+                                   "to run on."),
+        as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        from edge_fer.rawio import read_input_list
+        from edge_fer.runners import runner_for
+
+        reporter.set_quiet(quiet or as_json)
+        spec = runner_for(model, runtime)
+        parsed = read_input_list(input_list)
+        runner = spec.load(model, threads=threads, snpe_runtime=snpe_runtime, device=device)
+        try:
+            timings = runner.run_list(parsed, output_dir, batch=batch, input_dtype=input_dtype)
+        finally:
+            runner.close()
+        summary = {"model": str(model), "runtime": spec.name, "inputs": len(parsed),
+                   "output_dir": str(output_dir), "batch": batch, **timings.summary()}
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2))
+            return
+        per_image = f"{summary['mean_ms']:.3f} ms per image" if summary["mean_ms"] else ""
+        typer.echo(f"{spec.name}: {len(parsed)} inputs → {output_dir}/Result_0..{len(parsed) - 1}"
+                   f" in {timings.total_s:.2f} s (load {timings.load_s:.2f} s; {per_image}"
+                   f"{', ' + timings.note if timings.note else ''})")
