@@ -1,0 +1,143 @@
+"""The same inputs through several models or runtimes: does each agree with the first?
+
+A target is a model file (run through its runner into a temporary folder; `model.onnx@qnn` names
+the runner) or a folder of Result_<i> folders already written by any runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer import reporter
+from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.rawio import read_input_list
+from edge_fer.results import ResultEntry, read_results, stack_probs
+
+
+@dataclass
+class CompareTarget:
+    name: str                  # as given on the command line
+    kind: str                  # runner name, or "results" for an output folder
+    entries: list[ResultEntry]
+
+    @property
+    def probs(self) -> np.ndarray:
+        return stack_probs(self.entries)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.array([e.ok for e in self.entries], dtype=bool)
+
+
+@dataclass
+class CompareRow:
+    name: str
+    kind: str
+    results: int        # usable results
+    compared: int       # inputs usable in both this target and the reference
+    agreement: float    # share of compared inputs with the reference's top-1
+    max_abs_dp: float   # largest |p - p_ref| over compared inputs and classes
+    mean_abs_dp: float
+    disagreements: list[int]  # input indices whose top-1 differs
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "results": self.results,
+                "compared": self.compared, "top1_agreement": _round(self.agreement),
+                "max_abs_dp": _round(self.max_abs_dp), "mean_abs_dp": _round(self.mean_abs_dp),
+                "disagreements": self.disagreements}
+
+
+def _round(value: float) -> float | None:
+    return None if np.isnan(value) else round(float(value), 8)
+
+
+def split_target(target: str) -> tuple[Path, str | None]:
+    """`path@runtime` → (path, runtime); a plain path → (path, None)."""
+    path, sep, runtime = target.rpartition("@")
+    if sep and path and not Path(target).exists():
+        return Path(path), runtime
+    return Path(target), None
+
+
+def load_target(target: str, input_list: Path, batch: int = 1,
+                threads: int | None = None) -> CompareTarget:
+    """Read an output folder, or run a model over the list into a temporary folder."""
+    from edge_fer.runners import runner_for
+
+    path, runtime = split_target(target)
+    expected = len(read_input_list(input_list))
+    if path.is_dir():
+        if runtime:
+            raise UsageError(f"{target}: @runtime applies to model files, not output folders")
+        return CompareTarget(target, "results", read_results(path, expected=expected))
+    if not path.exists():
+        raise EdgeFerError(f"{path}: no such model file or output folder")
+    spec = runner_for(path, runtime)
+    runner = spec.load(path, threads=threads)
+    reporter.info(f"running {path.name} on {spec.name}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="edge-fer-compare-") as scratch:
+            runner.run_list(read_input_list(input_list), Path(scratch), batch=batch)
+            entries = read_results(scratch, expected=expected)
+    finally:
+        runner.close()
+    for entry in entries:  # the folder is gone; keep where it came from
+        entry.path = path
+    return CompareTarget(target, spec.name, entries)
+
+
+def compare_targets(targets: list[CompareTarget]) -> list[CompareRow]:
+    """One row per target against the first (the first's own row is its self-comparison)."""
+    reference = targets[0]
+    ref_probs, ref_ok = reference.probs, reference.ok
+    rows = []
+    for target in targets:
+        if len(target.entries) != len(reference.entries):
+            raise EdgeFerError(f"{target.name}: {len(target.entries)} results, the reference "
+                               f"{reference.name} has {len(reference.entries)}")
+        both = target.ok & ref_ok
+        probs = target.probs
+        if both.any():
+            diff = np.abs(probs[both] - ref_probs[both])
+            same = probs[both].argmax(axis=1) == ref_probs[both].argmax(axis=1)
+            agreement, max_dp, mean_dp = float(same.mean()), float(diff.max()), float(diff.mean())
+            disagreements = [int(i) for i in np.flatnonzero(both)[~same]]
+        else:
+            agreement = max_dp = mean_dp = float("nan")
+            disagreements = []
+        rows.append(CompareRow(target.name, target.kind, int(target.ok.sum()), int(both.sum()),
+                               agreement, max_dp, mean_dp, disagreements))
+    return rows
+
+
+def compare(targets: list[str], input_list: str | Path, batch: int = 1,
+            threads: int | None = None) -> list[CompareRow]:
+    if len(targets) < 2:
+        raise UsageError("compare needs two or more models or output folders")
+    loaded = [load_target(target, Path(input_list), batch, threads) for target in targets]
+    return compare_targets(loaded)
+
+
+def format_table(rows: list[CompareRow]) -> str:
+    header = ("target", "runtime", "results", "top-1 agree", "max |Δp|", "mean |Δp|")
+    lines = [header]
+    for i, row in enumerate(rows):
+        agree = "reference" if i == 0 else (
+            f"{row.agreement:.4f} ({row.compared - len(row.disagreements)}/{row.compared})"
+            if row.compared else "-")
+        lines.append((row.name, row.kind, str(row.results), agree,
+                      "-" if i == 0 or not row.compared else f"{row.max_abs_dp:.2e}",
+                      "-" if i == 0 or not row.compared else f"{row.mean_abs_dp:.2e}"))
+    widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
+    return "\n".join("  ".join(f"{cell:<{w}}" for cell, w in zip(line, widths)).rstrip()
+                     for line in lines) + "\n"
+
+
+def format_json(rows: list[CompareRow]) -> str:
+    return json.dumps({"reference": rows[0].name, "targets": [r.to_dict() for r in rows]},
+                      indent=2) + "\n"
