@@ -1,0 +1,200 @@
+"""Conversion targets: one table, one module per target.
+
+A target module (`convert/<name>.py`) has `missing(job)` (why it cannot run here, or None) and
+`plan(job)` (the files it writes, as `base.Step`s); `base.produce` writes each one. Adding a
+target means adding its module and a row in TARGETS — validation, `--help`, `all` and the result
+table all come from the table.
+
+File names (in --out, default: beside the model), for model `<stem>.pb`:
+  dlc     fp32 `<stem>.dlc`            int8 `<stem>_int8.dlc` (and the fp32 DLC it quantizes)
+  tflite  fp32 `<stem>.tflite`         fp16 `<stem>_fp16.tflite`
+          int8 `<stem>_int8.tflite` (int8 in/out) and `<stem>_int8_float_io.tflite`
+  onnx    fp32 `<stem>.onnx`           int8 `<stem>_int8.onnx` (QDQ; and the fp32 it quantizes)
+each with its manifest `<file>.json` (e.g. `<stem>.tflite.json`) and one `labels.txt` in the folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge_fer.convert.base import ConvertJob, manifest_path
+
+from edge_fer import reporter
+from edge_fer.errors import EdgeFerError, UsageError
+
+ALL = "all"
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    module: str                   # edge_fer.convert.<module>
+    suffix: str
+    precisions: tuple[str, ...]
+    options: tuple[str, ...]      # target-only options it takes (ConvertRequest field names)
+    summary: str
+
+    def _module(self):
+        return importlib.import_module(f"edge_fer.convert.{self.module}")
+
+    def missing(self, job: ConvertJob) -> str | None:
+        return self._module().missing(job)
+
+    def plan(self, job: ConvertJob):
+        return self._module().plan(job)
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("dlc", "dlc", ".dlc", ("fp32", "int8"), ("htp_socs",),
+           "Qualcomm SNPE DLC: snpe-tensorflow-to-dlc (+ snpe-dlc-quantize); needs the SDK"),
+    Target("tflite", "tflite", ".tflite", ("fp32", "fp16", "int8"), (),
+           "TFLite via TFLiteConverter.from_frozen_graph; int8 with int8 and float I/O"),
+    Target("onnx", "onnx", ".onnx", ("fp32", "int8"), ("dynamic_batch",),
+           "ONNX opset 17 via tf2onnx, NHWC; int8 = QDQ via onnxruntime.quantization"),
+)
+REGISTRY: dict[str, Target] = {target.name: target for target in TARGETS}
+OPTION_FLAGS = {"htp_socs": "--htp-socs", "dynamic_batch": "--dynamic-batch"}
+
+
+@dataclass
+class ConvertRequest:
+    model: Path
+    target: str
+    precision: str = "fp32"
+    calib: str | None = None
+    calib_count: int = 100
+    verify_count: int = 200
+    out_dir: Path | None = None
+    dry_run: bool = False
+    dynamic_batch: bool = False
+    htp_socs: str | None = None
+
+
+@dataclass
+class Result:
+    """One row of the result table: a file written, planned, or a target skipped or failed."""
+
+    target: str
+    precision: str
+    status: str                    # converted | planned | skipped | failed
+    variant: str = ""
+    path: Path | None = None
+    size: int | None = None
+    seconds: float | None = None
+    commands: list[str] = field(default_factory=list)
+    reason: str = ""
+    checks: dict | None = None
+    tool_missing: bool = False     # skipped because a tool or library is absent here
+
+    def as_dict(self) -> dict:
+        return {"target": self.target, "precision": self.precision, "status": self.status,
+                "variant": self.variant, "path": str(self.path) if self.path else None,
+                "manifest": str(manifest_path(self.path))
+                if self.path and self.status == "converted" else None,
+                "bytes": self.size, "seconds": None if self.seconds is None else round(self.seconds, 3),
+                "commands": self.commands, "reason": self.reason or None, "checks": self.checks}
+
+
+@dataclass
+class ConvertReport:
+    model: Path
+    precision: str
+    dry_run: bool
+    results: list[Result]
+    missing_tool: str | None = None   # nothing converted, for lack of a tool (exit 3)
+
+    def as_dict(self) -> dict:
+        return {"model": str(self.model), "precision": self.precision, "dry_run": self.dry_run,
+                "results": [r.as_dict() for r in self.results]}
+
+
+def get_target(name: str) -> Target:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UsageError(f"unknown target {name!r}; choose one of "
+                         f"{', '.join([*REGISTRY, ALL])}") from None
+
+
+def _validate(request: ConvertRequest) -> list[Target]:
+    targets = list(TARGETS) if request.target == ALL else [get_target(request.target)]
+    if request.precision not in PRECISIONS:
+        raise UsageError(f"unknown precision {request.precision!r}; choose one of "
+                         f"{', '.join(PRECISIONS)}")
+    given = [option for option in OPTION_FLAGS if getattr(request, option)]
+    for option in given:
+        if not any(option in target.options for target in targets):
+            raise UsageError(f"{OPTION_FLAGS[option]} does not apply to the {request.target} target")
+    if request.target != ALL and request.precision not in targets[0].precisions:
+        raise UsageError(f"the {request.target} target offers {', '.join(targets[0].precisions)}, "
+                         f"not {request.precision}")
+    if request.htp_socs and request.precision != "int8":
+        raise UsageError("--htp-socs applies to --precision int8 (snpe-dlc-quantize)")
+    if request.calib_count < 1:
+        raise UsageError(f"--calib-count must be at least 1, not {request.calib_count}")
+    if request.verify_count < 0:
+        raise UsageError(f"--verify-count must be 0 (off) or more, not {request.verify_count}")
+    if request.calib is not None and request.precision != "int8":
+        reporter.warn(f"--calib is used by --precision int8 only; ignored for {request.precision}")
+    return targets
+
+
+def convert_model(request: ConvertRequest) -> ConvertReport:
+    """Convert (or, with dry_run, plan) one frozen graph to the requested target(s).
+
+    One target: its errors propagate (exit 1), and a missing tool is reported in
+    `missing_tool` (exit 3) after the commands that would have run. `all`: every target whose
+    tools are present is converted; the others are listed as skipped, failures as failed.
+    """
+    from edge_fer.graphio import load_graph_def
+
+    targets = _validate(request)
+    graph_def = load_graph_def(request.model)
+    job = ConvertJob(model=Path(request.model), graph_def=graph_def,
+                     out_dir=Path(request.out_dir) if request.out_dir else Path(request.model).parent,
+                     precision=request.precision, calib=request.calib,
+                     calib_count=request.calib_count, verify_count=request.verify_count,
+                     dynamic_batch=request.dynamic_batch, htp_socs=request.htp_socs)
+    if request.calib is not None and request.precision == "int8":
+        job.calibration()  # a bad list or data set fails before anything is converted
+    report = ConvertReport(job.model, request.precision, request.dry_run, [])
+    single = request.target != ALL
+    for target in targets:
+        if request.precision not in target.precisions:
+            report.results.append(Result(target.name, request.precision, "skipped", reason=(
+                f"{target.name} offers {', '.join(target.precisions)}, not {request.precision}")))
+            continue
+        try:
+            report.results.extend(_run_target(target, job, request.dry_run))
+        except EdgeFerError as exc:
+            if single:
+                raise
+            report.results.append(Result(target.name, request.precision, "failed", reason=str(exc)))
+            reporter.warn(f"{target.name}: {exc}")
+    if not request.dry_run and not any(r.status == "converted" for r in report.results):
+        report.missing_tool = next((r.reason for r in report.results if r.tool_missing), None)
+    return report
+
+
+def _run_target(target: Target, job: ConvertJob, dry_run: bool) -> list[Result]:
+    """Plan the target (its checks run here, before any tool); convert unless it cannot run
+    here or this is a dry run, in which case list what would run."""
+    from edge_fer.convert.base import produce
+
+    steps = target.plan(job)
+    why_not = target.missing(job)
+    if why_not or dry_run:
+        return [Result(target.name, step.precision, "planned" if dry_run else "skipped",
+                       step.variant, step.output, commands=step.shown_commands(),
+                       reason=why_not or "", tool_missing=bool(why_not))
+                for step in steps]
+    rows = []
+    for step in steps:
+        artifact = produce(job, step)
+        rows.append(Result(target.name, artifact.precision, "converted", artifact.variant,
+                           artifact.path, artifact.size, artifact.seconds, artifact.commands,
+                           checks=artifact.checks))
+    return rows

@@ -8,7 +8,7 @@ import typer
 
 from edge_fer import __version__
 
-COMMAND_MODULES = ("train", "freeze", "inspect", "raw_inputs", "run", "classify")
+COMMAND_MODULES = ("train", "freeze", "convert", "inspect", "raw_inputs", "run", "classify", "compare")
 
 app = typer.Typer(
     name="edge-fer",

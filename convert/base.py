@@ -1,0 +1,250 @@
+"""What every conversion target shares: the job, its steps, and writing an artifact.
+
+A target module only says which files it writes and how (`plan(job)` → `Step`s). `produce()` does
+the rest once for all of them: timing, the temporary name renamed when complete, the `.json`
+manifest (CONVENTIONS: Artifacts) and `labels.txt` beside the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge_fer import __version__, reporter
+from edge_fer.errors import EdgeFerError
+from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
+from edge_fer.labels import NUM_CLASSES, write_labels
+
+LAYOUT = "NHWC"
+LABELS_NAME = "labels.txt"
+TOOL_TIMEOUT_S = 3600
+
+
+@dataclass
+class ConvertJob:
+    """One model to convert and the options that apply to it, resolved and validated."""
+
+    model: Path
+    graph_def: object                 # tf.compat.v1.GraphDef, already checked by load_graph_def
+    out_dir: Path
+    precision: str
+    calib: str | None = None          # --calib as given (input list or data-set spec)
+    calib_count: int = 100
+    verify_count: int = 200
+    dynamic_batch: bool = False       # onnx
+    htp_socs: str | None = None       # dlc int8
+    _model_sha256: str | None = field(default=None, repr=False)
+    _calibration: object = field(default=None, repr=False)
+    _checks: object = field(default=None, repr=False)
+
+    @property
+    def stem(self) -> str:
+        return self.model.stem
+
+    def output(self, suffix: str, tag: str = "") -> Path:
+        """`<out>/<stem><tag><suffix>`, e.g. output('.tflite', '_int8') → model_int8.tflite."""
+        return self.out_dir / f"{self.stem}{tag}{suffix}"
+
+    @property
+    def model_sha256(self) -> str:
+        if self._model_sha256 is None:
+            self._model_sha256 = sha256_file(self.model)
+        return self._model_sha256
+
+    def input_shape(self) -> list[int]:
+        """The shape of placeholder `x` with an unknown batch taken as 1 (what converters need)."""
+        for node in self.graph_def.node:
+            if node.name == INPUT_NAME:
+                dims = [d.size for d in node.attr["shape"].shape.dim]
+                if len(dims) != 4:
+                    raise EdgeFerError(f"{self.model}: input {INPUT_NAME!r} has shape {dims}, "
+                                       f"expected [N, 48, 48, 1] (CONVENTIONS)")
+                return [1 if dims[0] < 0 else dims[0], *dims[1:]]
+        raise EdgeFerError(f"{self.model}: graph has no input {INPUT_NAME!r}")
+
+    def calibration(self):
+        """The calibration samples (loaded once, on first use)."""
+        from edge_fer.convert.calibration import load_calibration
+
+        if self._calibration is None:
+            self._calibration = load_calibration(self.calib, self.calib_count)
+        return self._calibration
+
+    def checks(self):
+        """The inputs and TF reference outputs every artifact is compared with (loaded once)."""
+        from edge_fer.convert.verify import load_checks
+
+        if self._checks is None:
+            self._checks = load_checks(self)
+        return self._checks
+
+
+@dataclass
+class Step:
+    """One file a target writes: where, how (shown by --dry-run and kept in the manifest), and
+    `run(tmp_path)`, which writes it to a temporary path and returns manifest facts."""
+
+    target: str
+    precision: str
+    output: Path
+    commands: list[list[str] | str]    # argv lists for external tools, call strings for APIs
+    run: Callable[[Path], dict]
+    variant: str = ""                  # e.g. "int8 in/out", "float in/out"
+
+    def shown_commands(self) -> list[str]:
+        return [shlex.join(c) if isinstance(c, list) else c for c in self.commands]
+
+
+@dataclass
+class Artifact:
+    target: str
+    precision: str
+    variant: str
+    path: Path
+    manifest: Path
+    size: int
+    seconds: float
+    commands: list[str]
+    checks: dict | None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest_path(artifact: Path) -> Path:
+    """`model.tflite` → `model.tflite.json`: one manifest per file, even when targets share a stem
+    in one folder (model.tflite, model.onnx and model.dlc would all claim `model.json`)."""
+    return artifact.with_name(artifact.name + ".json")
+
+
+def tensor_facts(name: str, shape: list, dtype: str, quantization: dict | None = None) -> dict:
+    facts = {"name": name, "shape": shape, "dtype": dtype}
+    if quantization:
+        facts["quantization"] = quantization
+    return facts
+
+
+def default_io(job: ConvertJob, suffix: str = "") -> dict:
+    """The graph's own inputs/outputs (for formats we cannot read back here, e.g. DLC)."""
+    shape = job.input_shape()
+    return {"inputs": [tensor_facts(INPUT_NAME + suffix, shape, "float32")],
+            "outputs": [tensor_facts(OUTPUT_NAME + suffix, [shape[0], NUM_CLASSES], "float32")]}
+
+
+def produce(job: ConvertJob, step: Step) -> Artifact:
+    """Run one step: artifact and manifest are written in a staging folder beside their final
+    place and renamed into it only when both are complete; then labels.txt beside them."""
+    final = step.output
+    manifest_file = manifest_path(final)
+    started = time.perf_counter()
+    with staging_dir(final.parent, final.name) as stage:
+        staged = stage / final.name
+        with native_stdout_to_stderr():
+            facts = step.run(staged)
+        if not staged.is_file() or staged.stat().st_size == 0:
+            raise EdgeFerError(f"{final}: {step.target} wrote no model")
+        seconds = time.perf_counter() - started
+        size = staged.stat().st_size
+        manifest = {
+            "artifact": final.name,
+            "bytes": size,
+            "sha256": sha256_file(staged),
+            "target": step.target,
+            "precision": step.precision,
+            **({"variant": step.variant} if step.variant else {}),
+            "source_model": {"path": str(job.model.resolve()), "sha256": job.model_sha256},
+            "commands": step.shown_commands(),
+            "layout": LAYOUT,
+            "labels": LABELS_NAME,
+            **facts,
+            "seconds": round(seconds, 3),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "edge_fer_version": __version__,
+        }
+        staged_manifest = stage / manifest_file.name
+        staged_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        os.replace(staged, final)
+        os.replace(staged_manifest, manifest_file)
+    write_labels(final.parent / LABELS_NAME)
+    reporter.info(f"{step.target} {step.precision}: wrote {final} ({size / 1024:.1f} KiB, "
+                  f"{seconds:.1f} s)")
+    return Artifact(step.target, step.precision, step.variant, final, manifest_file, size,
+                    seconds, step.shown_commands(), facts.get("checks"))
+
+
+@contextlib.contextmanager
+def staging_dir(parent: Path, name: str) -> Iterator[Path]:
+    """A hidden temporary folder in `parent` (same file system, so renames out of it are atomic);
+    removed with whatever is left in it, success or not."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def native_stdout_to_stderr() -> Iterator[None]:
+    """Send what native libraries print on file descriptor 1 to stderr while converting, so
+    `--json` output on stdout stays machine-readable (CONVENTIONS: Qualcomm runtimes)."""
+    try:
+        stdout_fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
+    except (OSError, ValueError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(stdout_fd)
+    try:
+        os.dup2(sys.__stderr__.fileno() if sys.__stderr__ else 2, stdout_fd)
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        except ValueError:
+            pass
+        os.dup2(saved, stdout_fd)
+        os.close(saved)
+
+
+@dataclass
+class ToolRun:
+    argv: list[str]
+    returncode: int
+    output: str   # stdout and stderr together, in the order the tool wrote them
+
+
+def run_tool(argv: list[str], cwd: Path | None = None) -> ToolRun:
+    """Run an external tool (argument list, never a shell string) and keep everything it printed."""
+    try:
+        done = subprocess.run(argv, check=False, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace", timeout=TOOL_TIMEOUT_S)
+    except FileNotFoundError:
+        raise EdgeFerError(f"{argv[0]}: cannot execute (not found)") from None
+    except PermissionError:
+        raise EdgeFerError(f"{argv[0]}: cannot execute (permission denied)") from None
+    except subprocess.TimeoutExpired:
+        raise EdgeFerError(f"{Path(argv[0]).name} did not finish within {TOOL_TIMEOUT_S} s") from None
+    return ToolRun(argv, done.returncode, done.stdout or "")
+
+
+def last_lines(text: str, count: int = 1) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[-count:]) if lines else "no output"

@@ -1,0 +1,139 @@
+"""Calibration samples for int8 conversion, and the check inputs artifacts are compared on.
+
+`--calib` is either an SNPE input list (a `.txt` naming float32 48×48×1 raws, CONVENTIONS: Raw
+tensors) or a data-set spec that `edge_fer.data.load_dataset` understands; without it the built-in
+synthetic data set is used. Whatever was used is recorded in each manifest.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer import reporter
+from edge_fer.atomic import atomic_dir
+from edge_fer.errors import EdgeFerError
+from edge_fer.graphio import INPUT_NAME
+from edge_fer.preprocess import INPUT_SIZE, to_model_input
+from edge_fer.rawio import (
+    IMAGE_ELEMENTS,
+    read_image_raw,
+    read_input_list,
+    write_input_list,
+    write_raw,
+)
+
+DEFAULT_DATASET = "synthetic"
+RAW_BYTES = IMAGE_ELEMENTS * 4  # one float32 48×48×1 image
+SAMPLE_SEED = 0
+
+
+@dataclass
+class SampleSet:
+    """float32 [N, 48, 48, 1] model inputs and where they came from."""
+
+    images: np.ndarray
+    kind: str                      # "input-list" or "data-set"
+    source: str                    # the list's path or the data-set spec
+    input_list: Path | None = None  # the SNPE list itself, when the samples came from one
+    note: str = ""
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def describe(self) -> dict:
+        facts = {"kind": self.kind, "source": self.source, "count": len(self)}
+        if self.kind == "data-set":
+            facts["split"] = "val"
+        if self.note:
+            facts["note"] = self.note
+        return facts
+
+
+def is_input_list(spec: str) -> bool:
+    return spec.lower().endswith(".txt")
+
+
+def load_input_list_samples(path: str | Path) -> SampleSet:
+    """Every raw of the list, each checked to exist and to hold exactly one float32 image."""
+    listing = read_input_list(path)
+    images = []
+    for number, raw in enumerate(listing.raw_paths(INPUT_NAME), start=1):
+        if not raw.is_file():
+            raise EdgeFerError(f"{raw}: calibration raw missing (input {number} of {listing.path})")
+        size = raw.stat().st_size
+        if size != RAW_BYTES:
+            raise EdgeFerError(f"{raw}: {size} bytes, expected {RAW_BYTES} (one float32 "
+                               f"{INPUT_SIZE}x{INPUT_SIZE}x1 image; input {number} of {listing.path})")
+        images.append(read_image_raw(raw))
+    stacked = np.concatenate(images)
+    if stacked.min() < 0.0 or stacked.max() > 1.0:
+        reporter.warn(f"{listing.path}: raw values span [{stacked.min():.3g}, {stacked.max():.3g}]; "
+                      f"the model takes pixels scaled to [0, 1]")
+    return SampleSet(stacked, "input-list", str(listing.path), input_list=listing.path)
+
+
+@functools.lru_cache(maxsize=4)
+def _dataset_val_images(spec: str) -> np.ndarray:
+    from edge_fer.data import load_dataset
+
+    dataset = load_dataset(spec)
+    images = dataset.val.images
+    if len(images) == 0:
+        raise EdgeFerError(f"{spec}: data set has no validation images to calibrate with")
+    return images
+
+
+def _dataset_order(count: int) -> np.ndarray:
+    return np.random.default_rng(SAMPLE_SEED).permutation(count)
+
+
+def load_calibration(spec: str | None, count: int) -> SampleSet:
+    """`count` calibration inputs from a data set, or every input of an SNPE list."""
+    if spec is not None and is_input_list(spec):
+        return load_input_list_samples(spec)
+    name = spec or DEFAULT_DATASET
+    images = _dataset_val_images(name)
+    chosen = np.sort(_dataset_order(len(images))[:count])
+    note = "built-in default (no --calib)" if spec is None else ""
+    if len(chosen) < count:
+        reporter.warn(f"{name}: only {len(chosen)} validation images to calibrate with "
+                      f"(asked for {count})")
+    return SampleSet(to_model_input(images[chosen]), "data-set", name, note=note)
+
+
+def load_check_samples(spec: str | None, count: int, calib_count: int) -> SampleSet:
+    """Inputs to compare artifacts with the TF graph on: a data set's validation images not used
+    for calibration (where there are enough), or the inputs of the calibration list."""
+    if spec is not None and is_input_list(spec):
+        samples = load_input_list_samples(spec)
+        return SampleSet(samples.images[:count], samples.kind, samples.source, samples.input_list)
+    name = spec or DEFAULT_DATASET
+    images = _dataset_val_images(name)
+    order = _dataset_order(len(images))
+    unused = order[calib_count:calib_count + count]
+    chosen = unused if len(unused) >= min(count, len(images)) else order[:count]
+    note = "validation images not used for calibration" if chosen is unused else ""
+    return SampleSet(to_model_input(images[np.sort(chosen)]), "data-set", name, note=note)
+
+
+def write_snpe_input_list(samples: SampleSet, folder: Path) -> Path:
+    """An SNPE input list for the samples: the user's own list as it is, else raws written into
+    `folder` with absolute paths (the SDK tools resolve paths from their working folder)."""
+    if samples.input_list is not None:
+        return samples.input_list
+    folder = Path(folder).resolve()
+    with atomic_dir(folder) as tmp:
+        raws = [write_raw(tmp / f"calib_{i:04d}.raw", image) for i, image in enumerate(samples.images)]
+        write_input_list(tmp / "input_list.txt", [folder / raw.name for raw in raws], relative=False)
+    return folder / "input_list.txt"
+
+
+def snpe_input_list_path(samples_spec: str | None, folder: Path) -> Path:
+    """Where the list passed to snpe-dlc-quantize is (or will be), without loading any data."""
+    if samples_spec is not None and is_input_list(samples_spec):
+        return Path(samples_spec)
+    return Path(folder) / "input_list.txt"

@@ -1,0 +1,201 @@
+"""ONNX from the frozen graph with tf2onnx (opset 17), input `x`, output `output`, NHWC kept.
+
+The layout is not transposed to NCHW: the model takes the same [N, 48, 48, 1] tensors (and raw
+files) as every other target; the manifest and the model's metadata say so. `--dynamic-batch`
+frees the batch dimension (the frozen graph's Reshape to [1, …] is rewritten to [-1, …]) and is
+checked by running a batch of 3 against 3 single runs. `--precision int8` also writes a QDQ model
+quantized by onnxruntime.quantization from the same calibration samples as the other targets.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+from edge_fer.convert.base import LAYOUT, ConvertJob, Step
+
+from edge_fer.errors import EdgeFerError
+from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
+from edge_fer.labels import LABELS
+
+SUFFIX = ".onnx"
+OPSET = 17
+RENAMES = {f"{INPUT_NAME}:0": INPUT_NAME, f"{OUTPUT_NAME}:0": OUTPUT_NAME}
+QDQ_SETTINGS = ("quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, "
+                "weight_type=QuantType.QInt8, per_channel=True")
+BATCH_CHECK = 3
+
+
+def missing(job: ConvertJob) -> str | None:
+    for module, package in (("tensorflow", "tensorflow-cpu"), ("tf2onnx", "tf2onnx"),
+                            ("onnx", "onnx"), ("onnxruntime", "onnxruntime")):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install {package})"
+    return None
+
+
+def plan(job: ConvertJob) -> list[Step]:
+    fp32 = job.output(SUFFIX)
+    rewrite = ["graph_def = <x batch and batch-1 Reshape shapes set to -1>"] if job.dynamic_batch else []
+    steps = [Step("onnx", "fp32", fp32, [
+        *rewrite,
+        (f"model, _ = tf2onnx.convert.from_graph_def(graph_def, name={job.stem!r}, "
+         f"input_names=[{INPUT_NAME + ':0'!r}], output_names=[{OUTPUT_NAME + ':0'!r}], "
+         f"opset={OPSET}, tensors_to_rename={RENAMES!r})"),
+        "onnx.checker.check_model(model, full_check=True)",
+    ], functools.partial(_convert, job), "dynamic batch" if job.dynamic_batch else "")]
+    if job.precision == "int8":
+        int8 = job.output(SUFFIX, "_int8")
+        steps.append(Step("onnx", "int8", int8, [
+            (f"onnxruntime.quantization.quantize_static({str(fp32)!r}, {str(int8)!r}, "
+             f"calibration_data_reader=<calibration samples, see manifest>, {QDQ_SETTINGS})"),
+            "onnx.checker.check_model(model, full_check=True)",
+        ], functools.partial(_quantize, job, fp32), "QDQ, float in/out"))
+    return steps
+
+
+def dynamic_batch_graph(graph_def, batch: int):
+    """A copy of graph_def whose input batch is -1 and whose Reshapes to [batch, …] (the frozen
+    flatten) go to [-1, …]; returns it and the names of the rewritten Reshapes."""
+    import tensorflow as tf
+
+    graph_def = type(graph_def).FromString(graph_def.SerializeToString())
+    consts = {node.name: node for node in graph_def.node if node.op == "Const"}
+    rewritten = []
+    for node in graph_def.node:
+        if node.name == INPUT_NAME:
+            node.attr["shape"].shape.dim[0].size = -1
+        elif node.op == "Reshape" and len(node.input) > 1:
+            const = consts.get(node.input[1].split(":")[0])
+            if const is None:
+                continue
+            shape = tf.make_ndarray(const.attr["value"].tensor)
+            if shape.ndim == 1 and len(shape) > 1 and shape[0] == batch and -1 not in shape:
+                shape = shape.copy()
+                shape[0] = -1
+                const.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(shape))
+                rewritten.append(node.name)
+    return graph_def, rewritten
+
+
+def _finish(model, job: ConvertJob, path: Path) -> None:
+    """Record layout and labels in the model's metadata, check it, save it."""
+    import onnx
+
+    for key, value in (("layout", LAYOUT), ("labels", ",".join(LABELS)),
+                       ("source_sha256", job.model_sha256)):
+        entry = next((p for p in model.metadata_props if p.key == key), None) or model.metadata_props.add()
+        entry.key, entry.value = key, value
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise EdgeFerError(f"{path.name}: onnx.checker rejects the model "
+                           f"({str(exc).strip().splitlines()[0]})") from None
+    onnx.save(model, str(path))
+
+
+def _tool_versions() -> dict:
+    import importlib.metadata
+
+    return {package: importlib.metadata.version(package)
+            for package in ("tf2onnx", "onnx", "onnxruntime", "tensorflow-cpu")
+            if importlib.util.find_spec(package.split("-")[0]) is not None}
+
+
+def _check_dynamic_batch(job: ConvertJob, path: Path) -> None:
+    """Batch of BATCH_CHECK images must give what BATCH_CHECK single runs give."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    images = np.random.default_rng(0).random((BATCH_CHECK, *job.input_shape()[1:]), np.float32)
+    try:
+        batched = session.run([OUTPUT_NAME], {INPUT_NAME: images})[0]
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
+        raise EdgeFerError(f"{job.model}: graph does not run with a dynamic batch "
+                           f"({str(exc).splitlines()[0]}); freeze it with a free batch") from None
+    single = np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: images[i:i + 1]})[0]
+                             for i in range(BATCH_CHECK)])
+    if batched.shape != single.shape or np.abs(batched - single).max() > 1e-5:
+        raise EdgeFerError(f"{job.model}: a batch of {BATCH_CHECK} does not give what "
+                           f"{BATCH_CHECK} single runs give; the graph mixes images across the batch")
+
+
+def _convert(job: ConvertJob, path: Path) -> dict:
+    import logging
+
+    import tf2onnx
+    from edge_fer.convert.verify import compare
+
+    from edge_fer.inspect_artifacts import inspect_onnx
+
+    graph_def, rewritten = job.graph_def, []
+    if job.dynamic_batch:
+        graph_def, rewritten = dynamic_batch_graph(job.graph_def, job.input_shape()[0])
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    try:
+        model, _ = tf2onnx.convert.from_graph_def(
+            graph_def, name=job.stem, input_names=[f"{INPUT_NAME}:0"],
+            output_names=[f"{OUTPUT_NAME}:0"], opset=OPSET, tensors_to_rename=dict(RENAMES))
+    except Exception as exc:  # noqa: BLE001 - tf2onnx raises whatever the failing handler raised
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EdgeFerError(f"{job.model}: tf2onnx conversion failed ({first})") from None
+    _finish(model, job, path)
+    if job.dynamic_batch:
+        _check_dynamic_batch(job, path)
+    described = inspect_onnx(path)
+    return {
+        "tool_versions": _tool_versions(),
+        "opset": OPSET,
+        "batch": {"dynamic": job.dynamic_batch, "rewritten_reshapes": rewritten}
+        if job.dynamic_batch else {"dynamic": False, "size": job.input_shape()[0]},
+        "inputs": described["inputs"],
+        "outputs": described["outputs"],
+        "ops": described["ops"],
+        "checker": described["checker"],
+        "checks": compare(job, path, "onnx", "fp32", job.output(SUFFIX).name),
+    }
+
+
+class _CalibrationReader:
+    """onnxruntime.quantization's CalibrationDataReader over the calibration samples."""
+
+    def __init__(self, images: np.ndarray):
+        self._feeds = iter({INPUT_NAME: image[None].astype(np.float32)} for image in images)
+
+    def get_next(self) -> dict | None:
+        return next(self._feeds, None)
+
+
+def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
+    import onnx
+    from edge_fer.convert.verify import compare
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    from edge_fer.inspect_artifacts import inspect_onnx
+
+    if not fp32.is_file():
+        raise EdgeFerError(f"{fp32}: float model to quantize is missing")
+    samples = job.calibration()
+    try:
+        quantize_static(str(fp32), str(path), _CalibrationReader(samples.images),
+                        quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, per_channel=True)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime.quantization raises plain exceptions
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EdgeFerError(f"{fp32}: ONNX int8 quantization failed ({first})") from None
+    _finish(onnx.load(str(path)), job, path)
+    described = inspect_onnx(path)
+    return {
+        "tool_versions": _tool_versions(),
+        "opset": OPSET,
+        "quantized_from": fp32.name,
+        "calibration": samples.describe(),
+        "inputs": described["inputs"],
+        "outputs": described["outputs"],
+        "ops": described["ops"],
+        "quantization": described.get("quantization"),
+        "checker": described["checker"],
+        "checks": compare(job, path, "onnx", "int8", job.output(SUFFIX, "_int8").name),
+    }

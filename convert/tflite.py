@@ -1,0 +1,129 @@
+"""TFLite from the frozen graph: tf.compat.v1.lite.TFLiteConverter.from_frozen_graph.
+
+fp32 as is; fp16 stores float16 weights (float32 in/out); int8 is full-integer post-training
+quantization from the calibration samples, written in two flavours: int8 input/output
+(`_int8.tflite`, for integer-only accelerators) and float32 input/output
+(`_int8_float_io.tflite`, a drop-in for the float model). Tensor names `x`/`output` are kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge_fer.convert.base import ConvertJob, Step
+
+from edge_fer.errors import EdgeFerError
+from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
+
+SUFFIX = ".tflite"
+
+
+@dataclass(frozen=True)
+class Flavour:
+    precision: str
+    tag: str               # file-name tag after the model's stem
+    variant: str           # what the file is, for the table and the manifest
+    settings: tuple[str, ...] = ()   # converter attributes set, as Python statements
+    integer_io: bool = False
+
+
+_INT8_SETTINGS = (
+    "converter.optimizations = [tf.lite.Optimize.DEFAULT]",
+    "converter.representative_dataset = <calibration samples, see manifest>",
+    "converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]",
+)
+FLAVOURS: dict[str, tuple[Flavour, ...]] = {
+    "fp32": (Flavour("fp32", "", ""),),
+    "fp16": (Flavour("fp16", "_fp16", "float16 weights, float32 in/out", (
+        "converter.optimizations = [tf.lite.Optimize.DEFAULT]",
+        "converter.target_spec.supported_types = [tf.float16]")),),
+    "int8": (
+        Flavour("int8", "_int8", "int8 in/out", _INT8_SETTINGS + (
+            "converter.inference_input_type = tf.int8",
+            "converter.inference_output_type = tf.int8"), integer_io=True),
+        Flavour("int8", "_int8_float_io", "float in/out", _INT8_SETTINGS),
+    ),
+}
+
+
+def missing(job: ConvertJob) -> str | None:
+    for module, package in (("tensorflow", "tensorflow-cpu"), ("ai_edge_litert", "ai-edge-litert")):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install {package})"
+    return None
+
+
+def api_calls(job: ConvertJob, flavour: Flavour) -> list[str]:
+    shape = job.input_shape()
+    return [
+        (f"converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph({str(job.model)!r}, "
+         f"input_arrays=[{INPUT_NAME!r}], output_arrays=[{OUTPUT_NAME!r}], "
+         f"input_shapes={{{INPUT_NAME!r}: {shape}}})"),
+        *flavour.settings,
+        "converter.convert()",
+    ]
+
+
+def plan(job: ConvertJob) -> list[Step]:
+    return [Step("tflite", flavour.precision, job.output(SUFFIX, flavour.tag),
+                 api_calls(job, flavour), functools.partial(_convert, job, flavour),
+                 flavour.variant)
+            for flavour in FLAVOURS[job.precision]]
+
+
+def _converter(job: ConvertJob, flavour: Flavour):
+    import numpy as np
+    import tensorflow as tf
+
+    converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
+        str(job.model), input_arrays=[INPUT_NAME], output_arrays=[OUTPUT_NAME],
+        input_shapes={INPUT_NAME: job.input_shape()})
+    if flavour.precision == "fp16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif flavour.precision == "int8":
+        images = job.calibration().images
+
+        def representative_dataset():
+            for image in images:
+                yield [np.ascontiguousarray(image[None], dtype=np.float32)]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative_dataset
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if flavour.integer_io:
+            converter.inference_input_type = tf.int8
+            converter.inference_output_type = tf.int8
+    return converter
+
+
+def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
+    import importlib.metadata
+
+    import tensorflow as tf
+    from edge_fer.convert.verify import compare
+
+    from edge_fer.inspect_artifacts import inspect_tflite
+
+    converter = _converter(job, flavour)
+    try:
+        path.write_bytes(converter.convert())
+    except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError, ValueError, RuntimeError...
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EdgeFerError(f"{job.model}: TFLite {flavour.precision} conversion failed ({first})") from None
+    described = inspect_tflite(path)
+    facts = {
+        "tool_versions": {"tensorflow": tf.__version__,
+                          "ai-edge-litert": importlib.metadata.version("ai-edge-litert")},
+        "inputs": described["inputs"],
+        "outputs": described["outputs"],
+        "ops": described["ops"],
+    }
+    if flavour.precision == "int8":
+        facts["calibration"] = job.calibration().describe()
+    facts["checks"] = compare(job, path, "tflite", flavour.precision,
+                              job.output(SUFFIX, flavour.tag).name)
+    return facts

@@ -1,0 +1,65 @@
+"""Compare a fresh artifact with the TF graph it came from, before it is written.
+
+Each artifact is run with its own runtime (edge_fer.runners) on the same check inputs as the
+frozen graph; the figures go into its manifest. A float artifact that disagrees with the graph
+beyond rounding is a conversion error and is not written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer import reporter
+from edge_fer.errors import EdgeFerError
+
+# Largest max |Δp| (softmax probabilities) accepted from a float artifact.
+TOLERANCES = {"fp32": 1e-4, "fp16": 1e-2}
+INT8_WARN_AGREEMENT = 0.98
+
+
+@dataclass
+class Checks:
+    samples: object           # calibration.SampleSet
+    reference: np.ndarray     # TF graph's probabilities [N, 7]
+
+
+def load_checks(job) -> Checks | None:
+    """The check inputs and the frozen graph's outputs on them; None when checks are off."""
+    from edge_fer.convert.calibration import load_check_samples
+
+    from edge_fer.freeze import frozen_outputs
+
+    if job.verify_count <= 0:
+        return None
+    samples = load_check_samples(job.calib, job.verify_count, job.calib_count)
+    return Checks(samples, frozen_outputs(job.graph_def, samples.images))
+
+
+def compare(job, artifact: Path, runtime: str, precision: str, label: str) -> dict | None:
+    """Run `artifact` on the check inputs; return the manifest's `checks` entry."""
+    from edge_fer.runners import load_runner
+
+    checks = job.checks()
+    if checks is None:
+        return None
+    runner = load_runner(artifact, runtime)
+    try:
+        probs = runner.infer(checks.samples.images)
+    finally:
+        runner.close()
+    delta = float(np.abs(probs - checks.reference).max())
+    agreement = float(np.mean(probs.argmax(1) == checks.reference.argmax(1)))
+    facts = {"runtime": runtime, "inputs": len(probs), "max_abs_dp": delta,
+             "top1_agreement": agreement, "reference": "frozen TF graph (tf.compat.v1.Session)",
+             "samples": checks.samples.describe()}
+    tolerance = TOLERANCES.get(precision)
+    if tolerance is not None and delta > tolerance:
+        raise EdgeFerError(f"{label}: differs from the TF graph by max |Δp| {delta:.2e} on "
+                           f"{len(probs)} inputs (> {tolerance:g}); not written")
+    if precision == "int8" and agreement < INT8_WARN_AGREEMENT:
+        reporter.warn(f"{label}: top-1 agrees with the TF graph on only {agreement:.1%} of "
+                      f"{len(probs)} inputs; try more or more representative --calib data")
+    return facts

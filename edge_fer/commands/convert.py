@@ -1,0 +1,121 @@
+"""`edge-fer convert`: a frozen `.pb` → SNPE DLC, TFLite and ONNX files, each with a manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from edge_fer import reporter
+from edge_fer.commands import reports_errors
+
+EXAMPLE = """
+Examples:
+
+  edge-fer convert model.pb --target dlc --precision int8 --calib raws/input_list.txt --htp-socs sm8650
+
+  edge-fer convert model.pb --target all --out exported/
+
+  edge-fer convert model.pb --target tflite --precision int8 --calib synthetic
+
+Files (in --out, default beside the model), for model.pb: model.dlc, model_int8.dlc; model.tflite, model_fp16.tflite, model_int8.tflite (int8 in/out), model_int8_float_io.tflite (float in/out); model.onnx, model_int8.onnx (QDQ). int8 DLC and ONNX also write the fp32 file they quantize. Each file gets a manifest <file>.json (source sha256, exact command, tensors, calibration, check against the TF graph) and labels.txt beside it.
+
+--calib takes an SNPE input list (*.txt naming float32 48x48x1 raws; all are used) or a data-set spec as for edge-fer train --data; default: the built-in synthetic faces.
+
+Exit codes: 0 done, 1 bad input or conversion error, 2 usage error, 3 SDK/tool missing (the commands that would run are printed).
+"""
+
+
+def _checks_text(checks: dict | None) -> str:
+    if not checks:
+        return ""
+    return (f"max|Δp| {checks['max_abs_dp']:.1e}, top-1 {checks['top1_agreement']:.1%} "
+            f"({checks['inputs']} inputs)")
+
+
+def _short(reason: str) -> str:
+    """The head of a reason ('snpe-dlc-quantize not found'); the whole one is printed below."""
+    return reason.split(": ", 1)[0]
+
+
+def _print_table(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=True)
+    title = f"{report.model} → {report.precision}" + (" (dry run: nothing written)"
+                                                      if report.dry_run else "")
+    table = Table(title=title, title_justify="left")
+    for column in ("target", "precision", "status", "file", "size", "seconds", "vs TF graph / why"):
+        table.add_column(column, overflow="fold")
+    for row in report.results:
+        size = f"{row.size / 1024:.1f} KiB" if row.size is not None else ""
+        seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
+        precision = f"{row.precision} ({row.variant})" if row.variant else row.precision
+        note = _checks_text(row.checks) if row.status == "converted" else _short(row.reason)
+        table.add_row(row.target, precision, row.status, str(row.path or ""), size, seconds, note)
+    console.print(table)
+    for reason in dict.fromkeys(row.reason for row in report.results if row.reason):
+        console.print(f"{'skipped' if reason.split(': ')[0].endswith(('not found', 'not installed')) else 'why'}: {reason}", markup=False)
+    listed = [row for row in report.results if row.status in ("planned", "skipped") and row.commands]
+    if listed:
+        console.print("commands that would run:" if not report.dry_run else "commands:")
+        for row in listed:
+            console.print(f"  {row.path}:", markup=False)
+            for command in row.commands:
+                console.print(f"    {command}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    from edge_fer.convert import ALL, PRECISIONS, TARGETS
+
+    targets_help = "; ".join(f"{t.name} ({', '.join(t.precisions)}): {t.summary}" for t in TARGETS)
+
+    @app.command("convert", help="Convert a frozen graph to SNPE DLC, TFLite and ONNX, each "
+                 "written atomically with a .json manifest and labels.txt.\n" + EXAMPLE)
+    @reports_errors
+    def convert(
+        model: Path = typer.Argument(..., help="Frozen graph (.pb) with input x and output "
+                                     "`output` (edge-fer freeze)."),
+        target: str = typer.Option(..., "--target", "-t", help=f"{' | '.join([t.name for t in TARGETS] + [ALL])}. "
+                                   f"{targets_help}; all: every target whose tools are here."),
+        precision: str = typer.Option("fp32", "--precision", "-p",
+                                      help=f"{' | '.join(PRECISIONS)} (per target: see --target)."),
+        calib: str = typer.Option(None, "--calib", help="int8 calibration: SNPE input list "
+                                  "(.txt) or data-set spec; default: built-in synthetic faces."),
+        calib_count: int = typer.Option(100, "--calib-count", help="Calibration images taken "
+                                        "from a data set (an input list is used whole)."),
+        out: Path = typer.Option(None, "--out", "-o", help="Output folder (default: the "
+                                 "model's folder)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the files and exact "
+                                     "commands, run nothing, write nothing."),
+        dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="onnx: free batch "
+                                           "dimension (default: the graph's fixed batch)."),
+        htp_socs: str = typer.Option(None, "--htp-socs", help="dlc int8: prepare for these "
+                                     "HTP SoCs, e.g. sm8650 (snpe-dlc-quantize --enable_htp "
+                                     "--htp_socs)."),
+        verify_count: int = typer.Option(200, "--verify-count", help="Check each TFLite/ONNX "
+                                         "file against the TF graph on this many inputs "
+                                         "(0: no check)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
+    ) -> None:
+        from edge_fer.convert import ConvertRequest, convert_model
+        from edge_fer.errors import EdgeFerError, ToolMissingError
+
+        reporter.set_quiet(quiet or as_json)
+        report = convert_model(ConvertRequest(
+            model=model, target=target, precision=precision, calib=calib,
+            calib_count=calib_count, verify_count=verify_count, out_dir=out, dry_run=dry_run,
+            dynamic_batch=dynamic_batch, htp_socs=htp_socs))
+        if as_json:
+            typer.echo(json.dumps(report.as_dict(), indent=2))
+        else:
+            _print_table(report)
+        failed = [row for row in report.results if row.status == "failed"]
+        if failed:
+            raise EdgeFerError(f"{len(failed)} target(s) failed: "
+                               + "; ".join(f"{row.target}: {row.reason}" for row in failed))
+        if report.missing_tool:
+            raise ToolMissingError(report.missing_tool)
