@@ -1,0 +1,139 @@
+"""raw-inputs: folders of real and broken images, FER2013 CSV splits, uint8 raws, many cores."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from edge_fer import raw_inputs
+from edge_fer.cli import app
+from edge_fer.preprocess import preprocess_file
+from edge_fer.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
+from edge_fer.rawio import read_image_raw, read_input_list, read_manifest
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fer2013" / "sample"
+
+
+def read_skipped(path: Path) -> dict[str, str]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {Path(row["path"]).name: row["reason"] for row in csv.DictReader(handle)}
+
+
+@pytest.fixture
+def mixed_folder(tmp_path) -> Path:
+    """Good images of every kind OpenCV reads, two broken files and a non-image file."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "imgs"
+    (root / "Happy" / "deeper").mkdir(parents=True)
+    (root / "zero.jpg").write_bytes(b"")
+    (root / "notes.png").write_text("this is text, not a PNG\n")
+    (root / "README.md").write_text("not an image")
+    cv2.imwrite(str(root / "Happy" / "photo.jpg"), rng.integers(0, 256, (3000, 4000, 3), np.uint8))
+    cv2.imwrite(str(root / "bgra.png"), rng.integers(0, 256, (64, 80, 4), np.uint8))
+    cv2.imwrite(str(root / "Happy" / "deeper" / "deep16.png"),
+                rng.integers(0, 65536, (50, 60), np.uint16))
+    cv2.imwrite(str(root / "gray.bmp"), rng.integers(0, 256, (30, 40), np.uint8))
+    return root
+
+
+def test_done_when_70_sample_faces_become_raws_list_and_manifest(tmp_path):
+    if not SAMPLE_DIR.is_dir():
+        pytest.skip(f"the 70 real sample faces are not at {SAMPLE_DIR}")
+    result = raw_inputs_from_folder(SAMPLE_DIR, tmp_path / "raws")
+    assert (result.written, len(result.skipped), result.labelled) == (70, 0, 70)
+    raws = read_input_list(result.input_list).raw_paths()
+    assert len(raws) == 70 and all(p.stat().st_size == 9216 for p in raws)
+    rows = read_manifest(result.manifest)
+    assert [r.index for r in rows] == list(range(70))
+    assert {r.label for r in rows} == {"angry", "disgust", "fear", "happy", "sad", "surprise",
+                                       "neutral"}
+    for row in rows[::23]:  # the raw is exactly the one preprocessing function's output
+        assert Path(row.source_path).parent.name == row.label
+        np.testing.assert_array_equal(read_image_raw(tmp_path / "raws" / row.raw_path)[0, ..., 0],
+                                      preprocess_file(row.source_path))
+
+
+def test_done_when_bad_files_are_listed_and_every_good_file_is_written(mixed_folder, tmp_path):
+    done = CliRunner().invoke(app, ["raw-inputs", str(mixed_folder), "--out",
+                                    str(tmp_path / "raws")])
+    assert done.exit_code == 0, done.output
+    assert "wrote 4 raws" in done.output and "skipped 2" in done.output
+    skipped = read_skipped(tmp_path / "raws" / "skipped.csv")
+    assert skipped == {"zero.jpg": "empty file", "notes.png": "not an image OpenCV can decode"}
+    rows = read_manifest(tmp_path / "raws" / "manifest.csv")
+    assert sorted(Path(r.source_path).name for r in rows) == ["bgra.png", "deep16.png",
+                                                              "gray.bmp", "photo.jpg"]
+    labels = {Path(r.source_path).name: r.label for r in rows}
+    assert labels["photo.jpg"] == labels["deep16.png"] == "happy" and labels["gray.bmp"] == ""
+    for row in rows:
+        image = read_image_raw(tmp_path / "raws" / row.raw_path)
+        assert image.shape == (1, 48, 48, 1) and 0.0 <= image.min() <= image.max() <= 1.0
+
+
+def test_uint8_raws_are_2304_bytes_of_the_same_pixels(mixed_folder, tmp_path):
+    floats = raw_inputs_from_folder(mixed_folder, tmp_path / "f", workers=1)
+    bytes_ = raw_inputs_from_folder(mixed_folder, tmp_path / "u", dtype="uint8", workers=1)
+    for f, u in zip(read_input_list(floats.input_list).raw_paths(),
+                    read_input_list(bytes_.input_list).raw_paths()):
+        assert u.stat().st_size == 2304
+        np.testing.assert_allclose(read_image_raw(u, "uint8"), read_image_raw(f), atol=1e-6)
+
+
+def test_the_process_pool_gives_the_same_raws_as_one_process(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    (tmp_path / "in").mkdir()
+    for i in range(24):
+        cv2.imwrite(str(tmp_path / "in" / f"{i:02d}.png"),
+                    rng.integers(0, 256, (60 + i, 50, 3), np.uint8))
+    single = raw_inputs_from_folder(tmp_path / "in", tmp_path / "one", workers=1)
+    monkeypatch.setattr(raw_inputs, "POOL_MIN_FILES", 1)
+    pooled = raw_inputs_from_folder(tmp_path / "in", tmp_path / "two", workers=2)
+    for a, b in zip(read_input_list(single.input_list).raw_paths(),
+                    read_input_list(pooled.input_list).raw_paths()):
+        assert a.name == b.name and a.read_bytes() == b.read_bytes()
+    assert pooled.written == 24
+
+
+def test_a_second_smaller_run_leaves_no_stale_raws(mixed_folder, tmp_path):
+    raw_inputs_from_folder(mixed_folder, tmp_path / "raws")
+    (mixed_folder / "bgra.png").unlink()
+    result = raw_inputs_from_folder(mixed_folder, tmp_path / "raws")
+    assert len(list((tmp_path / "raws").glob("*.raw"))) == result.written == 3
+
+
+def test_nothing_readable_and_no_folder_are_errors(tmp_path):
+    (tmp_path / "only").mkdir()
+    (tmp_path / "only" / "a.jpg").write_bytes(b"")
+    done = CliRunner().invoke(app, ["raw-inputs", str(tmp_path / "only"), "--out",
+                                    str(tmp_path / "r")])
+    assert done.exit_code == 1 and "no image could be read" in done.output
+    done = CliRunner().invoke(app, ["raw-inputs", str(tmp_path / "absent")])
+    assert done.exit_code == 1 and "no such folder" in done.output
+    assert CliRunner().invoke(app, ["raw-inputs"]).exit_code == 2
+
+
+def test_a_fer2013_csv_split_becomes_labelled_raws(tmp_path):
+    rng = np.random.default_rng(2)
+    lines = ["emotion,pixels,Usage"]
+    for i in range(9):
+        pixels = " ".join(str(v) for v in rng.integers(0, 256, 2304))
+        lines.append(f"{i % 7},{pixels},{'PublicTest' if i % 3 else 'Training'}")
+    lines.append("3,1 2 3,PublicTest")  # a damaged row: skipped and listed
+    path = tmp_path / "fer2013.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    result = raw_inputs_from_csv(path, tmp_path / "raws", usage="PublicTest")
+    assert result.written == 6 and result.labelled == 6
+    rows = read_manifest(result.manifest)
+    assert [r.label for r in rows] == ["disgust", "fear", "sad", "surprise", "angry", "disgust"]
+    assert all(r.source_path.startswith("fer2013.csv.gz:") for r in rows)
+    first_pixels = np.array(lines[2].split(",")[1].split(), dtype=np.float32) / 255.0
+    np.testing.assert_allclose(read_image_raw(tmp_path / "raws" / rows[0].raw_path).ravel(),
+                               first_pixels, atol=1e-7)
+    assert "fer2013.csv.gz:11" in (tmp_path / "raws" / "skipped.csv").read_text()
