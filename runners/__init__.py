@@ -57,6 +57,8 @@ RUNNERS: tuple[RunnerSpec, ...] = (
     RunnerSpec("onnx", "onnx", (".onnx",), "ONNX Runtime, CPU execution provider"),
     RunnerSpec("snpe", "snpe", (".dlc",),
                "snpe-net-run from the SNPE SDK, on this host or a device over adb"),
+    RunnerSpec("qnn", "qnn", (".onnx",), "QNN HTP backend via onnxruntime-qnn, CPU fallback off "
+               "(QDQ .onnx or compiled _ctx.onnx; x86_64: Qualcomm's HTP emulator)"),
 )
 REGISTRY: dict[str, RunnerSpec] = {spec.name: spec for spec in RUNNERS}
 

@@ -16,6 +16,8 @@ Example:
   edge-fer run model.tflite --input-list raws/input_list.txt --output-dir output/ --batch 16
 
   edge-fer run model.dlc --input-list raws/input_list.txt --snpe-runtime dsp --device SERIAL
+
+  edge-fer run model_qnn_sm8650_ctx.onnx --runtime qnn --input-list raws/input_list.txt --profile
 """
 
 
@@ -24,7 +26,8 @@ def register(app: typer.Typer) -> None:
                  "folders (the snpe-net-run layout) for every runtime.\n" + EXAMPLE)
     @reports_errors
     def run(
-        model: Path = typer.Argument(..., help="Model file: .pb (tf), .tflite, .onnx, .dlc (snpe)."),
+        model: Path = typer.Argument(..., help="Model file: .pb (tf), .tflite, .onnx, .dlc "
+                                     "(snpe); QDQ .onnx or _ctx.onnx with --runtime qnn."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs (SNPE format)."),
         output_dir: Path = typer.Option(Path("output"), "--output-dir", "-o",
@@ -39,6 +42,9 @@ def register(app: typer.Typer) -> None:
                                          "or aip (snpe-net-run --use_gpu/--use_dsp/--use_aip)."),
         device: str = typer.Option(None, "--device", help="snpe only: adb serial of the device "
                                    "to run on."),
+        profile: bool = typer.Option(False, "--profile", help="qnn only: keep QNN's profiling "
+                                     "CSV (qnn_profile.csv) in the output folder and report the "
+                                     "execute time per inference."),
         as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
@@ -48,7 +54,8 @@ def register(app: typer.Typer) -> None:
         reporter.set_quiet(quiet or as_json)
         spec = runner_for(model, runtime)
         parsed = read_input_list(input_list)
-        runner = spec.load(model, threads=threads, snpe_runtime=snpe_runtime, device=device)
+        runner = spec.load(model, threads=threads, snpe_runtime=snpe_runtime, device=device,
+                            profile=profile or None)
         try:
             timings = runner.run_list(parsed, output_dir, batch=batch, input_dtype=input_dtype)
         finally:
