@@ -171,6 +171,7 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
             **({"variant": step.variant} if step.variant else {}),
             "source_model": {"path": str(job.model.resolve()), "sha256": job.model_sha256},
             "commands": step.shown_commands(),
+            "written_via": "a staging folder beside it, renamed into place when complete",
             "layout": LAYOUT,
             "labels": LABELS_NAME,
             **facts,

@@ -30,8 +30,11 @@ Exit codes: 0 done, 1 bad input or conversion error, 2 usage error, 3 SDK/tool m
 def _checks_text(checks: dict | None) -> str:
     if not checks:
         return ""
-    return (f"max|Δp| {checks['max_abs_dp']:.1e}, top-1 {checks['top1_agreement']:.1%} "
-            f"({checks['inputs']} inputs)")
+    text = f"max|Δp| {checks['max_abs_dp']:.1e}, top-1 {checks['top1_agreement']:.1%}"
+    if checks["top1_agreement"] < 1.0 and checks.get("top1_agreement_decisive") is not None:
+        text += (f" ({checks['top1_agreement_decisive']:.1%} of the "
+                 f"{checks['decisive_inputs']} the graph decides by ≥ 1/256)")
+    return f"{text} on {checks['inputs']} inputs"
 
 
 def _short(reason: str) -> str:

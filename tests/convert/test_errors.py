@@ -1,0 +1,99 @@
+"""Bad input is one line and exit 1 with nothing written; usage errors exit 2; --dry-run writes
+nothing. These fail before any conversion runs, so they are quick."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edge_fer.rawio import write_input_list, write_raw
+
+
+def _only_line(done) -> str:
+    lines = [line for line in done.output.splitlines() if line.strip()]
+    assert len(lines) == 1, done.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "truncated", "not-a-graph"])
+def test_a_bad_pb_is_one_line_exit_1_and_leaves_nothing(frozen_model, tmp_path, convert_cli, kind):
+    model = tmp_path / "bad.pb"
+    if kind == "empty":
+        model.write_bytes(b"")
+    elif kind == "truncated":
+        model.write_bytes(frozen_model.read_bytes()[:5000])
+    elif kind == "not-a-graph":
+        model.write_text("this is a text file, not a GraphDef\n" * 10)
+    out = tmp_path / "out"
+    done = convert_cli(model, "--target", "all", "--out", out)
+    assert done.exit_code == 1
+    line = _only_line(done)
+    assert line.startswith("error:") and str(model) in line
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if kind == "missing" else ["bad.pb"])
+
+
+@pytest.fixture
+def raws(tmp_path, synthetic_inputs):
+    folder = tmp_path / "raws"
+    return [write_raw(folder / f"face_{i}.raw", image) for i, image in enumerate(synthetic_inputs[:5])]
+
+
+def test_a_calibration_list_naming_a_missing_raw_is_exit_1_naming_it(frozen_model, tmp_path,
+                                                                    convert_cli, raws):
+    listing = write_input_list(tmp_path / "raws" / "input_list.txt", raws)
+    raws[3].unlink()
+    out = tmp_path / "out"
+    done = convert_cli(frozen_model, "--target", "tflite", "--precision", "int8", "--calib", listing,
+                       "--out", out)
+    assert done.exit_code == 1
+    line = _only_line(done)
+    assert "face_3.raw" in line and "missing" in line
+    assert not out.exists()
+
+
+def test_a_calibration_raw_of_the_wrong_size_is_exit_1_naming_it(frozen_model, tmp_path,
+                                                                convert_cli, raws):
+    raws[2].write_bytes(np.zeros(48 * 48, np.uint8).tobytes())  # a uint8 raw: 2,304 bytes
+    listing = write_input_list(tmp_path / "raws" / "input_list.txt", raws)
+    out = tmp_path / "out"
+    done = convert_cli(frozen_model, "--target", "all", "--precision", "int8", "--calib", listing,
+                       "--out", out)
+    assert done.exit_code == 1
+    line = _only_line(done)
+    assert "face_2.raw" in line and "2304 bytes, expected 9216" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["--target", "coreml"],
+    ["--target", "tflite", "--precision", "int4"],
+    ["--target", "onnx", "--precision", "fp16"],
+    ["--target", "onnx", "--htp-socs", "sm8650", "--precision", "int8"],
+    ["--target", "dlc", "--htp-socs", "sm8650"],
+    ["--target", "tflite", "--dynamic-batch"],
+])
+def test_usage_errors_are_exit_2(frozen_model, tmp_path, convert_cli, args):
+    done = convert_cli(frozen_model, *args, "--out", tmp_path / "out")
+    assert done.exit_code == 2
+    assert _only_line(done).startswith("error:")
+    assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_all_lists_every_file_and_command_and_writes_nothing(frozen_model, tmp_path,
+                                                                     convert_cli, no_sdk):
+    out = tmp_path / "out"
+    done = convert_cli(frozen_model, "--target", "all", "--precision", "int8", "--dry-run",
+                       "--out", out, "--json")
+    assert done.exit_code == 0, done.output
+    rows = json.loads(done.stdout)["results"]
+    assert [(r["target"], r["precision"], r["status"]) for r in rows] == [
+        ("dlc", "fp32", "planned"), ("dlc", "int8", "planned"), ("tflite", "int8", "planned"),
+        ("tflite", "int8", "planned"), ("onnx", "fp32", "planned"), ("onnx", "int8", "planned")]
+    assert [r["path"] for r in rows] == [str(out / name) for name in (
+        "model.dlc", "model_int8.dlc", "model_int8.tflite", "model_int8_float_io.tflite",
+        "model.onnx", "model_int8.onnx")]
+    assert "SDK" in rows[0]["reason"] and all(r["commands"] for r in rows)
+    assert not out.exists()

@@ -1,0 +1,145 @@
+"""Round trips: every TFLite/ONNX file `edge-fer convert` wrote, run with its own runtime library
+and compared with the frozen TF graph on 200 inputs; plus what the files and manifests say."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from edge_fer.labels import labels_text
+
+FLOAT = ["tflite-fp32", "onnx-fp32"]
+INT8 = ["tflite-int8", "tflite-int8-float-io", "onnx-int8"]
+INT8_STEP = 1.0 / 256  # resolution of an int8 softmax output
+
+
+@pytest.mark.parametrize("name", FLOAT)
+def test_float_files_match_the_tf_graph(exported, run_artifact, synthetic_inputs, reference_probs, name):
+    probs = run_artifact(exported["files"][name], synthetic_inputs)
+    assert probs.shape == (200, 7)
+    assert np.abs(probs - reference_probs).max() <= 1e-4
+    np.testing.assert_array_equal(probs.argmax(1), reference_probs.argmax(1))
+
+
+def test_fp16_weights_stay_close(exported, run_artifact, synthetic_inputs, reference_probs):
+    probs = run_artifact(exported["files"]["tflite-fp16"], synthetic_inputs)
+    assert np.abs(probs - reference_probs).max() <= 1e-2
+
+
+@pytest.mark.parametrize("name", INT8)
+def test_int8_files_agree_on_top1_and_are_small(exported, run_artifact, synthetic_inputs,
+                                                reference_probs, name):
+    probs = run_artifact(exported["files"][name], synthetic_inputs)
+    agrees = probs.argmax(1) == reference_probs.argmax(1)
+    ordered = np.sort(reference_probs, axis=1)
+    decisive = (ordered[:, -1] - ordered[:, -2]) >= INT8_STEP
+    # Where the graph's top two classes are closer than one output step, int8 cannot separate
+    # them; everywhere else it must agree. Both figures also go into the manifest.
+    assert decisive.sum() >= 100, "too few inputs the model decides for the check to mean much"
+    assert agrees[decisive].mean() >= 0.98
+    assert agrees.mean() >= 0.85
+    assert np.abs(probs - reference_probs).max() <= 0.1
+    fp32 = exported["files"]["tflite-fp32" if name.startswith("tflite") else "onnx-fp32"]
+    assert exported["files"][name].stat().st_size <= 0.30 * fp32.stat().st_size
+
+
+def test_tflite_tensors_keep_their_names_and_io_types(exported):
+    from edge_fer.inspect_artifacts import inspect_tflite
+
+    expected = {"tflite-fp32": "float32", "tflite-fp16": "float32", "tflite-int8": "int8",
+                "tflite-int8-float-io": "float32"}
+    for name, dtype in expected.items():
+        info = inspect_tflite(exported["files"][name])
+        (source,), (sink,) = info["inputs"], info["outputs"]
+        assert (source["name"], source["shape"], source["dtype"]) == ("x", [1, 48, 48, 1], dtype)
+        assert (sink["name"], sink["shape"], sink["dtype"]) == ("output", [1, 7], dtype)
+        assert ("quantization" in source) == (dtype == "int8")
+    assert inspect_tflite(exported["files"]["tflite-int8"])["inputs"][0]["quantization"]["scale"] == \
+        pytest.approx(1 / 255, rel=1e-3)  # pixels in [0, 1] → int8 with zero point -128
+
+
+def test_onnx_files_check_and_say_nhwc(exported):
+    import onnx
+
+    for name in ("onnx-fp32", "onnx-int8"):
+        model = onnx.load(str(exported["files"][name]))
+        onnx.checker.check_model(model, full_check=True)
+        assert {o.domain or "ai.onnx": o.version for o in model.opset_import}["ai.onnx"] == 17
+        (source,) = model.graph.input
+        assert source.name == "x" and [d.dim_value for d in source.type.tensor_type.shape.dim] == [1, 48, 48, 1]
+        assert [o.name for o in model.graph.output] == ["output"]
+        assert {p.key: p.value for p in model.metadata_props}["layout"] == "NHWC"
+    ops = {node.op_type for node in onnx.load(str(exported["files"]["onnx-int8"])).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+
+
+def test_manifests_say_what_the_files_are(exported, frozen_model):
+    source_sha = hashlib.sha256(frozen_model.read_bytes()).hexdigest()
+    out = exported["out"]
+    for name, path in exported["files"].items():
+        manifest = json.loads((out / f"{path.name}.json").read_text())
+        assert manifest["artifact"] == path.name and manifest["bytes"] == path.stat().st_size
+        assert manifest["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert manifest["source_model"]["sha256"] == source_sha
+        assert manifest["target"] == name.split("-")[0] and manifest["layout"] == "NHWC"
+        assert manifest["commands"] and manifest["tool_versions"]
+        assert [t["name"] for t in manifest["inputs"]] == ["x"]
+        assert [t["name"] for t in manifest["outputs"]] == ["output"]
+        assert manifest["checks"]["inputs"] == 200 and manifest["checks"]["runtime"] == manifest["target"]
+        if manifest["precision"] == "int8":
+            assert manifest["calibration"] == {"kind": "data-set", "source": "synthetic", "count": 100,
+                                               "split": "val", "note": "built-in default (no --calib)"}
+            assert manifest["checks"]["samples"]["note"] == "validation images not used for calibration"
+        if manifest["precision"] == "fp32":
+            assert manifest["checks"]["max_abs_dp"] <= 1e-4
+    assert (out / "labels.txt").read_text() == labels_text()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_all_lists_dlc_as_skipped_with_the_reason(exported):
+    rows = exported["reports"]["all-int8"]["results"]
+    assert [(r["target"], r["status"]) for r in rows] == [
+        ("dlc", "skipped"), ("dlc", "skipped"), ("tflite", "converted"), ("tflite", "converted"),
+        ("onnx", "converted"), ("onnx", "converted")]
+    assert all("snpe-tensorflow-to-dlc not found" in r["reason"] and "SNPE_ROOT" in r["reason"]
+               for r in rows[:2])
+    assert rows[0]["commands"][0].startswith("snpe-tensorflow-to-dlc --input_network ")
+    for row in rows[2:]:
+        assert row["bytes"] > 0 and row["seconds"] > 0 and row["manifest"].endswith(".json")
+
+
+def test_inspect_reads_the_files_back(exported, frozen_model):
+    from edge_fer.inspect import inspect_pb
+    from edge_fer.inspect_artifacts import inspect_onnx, inspect_tflite
+
+    parameters = inspect_pb(frozen_model)["parameters"]
+    for name, path in exported["files"].items():
+        info = (inspect_tflite if path.suffix == ".tflite" else inspect_onnx)(path)
+        assert info["bytes"] == path.stat().st_size
+        assert info["parameters"] == parameters, name
+        assert sum(info["ops"].values()) > 0
+    int8 = inspect_onnx(exported["files"]["onnx-int8"])["quantization"]
+    assert int8["quantized_weights"] > 0
+    first = int8["activations"][0]  # the input, past tf2onnx's NHWC→NCHW reshape
+    assert first["dtype"] == "uint8" and first["scale"] == pytest.approx(1 / 255, rel=1e-3)
+    tflite = inspect_tflite(exported["files"]["tflite-int8"])
+    assert tflite["ops"]["CONV_2D"] == 3 and tflite["quantized_tensors"] > 0
+
+
+def test_onnx_dynamic_batch(frozen_model, tmp_path, convert_cli, synthetic_inputs, reference_probs):
+    import onnxruntime as ort
+
+    done = convert_cli(frozen_model, "--target", "onnx", "--dynamic-batch", "--out", tmp_path,
+                       "--verify-count", "0", "-q")
+    assert done.exit_code == 0, done.output
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[1:] == [48, 48, 1]
+    assert not isinstance(session.get_inputs()[0].shape[0], int)
+    probs = session.run(["output"], {"x": synthetic_inputs[:16]})[0]
+    assert np.abs(probs - reference_probs[:16]).max() <= 1e-4
+    manifest = json.loads((tmp_path / "model.onnx.json").read_text())
+    assert manifest["batch"]["dynamic"] is True and manifest["batch"]["rewritten_reshapes"]
+    assert manifest["checks"] is None
