@@ -54,6 +54,9 @@ TARGETS: tuple[Target, ...] = (
            "TFLite via TFLiteConverter.from_frozen_graph; int8 with int8 and float I/O"),
     Target("onnx", "onnx", ".onnx", ("fp32", "int8"), ("dynamic_batch",),
            "ONNX opset 17 via tf2onnx, NHWC; int8 = QDQ via onnxruntime.quantization"),
+    Target("qnn", "qnn", ".onnx", ("int8",), ("htp_socs",),
+           "QNN HTP via onnxruntime-qnn: QDQ for QNN, checked on the HTP backend, and a compiled "
+           "context model per --htp-socs SoC; needs the qnn extra"),
 )
 REGISTRY: dict[str, Target] = {target.name: target for target in TARGETS}
 OPTION_FLAGS = {"htp_socs": "--htp-socs", "dynamic_batch": "--dynamic-batch"}

@@ -1,0 +1,226 @@
+"""Qualcomm QNN HTP without the SDK: onnxruntime-qnn's quantization config and HTP compiler.
+
+1. `<stem>_qnn.onnx`: the ONNX target's fp32 conversion (fixed batch 1, checked against the TF
+   graph) into a scratch folder → `qnn_preprocess_model` → `get_qnn_qdq_config` (uint8
+   activations and weights, MinMax) + `quantize` on the shared calibration samples → run on the
+   HTP backend with CPU fallback off (an op QNN cannot take fails here, named: exit 1) and compared
+   with the TF graph on the check inputs.
+2. for each SoC of `--htp-socs`: `<stem>_qnn_<soc>_ctx.onnx` + `<stem>_qnn_<soc>_ctx_qnn.bin`, the
+   QNN context binary compiled offline for that SoC (`ep.context_enable=1`, provider options
+   `soc_model`/`htp_arch` from edge_fer.qnn.SOCS). Before it is declared written, the model must
+   say it was compiled for that arch and SoC, reload from the file with plain HTP options and run
+   CTX_CHECK_INPUTS check inputs.
+
+On x86_64 the HTP backend is Qualcomm's emulator: it computes what the NPU computes, whatever
+`htp_arch` is asked (it runs v79 semantics); its speed says nothing about a device.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.metadata
+import os
+from pathlib import Path
+
+import numpy as np
+from edge_fer.convert.base import ConvertJob, Step, sha256_file
+
+from edge_fer import qnn
+from edge_fer.errors import EdgeFerError
+from edge_fer.graphio import INPUT_NAME
+
+SUFFIX = ".onnx"
+QDQ_TAG = "_qnn"
+CTX_CHECK_INPUTS = 10
+QDQ_SETTINGS = "activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8"
+_VERSIONED = ("onnx", "onnxruntime", "onnxruntime-qnn", "tf2onnx", "tensorflow-cpu")
+
+
+def missing(job: ConvertJob) -> str | None:
+    from edge_fer.convert import onnx as onnx_target
+
+    return qnn.unavailable_reason() or onnx_target.missing(job)
+
+
+def qdq_path(job: ConvertJob) -> Path:
+    return job.output(SUFFIX, QDQ_TAG)
+
+
+def context_path(job: ConvertJob, soc: qnn.Soc) -> Path:
+    return job.output(qnn.CONTEXT_SUFFIX, f"{QDQ_TAG}_{soc.name}")
+
+
+def _fp32_job(job: ConvertJob) -> ConvertJob:
+    """The job as the ONNX target's fp32 step sees it: fixed batch (QNN compiles static shapes)."""
+    return dataclasses.replace(job, dynamic_batch=False)
+
+
+def plan(job: ConvertJob) -> list[Step]:
+    from edge_fer.convert import onnx as onnx_target
+
+    socs = qnn.parse_socs(job.htp_socs)  # an unknown SoC is a usage error before anything runs
+    fp32_step = onnx_target.plan(_fp32_job(job))[0]
+    qdq = qdq_path(job)
+    scratch = f"<scratch>/{job.stem}_fp32{SUFFIX}"
+    steps = [Step("qnn", "int8", qdq, [
+        *fp32_step.shown_commands(),
+        (f"onnxruntime.quantization.execution_providers.qnn.qnn_preprocess_model({scratch!r}, "
+        f"<preprocessed>)"),
+        (f"config = get_qnn_qdq_config(<fp32 model>, calibration_data_reader=<calibration "
+        f"samples>, {QDQ_SETTINGS})"),
+        f"onnxruntime.quantization.quantize(<fp32 model>, {str(qdq)!r}, config)",
+        ("InferenceSession(<model>, SessionOptions(session.disable_cpu_ep_fallback=1) + "
+        "add_provider_for_devices(<QNN EP device>, {'backend_path': libQnnHtp.so}))"),
+    ], functools.partial(_quantize, job), "QDQ uint8 for QNN HTP, float32 in/out")]
+    for soc in socs:
+        ctx = context_path(job, soc)
+        steps.append(Step("qnn", "int8", ctx, [
+            (f"SessionOptions: session.disable_cpu_ep_fallback=1, ep.context_enable=1, "
+            f"ep.context_embed_mode=0, ep.context_file_path={str(ctx)!r}"),
+            (f"InferenceSession({str(qdq)!r}) with QNN EP options {{'backend_path': "
+            f"libQnnHtp.so, 'soc_model': '{soc.soc_model}', 'htp_arch': '{soc.htp_arch}'}}"),
+        ], functools.partial(_compile, job, soc),
+            f"HTP context binary for {soc.name} ({soc.marketing_name}, v{soc.htp_arch})"))
+    return steps
+
+
+def _tool_versions() -> dict:
+    found = {}
+    for package in _VERSIONED:
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    found["qnn_sdk"] = qnn.versions().get("qnn_sdk", "")
+    return found
+
+
+def _quantize(job: ConvertJob, path: Path) -> dict:
+    import onnx
+    from edge_fer.convert import onnx as onnx_target
+    from edge_fer.convert.verify import compare
+    from onnxruntime.quantization import QuantType, quantize
+    from onnxruntime.quantization.execution_providers.qnn import (
+        get_qnn_qdq_config,
+        qnn_preprocess_model,
+    )
+
+    from edge_fer.inspect_artifacts import inspect_onnx
+
+    fp32 = path.parent / f"{job.stem}_fp32{SUFFIX}"
+    fp32_facts = onnx_target.plan(_fp32_job(job))[0].run(fp32)
+    preprocessed = path.parent / f"{job.stem}_fp32_qnn_pre{SUFFIX}"
+    # onnxruntime 1.32's qnn_preprocess_model fails on a model carrying metadata_props
+    # (dict.update over the protobuf entries); our layout/labels metadata goes back on in _finish.
+    proto = onnx.load(str(fp32))
+    del proto.metadata_props[:]
+    source = preprocessed if qnn_preprocess_model(proto, str(preprocessed)) else fp32
+    samples = job.calibration()
+    try:
+        config = get_qnn_qdq_config(str(source), onnx_target._CalibrationReader(samples.images),
+                                    activation_type=QuantType.QUInt8,
+                                    weight_type=QuantType.QUInt8)
+        quantize(str(source), str(path), config)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime.quantization raises plain ones
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EdgeFerError(f"{job.model}: QNN QDQ quantization failed ({first})") from None
+    onnx_target._finish(onnx.load(str(path)), job, path)
+    checks = compare(job, path, "qnn", "int8", qdq_path(job).name)
+    if checks is None:  # checks off: it must still load on HTP with fallback off and run
+        _run_once(path)
+    described = inspect_onnx(path)
+    return {
+        "tool_versions": _tool_versions(),
+        "backend": _backend_facts(),
+        "quantization_config": {"api": "get_qnn_qdq_config + quantize", "activation_type":
+                                 "QUInt8", "weight_type": "QUInt8", "per_channel": False,
+                                 "calibrate_method": str(config.calibrate_method.name),
+                                 "preprocessed": source == preprocessed},
+        "calibration": samples.describe(),
+        "fp32_onnx": {"opset": fp32_facts.get("opset"), "checks": fp32_facts.get("checks")},
+        "inputs": described["inputs"],
+        "outputs": described["outputs"],
+        "ops": described["ops"],
+        "quantization": described.get("quantization"),
+        "checks": checks,
+    }
+
+
+def _compile(job: ConvertJob, soc: qnn.Soc, path: Path) -> dict:
+    qdq = qdq_path(job)
+    if not qdq.is_file():
+        raise EdgeFerError(f"{qdq}: QDQ model to compile is missing")
+    config = {"ep.context_enable": "1", "ep.context_embed_mode": "0",
+              "ep.context_file_path": str(path)}
+    session = qnn.open_session(qdq, soc.provider_options(), config=config,
+                               label=f"{qdq} (compiling for {soc.name})")
+    del session
+    if not path.is_file():
+        raise EdgeFerError(f"{qdq}: QNN wrote no context model for {soc.name}")
+    info = qnn.context_info(path)
+    binary = Path(info.get("binary", ""))
+    if info["embed_mode"] != 0 or not binary.is_file() or binary.parent != path.parent:
+        raise EdgeFerError(f"{path.name}: context binary {info['ep_cache_context']!r} not written "
+                           f"beside it")
+    compiled_for = (info.get("htp_arch"), info.get("soc_model"))
+    if compiled_for != (soc.htp_arch, soc.soc_model):
+        raise EdgeFerError(f"{path.name}: compiled for htp_arch/soc_model {compiled_for}, asked "
+                           f"({soc.htp_arch}, {soc.soc_model}) for {soc.name}")
+    checks = _check_context(job, path)
+    facts = {
+        "tool_versions": _tool_versions(),
+        "backend": _backend_facts(),
+        "soc": soc.describe(),
+        "compiled_from": {"path": qdq.name, "sha256": sha256_file(qdq)},
+        "context_binary": {"file": binary.name, "bytes": binary.stat().st_size,
+                           "sha256": sha256_file(binary)},
+        "ep_context": {key: info[key] for key in ("ep_sdk_version", "embed_mode",
+                                                  "ep_compatibility_info")},
+        "inputs": [{"name": INPUT_NAME, "shape": job.input_shape(), "dtype": "float32"}],
+        "outputs": [{"name": "output", "shape": [job.input_shape()[0], 7], "dtype": "float32"}],
+        "checks": checks,
+    }
+    # The binary goes to its final place last, after every check; produce() then renames the
+    # _ctx.onnx that names it (both in the same folder, each rename atomic).
+    os.replace(binary, context_path(job, soc).parent / binary.name)
+    return facts
+
+
+def _check_context(job: ConvertJob, path: Path) -> dict:
+    """Reload the context model from its file (plain HTP options, no SoC given) and run it."""
+    from edge_fer.runners import load_runner
+
+    checks = job.checks()
+    runner = load_runner(path, "qnn")
+    try:
+        if checks is None:
+            probs = runner.infer(np.zeros((1, *job.input_shape()[1:]), np.float32))
+            return {"runtime": "qnn", "inputs": 1, "reloaded": True, "note": "checks off "
+                    "(--verify-count 0): one inference on zeros"}
+        count = min(CTX_CHECK_INPUTS, len(checks.reference))
+        probs = runner.infer(checks.samples.images[:count])
+    finally:
+        runner.close()
+    reference = checks.reference[:count]
+    return {"runtime": "qnn", "inputs": count, "reloaded": True,
+            "max_abs_dp": float(np.abs(probs - reference).max()),
+            "top1_agreement": float(np.mean(probs.argmax(1) == reference.argmax(1))),
+            "reference": "frozen TF graph (tf.compat.v1.Session)",
+            "samples": checks.samples.describe()}
+
+
+def _run_once(path: Path) -> None:
+    from edge_fer.runners import load_runner
+
+    runner = load_runner(path, "qnn")
+    try:
+        runner.infer(np.zeros((1, 48, 48, 1), np.float32))
+    finally:
+        runner.close()
+
+
+def _backend_facts() -> dict:
+    return {"name": "QNN HTP (libQnnHtp.so via onnxruntime-qnn)",
+            "emulator": qnn.is_emulator(),
+            "session_config": dict(qnn.FALLBACK_OFF)}
