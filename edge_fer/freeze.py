@@ -43,16 +43,39 @@ def checkpoint_values(prefix: Path) -> dict[str, np.ndarray]:
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
 
 
-def export_graph_def(arch_name: str, weights: dict[str, np.ndarray], batch: int | None = 1):
-    """Inference graph x [batch,48,48,1] → logits → output with weights as constants."""
+def mirrored(x, batch: int | None):
+    """Horizontal flip as Reshape → MatMul by the anti-identity → Reshape: ops SNPE takes."""
+    import tensorflow as tf
+
+    flip = tf.constant(np.eye(INPUT_SIZE, dtype=np.float32)[::-1].copy(), name="flip/J")
+    rows = tf.reshape(x, [-1, INPUT_SIZE])
+    shape = [batch if batch is not None else -1, INPUT_SIZE, INPUT_SIZE, 1]
+    return tf.reshape(tf.linalg.matmul(rows, flip), shape, name="flip/x")
+
+
+def export_graph_def(arch_name: str, weights: dict[str, np.ndarray], batch: int | None = 1,
+                     tta_flip: bool = False):
+    """Inference graph x [batch,48,48,1] → logits → output with weights as constants.
+
+    tta_flip: the network runs on x and on its mirror image (sharing every weight) and `output`
+    is the mean of the two softmaxes — test-time augmentation inside the graph, so every runtime
+    and device gets it without extra code.
+    """
     import tensorflow as tf
 
     arch = get_architecture(arch_name)
     graph = tf.Graph()
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, [batch, INPUT_SIZE, INPUT_SIZE, 1], name=INPUT_NAME)
-        logits = tf.identity(arch.build(Layers(weights=weights), x), name=LOGITS_NAME)
-        tf.nn.softmax(logits, name=OUTPUT_NAME)
+        layers = Layers(weights=weights)
+        if not tta_flip:
+            logits = tf.identity(arch.build(layers, x), name=LOGITS_NAME)
+            tf.nn.softmax(logits, name=OUTPUT_NAME)
+        else:
+            plain = arch.build(layers, x)
+            flipped = arch.build(layers, mirrored(x, batch))
+            tf.multiply(tf.add(plain, flipped), 0.5, name=LOGITS_NAME)
+            tf.multiply(tf.add(tf.nn.softmax(plain), tf.nn.softmax(flipped)), 0.5, name=OUTPUT_NAME)
     graph_def = graph.as_graph_def()
     for node in graph_def.node:
         node.device = ""
@@ -84,7 +107,7 @@ def frozen_outputs(graph_def, inputs: np.ndarray) -> np.ndarray:
 
 
 def freeze_run(run: str | Path, out: str | Path, which: str = "best", batch: int | None = 1,
-               checks: int = 8) -> dict:
+               checks: int = 8, tta_flip: bool = False) -> dict:
     """Freeze run's checkpoint to `out`; returns a summary (ops, max |Δp| against the checkpoint)."""
     from edge_fer.graphio import op_histogram
     from edge_fer.labels import write_labels
@@ -94,17 +117,21 @@ def freeze_run(run: str | Path, out: str | Path, which: str = "best", batch: int
     prefix = find_checkpoint(run, which)
     weights = checkpoint_values(prefix)
     try:
-        graph_def = export_graph_def(config["arch"], weights, batch)
+        graph_def = export_graph_def(config["arch"], weights, batch, tta_flip)
     except KeyError as exc:
         raise EdgeFerError(f"{prefix}: checkpoint lacks tensor {exc} needed by {config['arch']}") from None
     check_snpe_ops(graph_def, out)
     inputs = np.random.default_rng(0).random((checks, INPUT_SIZE, INPUT_SIZE, 1), dtype=np.float32)
-    delta = float(np.abs(reference_outputs(prefix, inputs) - frozen_outputs(graph_def, inputs)).max())
+    reference = reference_outputs(prefix, inputs)
+    if tta_flip:
+        reference = 0.5 * (reference + reference_outputs(prefix, inputs[:, :, ::-1].copy()))
+    delta = float(np.abs(reference - frozen_outputs(graph_def, inputs)).max())
     if delta > FREEZE_TOLERANCE:
         raise EdgeFerError(f"{out}: frozen graph differs from checkpoint {prefix} by {delta:.2e} "
                            f"(> {FREEZE_TOLERANCE}); not written")
     save_graph_def(graph_def, out)
     write_labels(out.parent / "labels.txt")
     return {"path": str(out), "arch": config["arch"], "checkpoint": str(prefix), "batch": batch,
+            "tta_flip": tta_flip,
             "bytes": out.stat().st_size, "ops": dict(op_histogram(graph_def)),
             "max_abs_diff_vs_checkpoint": delta}

@@ -30,10 +30,16 @@ class Layers:
         self.is_training = is_training
         self.keep_prob = keep_prob
         self.regularised: list = []  # kernels that take weight decay
+        self._constants: dict = {}   # export: one Const per weight, shared by repeated towers
 
     @property
     def exporting(self) -> bool:
         return self.weights is not None
+
+    def _const(self, name: str, value: np.ndarray):
+        if name not in self._constants:
+            self._constants[name] = self.tf.constant(value, name=name)
+        return self._constants[name]
 
     # parameters -----------------------------------------------------------------------------
     def _param(self, name: str, shape, init: str, regularise: bool = False):
@@ -94,7 +100,7 @@ class Layers:
     def _finish(self, h, name: str, kernel, bias, bn: bool, relu: bool, axes: list[int]):
         tf = self.tf
         if self.exporting:
-            h = tf.nn.bias_add(h, tf.constant(bias, name=f"{name}/b"), name=f"{name}/BiasAdd")
+            h = tf.nn.bias_add(h, self._const(f"{name}/b", bias), name=f"{name}/BiasAdd")
         elif bn:
             h = self._batch_norm(h, name, axes)
         else:
@@ -112,7 +118,7 @@ class Layers:
             kernel, bias = self._folded(name, kernel, bias, bn)
             if bias is None:
                 bias = np.zeros([filters], np.float32)
-            kernel = tf.constant(kernel, name=f"{name}/w")
+            kernel = self._const(f"{name}/w", kernel)
         h = tf.nn.conv2d(h, kernel, [1, stride, stride, 1], "SAME", name=f"{name}/Conv2D")
         return self._finish(h, name, kernel, bias, bn, relu, [0, 1, 2])
 
@@ -127,8 +133,8 @@ class Layers:
             pointwise, bias = self._folded(name, pointwise, bias, bn)
             if bias is None:
                 bias = np.zeros([filters], np.float32)
-            depthwise = tf.constant(depthwise, name=f"{name}/dw")
-            pointwise = tf.constant(pointwise, name=f"{name}/pw")
+            depthwise = self._const(f"{name}/dw", depthwise)
+            pointwise = self._const(f"{name}/pw", pointwise)
         h = tf.nn.depthwise_conv2d(h, depthwise, [1, 1, 1, 1], "SAME", name=f"{name}/depthwise")
         h = tf.nn.conv2d(h, pointwise, [1, 1, 1, 1], "SAME", name=f"{name}/pointwise")
         return self._finish(h, name, pointwise, bias, bn, relu, [0, 1, 2])
@@ -141,7 +147,7 @@ class Layers:
             kernel, bias = self._folded(name, kernel, bias, bn)
             if bias is None:
                 bias = np.zeros([units], np.float32)
-            kernel = tf.constant(kernel, name=f"{name}/w")
+            kernel = self._const(f"{name}/w", kernel)
         h = tf.linalg.matmul(h, kernel, name=f"{name}/MatMul")
         return self._finish(h, name, kernel, bias, bn, relu, [0])
 

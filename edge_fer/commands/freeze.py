@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("model.pb"), help="Frozen graph to write (labels.txt goes beside it)."),
         checkpoint: str = typer.Option("best", help="best | last"),
         batch: int = typer.Option(1, min=0, help="Fixed batch of input x (0: dynamic)."),
+        tta_flip: bool = typer.Option(False, help="Average the softmax of x and its mirror image inside the graph."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Fold batch norm, drop dropout and training ops, check the ops SNPE takes, verify against the checkpoint."""
@@ -26,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
         if checkpoint not in ("best", "last"):
             raise UsageError("--checkpoint must be best or last")
-        summary = freeze_run(run, out, checkpoint, batch or None)
+        summary = freeze_run(run, out, checkpoint, batch or None, tta_flip=tta_flip)
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
             return
