@@ -1,0 +1,62 @@
+"""`edge-fer doctor`: one table of the runtimes, Qualcomm SDK and devices that are here."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from edge_fer.commands import reports_errors
+
+EXAMPLE = """
+Examples:
+
+  edge-fer doctor
+
+  edge-fer doctor --json
+
+Checks LiteRT, onnxruntime (providers), onnxruntime-qnn (runs a one-op probe model on each QNN
+backend: HTP is Qualcomm's emulator on x86_64), the SNPE SDK (SNPE_ROOT / QAIRT_SDK_ROOT / PATH,
+version, tools, Android build) and adb (devices, their SoC and the matching --htp-socs name).
+Each missing part comes with how to get it. Exit code 0 whatever is missing.
+"""
+
+_STYLES = {"ok": "green", "missing": "red", "problem": "yellow"}
+
+
+def _print_table(report: dict) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=True)
+    table = Table(title="edge-fer doctor: what is here", title_justify="left", show_lines=True)
+    for column in ("component", "status", "version", "details", "how to get it"):
+        table.add_column(column, overflow="fold")
+    for row in report["components"]:
+        style = _STYLES.get(row["status"], "")
+        table.add_row(row["name"], f"[{style}]{row['status']}[/{style}]", row["version"],
+                      escape("\n".join(row["details"])), escape(row["hint"]))
+    console.print(table)
+    runners = report["runners"]
+    ready = [name for name, why in runners.items() if why is None]
+    console.print(f"runners that can run here: {', '.join(ready) or 'none'}", markup=False)
+    for name, why in runners.items():
+        if why is not None:
+            console.print(f"  {name}: {why}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("doctor", help="Show which runtimes (LiteRT, onnxruntime, onnxruntime-qnn and "
+                 "its QNN backends), SNPE SDK and adb devices are here, and how to get what is "
+                 "missing.\n" + EXAMPLE)
+    @reports_errors
+    def doctor(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")
+               ) -> None:
+        from edge_fer.doctor import diagnose
+
+        report = diagnose()
+        if as_json:
+            typer.echo(json.dumps(report, indent=2))
+        else:
+            _print_table(report)
