@@ -135,7 +135,7 @@ def _validate(request: ConvertRequest) -> list[Target]:
         raise UsageError(f"the {request.target} target offers {', '.join(targets[0].precisions)}, "
                          f"not {request.precision}")
     if request.htp_socs and request.precision != "int8":
-        raise UsageError("--htp-socs applies to --precision int8 (snpe-dlc-quantize)")
+        raise UsageError("--htp-socs applies to --precision int8")
     if request.calib_count < 1:
         raise UsageError(f"--calib-count must be at least 1, not {request.calib_count}")
     if request.verify_count < 0:

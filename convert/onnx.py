@@ -49,7 +49,8 @@ def plan(job: ConvertJob) -> list[Step]:
     if job.precision == "int8":
         int8 = job.output(SUFFIX, "_int8")
         steps.append(Step("onnx", "int8", int8, [
-            (f"onnxruntime.quantization.quantize_static({str(fp32)!r}, {str(int8)!r}, "
+            f"onnxruntime.quantization.shape_inference.quant_pre_process({str(fp32)!r}, 'pre.onnx')",
+            (f"onnxruntime.quantization.quantize_static('pre.onnx', {str(int8)!r}, "
              f"calibration_data_reader=<calibration samples, see manifest>, {QDQ_SETTINGS})"),
             "onnx.checker.check_model(model, full_check=True)",
         ], functools.partial(_quantize, job, fp32), "QDQ, float in/out"))
@@ -125,6 +126,7 @@ def _check_dynamic_batch(job: ConvertJob, path: Path) -> None:
 def _convert(job: ConvertJob, path: Path) -> dict:
     import logging
 
+    import tensorflow as tf
     import tf2onnx
     from edge_fer.convert.verify import compare
 
@@ -134,6 +136,9 @@ def _convert(job: ConvertJob, path: Path) -> dict:
     if job.dynamic_batch:
         graph_def, rewritten = dynamic_batch_graph(job.graph_def, job.input_shape()[0])
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    tf_logger = tf.get_logger()
+    tf_level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)  # tf2onnx calls TF1 APIs that log deprecation notices
     try:
         model, _ = tf2onnx.convert.from_graph_def(
             graph_def, name=job.stem, input_names=[f"{INPUT_NAME}:0"],
@@ -141,6 +146,8 @@ def _convert(job: ConvertJob, path: Path) -> dict:
     except Exception as exc:  # noqa: BLE001 - tf2onnx raises whatever the failing handler raised
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EdgeFerError(f"{job.model}: tf2onnx conversion failed ({first})") from None
+    finally:
+        tf_logger.setLevel(tf_level)
     _finish(model, job, path)
     if job.dynamic_batch:
         _check_dynamic_batch(job, path)
@@ -172,14 +179,17 @@ def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
     import onnx
     from edge_fer.convert.verify import compare
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from edge_fer.inspect_artifacts import inspect_onnx
 
     if not fp32.is_file():
         raise EdgeFerError(f"{fp32}: float model to quantize is missing")
     samples = job.calibration()
+    prepared = path.with_name("pre.onnx")  # in the staging folder, removed with it
     try:
-        quantize_static(str(fp32), str(path), _CalibrationReader(samples.images),
+        quant_pre_process(str(fp32), str(prepared))
+        quantize_static(str(prepared), str(path), _CalibrationReader(samples.images),
                         quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, per_channel=True)
     except Exception as exc:  # noqa: BLE001 - onnxruntime.quantization raises plain exceptions

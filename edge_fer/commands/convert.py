@@ -30,11 +30,18 @@ Exit codes: 0 done, 1 bad input or conversion error, 2 usage error, 3 SDK/tool m
 def _checks_text(checks: dict | None) -> str:
     if not checks:
         return ""
-    text = f"max|Δp| {checks['max_abs_dp']:.1e}, top-1 {checks['top1_agreement']:.1%}"
+    text = (f"max|Δp| {checks['max_abs_dp']:.1e}, top-1 {checks['top1_agreement']:.1%} "
+            f"(n={checks['inputs']})")
     if checks["top1_agreement"] < 1.0 and checks.get("top1_agreement_decisive") is not None:
-        text += (f" ({checks['top1_agreement_decisive']:.1%} of the "
-                 f"{checks['decisive_inputs']} the graph decides by ≥ 1/256)")
-    return f"{text} on {checks['inputs']} inputs"
+        text += (f"; {checks['top1_agreement_decisive']:.1%} where top-2 trails by ≥1/256 "
+                 f"(n={checks['decisive_inputs']})")
+    return text
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return ""
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
 
 
 def _short(reason: str) -> str:
@@ -47,20 +54,22 @@ def _print_table(report) -> None:
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=True)
-    title = f"{report.model} → {report.precision}" + (" (dry run: nothing written)"
-                                                      if report.dry_run else "")
+    folders = sorted({str(row.path.parent) for row in report.results if row.path})
+    title = (f"{report.model} → {report.precision}, in {', '.join(folders) or '.'}"
+             + (" (dry run: nothing written)" if report.dry_run else ""))
     table = Table(title=title, title_justify="left")
-    for column in ("target", "precision", "status", "file", "size", "seconds", "vs TF graph / why"):
+    for column in ("target", "precision", "status", "file", "size", "s", "vs TF graph / why"):
         table.add_column(column, overflow="fold")
     for row in report.results:
-        size = f"{row.size / 1024:.1f} KiB" if row.size is not None else ""
         seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
         precision = f"{row.precision} ({row.variant})" if row.variant else row.precision
         note = _checks_text(row.checks) if row.status == "converted" else _short(row.reason)
-        table.add_row(row.target, precision, row.status, str(row.path or ""), size, seconds, note)
+        table.add_row(row.target, precision, row.status, row.path.name if row.path else "",
+                      _size(row.size), seconds, note)
     console.print(table)
     for reason in dict.fromkeys(row.reason for row in report.results if row.reason):
-        console.print(f"{'skipped' if reason.split(': ')[0].endswith(('not found', 'not installed')) else 'why'}: {reason}", markup=False)
+        console.print(f"{'skipped' if _short(reason).endswith(('not found', 'not installed')) else 'why'}: {reason}",
+                      markup=False)
     listed = [row for row in report.results if row.status in ("planned", "skipped") and row.commands]
     if listed:
         console.print("commands that would run:" if not report.dry_run else "commands:")

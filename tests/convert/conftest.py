@@ -27,12 +27,13 @@ def convert_cli():
 
 @pytest.fixture(scope="session")
 def exported(frozen_model, tmp_path_factory) -> dict:
-    """The frozen model converted with no SDK present: `--target all --precision int8` (tflite int8
-    in two flavours, onnx fp32 + QDQ int8, dlc skipped), tflite fp32 and tflite fp16, all in one
-    folder. Returns {"out": folder, "reports": {name: --json report}, "files": {name: path}}."""
+    """The frozen model converted with no SDK present, all into one folder: `--target all` (fp32:
+    tflite and onnx converted, dlc skipped), tflite int8 (two flavours), onnx int8 (with its fp32)
+    and tflite fp16. Returns {"out": folder, "reports": {name: --json report}, "files": {...}}."""
     out = tmp_path_factory.mktemp("exported")
-    runs = {"all-int8": ["--target", "all", "--precision", "int8"],
-            "tflite-fp32": ["--target", "tflite"],
+    runs = {"all": ["--target", "all"],
+            "tflite-int8": ["--target", "tflite", "--precision", "int8"],
+            "onnx-int8": ["--target", "onnx", "--precision", "int8"],
             "tflite-fp16": ["--target", "tflite", "--precision", "fp16"]}
     reports = {}
     with pytest.MonkeyPatch.context() as patch:

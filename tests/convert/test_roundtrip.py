@@ -99,16 +99,22 @@ def test_manifests_say_what_the_files_are(exported, frozen_model):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folder left
 
 
-def test_all_lists_dlc_as_skipped_with_the_reason(exported):
-    rows = exported["reports"]["all-int8"]["results"]
-    assert [(r["target"], r["status"]) for r in rows] == [
-        ("dlc", "skipped"), ("dlc", "skipped"), ("tflite", "converted"), ("tflite", "converted"),
-        ("onnx", "converted"), ("onnx", "converted")]
-    assert all("snpe-tensorflow-to-dlc not found" in r["reason"] and "SNPE_ROOT" in r["reason"]
-               for r in rows[:2])
-    assert rows[0]["commands"][0].startswith("snpe-tensorflow-to-dlc --input_network ")
-    for row in rows[2:]:
+def test_all_converts_what_can_run_here_and_lists_dlc_as_skipped(exported):
+    from edge_fer.convert import REGISTRY
+
+    rows = exported["reports"]["all"]["results"]
+    assert [r["target"] for r in rows] == [t for t in REGISTRY for r in rows if r["target"] == t]
+    assert {r["target"] for r in rows} == set(REGISTRY)
+    by_target = {r["target"]: r for r in rows}
+    dlc = by_target["dlc"]
+    assert dlc["status"] == "skipped" and dlc["path"] == str(exported["out"] / "model.dlc")
+    assert "snpe-tensorflow-to-dlc not found" in dlc["reason"] and "SNPE_ROOT" in dlc["reason"]
+    assert dlc["commands"][0].startswith("snpe-tensorflow-to-dlc --input_network ")
+    for name in ("tflite", "onnx"):
+        row = by_target[name]
+        assert (row["status"], row["precision"]) == ("converted", "fp32")
         assert row["bytes"] > 0 and row["seconds"] > 0 and row["manifest"].endswith(".json")
+        assert row["checks"]["max_abs_dp"] <= 1e-4
 
 
 def test_inspect_reads_the_files_back(exported, frozen_model):
