@@ -1,0 +1,42 @@
+"""Data sets for training and evaluation: FER2013 CSV, image folders, or built-in synthetic faces.
+
+`load_dataset` is the one entry point; every loader returns a `DataSet` of uint8 48×48 faces
+with FER2013 labels, and records each skipped row or file in `DataSet.problems`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge_fer.data.dataset import DataSet, Split
+
+from edge_fer.errors import EdgeFerError
+
+SYNTHETIC = "synthetic"
+
+__all__ = ["SYNTHETIC", "DataSet", "Split", "load_dataset"]
+
+
+def load_dataset(spec: str | Path, *, strict: bool = False, seed: int = 0,
+                 synthetic_size: tuple[int, int] = (6000, 1200)) -> DataSet:
+    """spec: "synthetic" | path to FER2013 CSV (.csv or .csv.gz) | image folder.
+
+    `seed` draws the synthetic faces and any validation split carved out of a training split;
+    `strict` turns the first bad row or file into an error instead of a recorded problem.
+    """
+    if isinstance(spec, str) and spec.strip().lower() == SYNTHETIC:
+        from edge_fer.data.synthetic import synthetic_dataset
+
+        n_train, n_val = synthetic_size
+        return synthetic_dataset(n_train, n_val, seed=seed)
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        from edge_fer.data.folders import load_image_folder
+
+        return load_image_folder(path, strict=strict, seed=seed)
+    if path.is_file():
+        from edge_fer.data.fer2013_csv import load_fer2013_csv
+
+        return load_fer2013_csv(path, strict=strict, seed=seed)
+    raise EdgeFerError(f"{spec}: no such file or folder; expected 'synthetic', a FER2013 CSV "
+                       f"(.csv or .csv.gz) or an image folder (<emotion>/* or train/<emotion>/*)")
