@@ -19,7 +19,7 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge_fer.convert.base import ConvertJob, manifest_path
+from edge_fer.convert.base import ConvertJob, manifest_path, native_stdout_to_stderr
 
 from edge_fer import reporter
 from edge_fer.errors import EdgeFerError, UsageError
@@ -165,18 +165,20 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
         job.calibration()  # a bad list or data set fails before anything is converted
     report = ConvertReport(job.model, request.precision, request.dry_run, [])
     single = request.target != ALL
-    for target in targets:
-        if request.precision not in target.precisions:
-            report.results.append(Result(target.name, request.precision, "skipped", reason=(
-                f"{target.name} offers {', '.join(target.precisions)}, not {request.precision}")))
-            continue
-        try:
-            report.results.extend(_run_target(target, job, request.dry_run))
-        except EdgeFerError as exc:
-            if single:
-                raise
-            report.results.append(Result(target.name, request.precision, "failed", reason=str(exc)))
-            reporter.warn(f"{target.name}: {exc}")
+    with native_stdout_to_stderr():  # native libraries loaded by plan()/missing() print too
+        for target in targets:
+            if request.precision not in target.precisions:
+                report.results.append(Result(target.name, request.precision, "skipped", reason=(
+                    f"{target.name} offers {', '.join(target.precisions)}, not {request.precision}")))
+                continue
+            try:
+                report.results.extend(_run_target(target, job, request.dry_run))
+            except EdgeFerError as exc:
+                if single:
+                    raise
+                report.results.append(Result(target.name, request.precision, "failed",
+                                             reason=str(exc)))
+                reporter.warn(f"{target.name}: {exc}")
     if not request.dry_run and not any(r.status == "converted" for r in report.results):
         report.missing_tool = next((r.reason for r in report.results if r.tool_missing), None)
     return report

@@ -110,7 +110,8 @@ def load_check_samples(spec: str | None, count: int, calib_count: int) -> Sample
     for calibration (where there are enough), or the inputs of the calibration list."""
     if spec is not None and is_input_list(spec):
         samples = load_input_list_samples(spec)
-        return SampleSet(samples.images[:count], samples.kind, samples.source, samples.input_list)
+        return SampleSet(samples.images[:count], samples.kind, samples.source, samples.input_list,
+                         note="the calibration list's own inputs")
     name = spec or DEFAULT_DATASET
     images = _dataset_val_images(name)
     order = _dataset_order(len(images))

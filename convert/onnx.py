@@ -142,7 +142,8 @@ def _convert(job: ConvertJob, path: Path) -> dict:
     try:
         model, _ = tf2onnx.convert.from_graph_def(
             graph_def, name=job.stem, input_names=[f"{INPUT_NAME}:0"],
-            output_names=[f"{OUTPUT_NAME}:0"], opset=OPSET, tensors_to_rename=dict(RENAMES))
+            output_names=[f"{OUTPUT_NAME}:0"], opset=OPSET, tensors_to_rename=dict(RENAMES),
+            shape_override=None if job.dynamic_batch else {f"{INPUT_NAME}:0": job.input_shape()})
     except Exception as exc:  # noqa: BLE001 - tf2onnx raises whatever the failing handler raised
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EdgeFerError(f"{job.model}: tf2onnx conversion failed ({first})") from None

@@ -101,7 +101,9 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", "-o", help="Output folder (default: the "
                                  "model's folder)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the files and exact "
-                                     "commands, run nothing, write nothing."),
+                                     "commands, convert nothing, write nothing (an installed "
+                                     "SNPE converter is asked for its --help, to print its "
+                                     "flag names)."),
         dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="onnx: free batch "
                                            "dimension (default: the graph's fixed batch)."),
         htp_socs: str = typer.Option(None, "--htp-socs", help="dlc int8: prepare for these "

@@ -149,3 +149,31 @@ def test_onnx_dynamic_batch(frozen_model, tmp_path, convert_cli, synthetic_input
     manifest = json.loads((tmp_path / "model.onnx.json").read_text())
     assert manifest["batch"]["dynamic"] is True and manifest["batch"]["rewritten_reshapes"]
     assert manifest["checks"] is None
+
+
+def test_a_free_batch_graph_is_fixed_to_1_unless_asked(tmp_path, convert_cli):
+    import onnx
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 48, 48, 1], name="x")
+        h = tf.nn.relu(tf.nn.conv2d(x, tf.constant(rng.normal(0, 0.3, (3, 3, 1, 4)).astype(np.float32)),
+                                    [1, 2, 2, 1], "SAME"))
+        logits = tf.matmul(tf.reshape(h, [-1, 24 * 24 * 4]),
+                           tf.constant(rng.normal(0, 0.05, (24 * 24 * 4, 7)).astype(np.float32)))
+        tf.nn.softmax(logits, name="output")
+    model = tmp_path / "free.pb"
+    model.write_bytes(graph.as_graph_def().SerializeToString())
+
+    def batch_dim(path):
+        return onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim[0]
+
+    done = convert_cli(model, "--target", "onnx", "--out", tmp_path / "fixed", "--verify-count", "0", "-q")
+    assert done.exit_code == 0, done.output
+    assert batch_dim(tmp_path / "fixed" / "free.onnx").dim_value == 1
+    done = convert_cli(model, "--target", "onnx", "--dynamic-batch", "--out", tmp_path / "free",
+                       "--verify-count", "0", "-q")
+    assert done.exit_code == 0, done.output
+    assert not batch_dim(tmp_path / "free" / "free.onnx").HasField("dim_value")
