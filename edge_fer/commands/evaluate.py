@@ -1,0 +1,40 @@
+"""`edge-fer evaluate`: a model's accuracy on a labelled data set (FER2013 CSV, folders, synthetic)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from edge_fer.commands import reports_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("evaluate", epilog="Example: edge-fer evaluate model_int8.tflite --data fer2013.csv.gz --split PublicTest")
+    @reports_errors
+    def evaluate(
+        model: Path = typer.Argument(..., help="A .pb, .tflite, .onnx (or .dlc with the SDK) model."),
+        data: str = typer.Option("synthetic", help="'synthetic', a FER2013 CSV or an image folder."),
+        split: str = typer.Option(None, help="Split to score (default: the data set's validation split)."),
+        runtime: str = typer.Option(None, help="Runner to use (default: from the model file)."),
+        limit: int = typer.Option(0, min=0, help="Score only the first N images (0: all)."),
+        batch: int = typer.Option(64, min=1),
+        threads: int = typer.Option(None, min=1),
+        as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+        quiet: bool = typer.Option(False, "--quiet", "-q"),
+    ) -> None:
+        """Accuracy, per-class recall and confusion matrix of a model on a data-set split."""
+        from edge_fer import reporter
+        from edge_fer.classify import metrics_text
+        from edge_fer.evaluate import evaluate_model
+
+        reporter.set_quiet(quiet or as_json)
+        report = evaluate_model(model, data, split, runtime, limit, batch, threads)
+        metrics = report.pop("metrics")
+        if as_json:
+            typer.echo(json.dumps(report, indent=2))
+        else:
+            typer.echo(f"{report['model']} on {report['runtime']}: {report['data']} {report['split']}, "
+                       f"{report['images_per_s']} images/s")
+            typer.echo(metrics_text(metrics), nl=False)

@@ -1,0 +1,83 @@
+"""edge-fer train: metrics, checkpoints as TF1 writes them, resume, and malformed CSV rows."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from edge_fer.cli import app
+
+runner = CliRunner()
+
+
+def test_trained_run_has_tf1_checkpoints_metrics_and_summaries(trained_run):
+    for name in ("model.ckpt.meta", "model.ckpt.index"):
+        assert (trained_run / "best" / name).is_file()
+    assert list((trained_run / "best").glob("model.ckpt.data-*"))
+    assert list((trained_run / "tensorboard").glob("events.out.tfevents.*"))
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert metrics["arch"] == "seed003" and metrics["epochs_run"] == 3
+    assert metrics["val_accuracy"] == max(h["val_accuracy"] for h in metrics["history"])
+    # the built-in set is learnable: three short epochs beat chance (1/7) by far
+    assert metrics["val_accuracy"] > 0.6
+    assert metrics["command"].startswith("edge-fer train --data synthetic --arch seed003")
+
+
+def test_resume_continues_from_the_last_epoch(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--data", "synthetic", "--synthetic-train", "140", "--synthetic-val", "70",
+            "--out", str(out), "--quiet"]
+    assert runner.invoke(app, args + ["--epochs", "1"]).exit_code == 0
+    again = runner.invoke(app, args + ["--epochs", "1"])
+    assert again.exit_code == 2 and "--resume" in again.output
+    resumed = runner.invoke(app, args + ["--epochs", "2", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[1]["steps"] == 2 * history[0]["steps"]
+
+
+def _csv_with_bad_rows(path):
+    rng = np.random.default_rng(0)
+    lines = ["emotion,pixels,Usage"]
+    for i in range(84):
+        usage = "Training" if i < 70 else "PublicTest"
+        lines.append(f"{i % 7},{' '.join(map(str, rng.integers(0, 256, 2304)))},{usage}")
+    lines[5] = "3,1 2 3,Training"                                 # line 6: too few pixels
+    lines[9] = f"9,{' '.join(['0'] * 2304)},Training"               # line 10: label outside 0-6
+    lines[12] = f"2,{' '.join(['x'] * 2304)},Training"              # line 13: not numbers
+    with gzip.open(path, "wt") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def test_csv_with_malformed_rows_trains_on_good_rows_and_names_bad_lines(tmp_path):
+    csv_path = tmp_path / "fer.csv.gz"
+    _csv_with_bad_rows(csv_path)
+    result = runner.invoke(app, ["train", "--data", str(csv_path), "--epochs", "1", "--out",
+                                 str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    for line in (":6:", ":10:", ":13:"):
+        assert line in result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["n_train"] == 67 and metrics["n_val"] == 14 and metrics["skipped"] == 3
+    strict = runner.invoke(app, ["train", "--data", str(csv_path), "--epochs", "1", "--strict",
+                                 "--out", str(tmp_path / "strict"), "--quiet"])
+    assert strict.exit_code == 1 and ":6:" in strict.output
+
+
+def test_unknown_arch_and_bad_options_are_usage_errors(tmp_path):
+    result = runner.invoke(app, ["train", "--arch", "nope", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "seed003" in result.output
+    result = runner.invoke(app, ["train", "--augment", "wild", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+
+
+def test_list_archs_and_help():
+    result = runner.invoke(app, ["train", "--list-archs"])
+    assert result.exit_code == 0 and "seed003" in result.output and "bn4" in result.output
+    help_text = runner.invoke(app, ["--help"]).output
+    for command in ("train", "freeze", "inspect"):
+        assert command in help_text
