@@ -1,0 +1,533 @@
+"""Host benchmarks: latency percentiles, throughput, model size, FLOPs and peak memory per model,
+runtime, batch and thread count.
+
+Each case (one model file on one runtime, one batch size, one thread count) runs in a fresh
+process started with multiprocessing's `spawn`, so one runtime's libraries, thread pools and
+allocations never pollute the next one's figures. Inside that process:
+
+- latency: `time.perf_counter()` around each `runner.infer(batch)` call — the runner API every
+  command uses — after `warmup` untimed calls; p50/p90/p99 over the timed calls;
+- throughput: images in the timed calls / their summed time;
+- memory: the process's peak resident set (`VmHWM` in /proc/self/status) at the end, and its
+  growth over the resident set measured just before the runtime library was imported and the
+  model loaded (`VmRSS` then). The growth is what this runtime + model cost; the peak includes
+  the ~Python and NumPy baseline of any process.
+
+Native libraries that print on file descriptor 1 (onnxruntime-qnn's `# LIBNATIVE:` line) are
+sent to stderr in the child, so the parent's stdout (the table or `--json -`) stays clean.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer import reporter
+from edge_fer.atomic import atomic_path, atomic_write_text
+from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
+
+MEASURED, SKIPPED, FAILED = "measured", "skipped", "failed"
+INPUT_SEED = 20240607  # the synthetic faces every case is timed on
+MIN_TIMED_CALLS = 5    # a case stops at max_seconds only after this many timed calls
+MANIFEST_SUFFIX = ".json"
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    model: Path
+    runtime: str
+    batch: int
+    threads: int | None  # None: the runtime's own default
+
+
+@dataclass
+class BenchSettings:
+    iterations: int = 200        # timed calls per case (fewer when max_seconds runs out)
+    warmup: int = 10             # untimed calls before timing
+    max_seconds: float = 20.0    # time budget of the timed calls per case
+
+
+@dataclass
+class BenchRow:
+    """One case's figures (latencies in ms per call of `batch` images)."""
+
+    model: str
+    runtime: str
+    precision: str
+    batch: int
+    threads: int | None
+    status: str = MEASURED
+    reason: str = ""
+    bytes: int | None = None
+    flops_per_image: int | None = None   # 2 × multiply-adds of Conv2D/MatMul (edge_fer.inspect)
+    calls: int = 0
+    load_s: float | None = None
+    mean_ms: float | None = None
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    p99_ms: float | None = None
+    min_ms: float | None = None
+    max_ms: float | None = None
+    images_per_s: float | None = None
+    peak_rss_mib: float | None = None    # VmHWM of the case's own process
+    rss_growth_mib: float | None = None  # VmHWM − VmRSS before runtime import and model load
+
+    @property
+    def per_image_p50_ms(self) -> float | None:
+        return None if self.p50_ms is None else self.p50_ms / self.batch
+
+    @property
+    def gflops_per_s(self) -> float | None:
+        if self.flops_per_image is None or not self.images_per_s:
+            return None
+        return self.flops_per_image * self.images_per_s / 1e9
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["per_image_p50_ms"] = _round(self.per_image_p50_ms, 5)
+        data["gflops_per_s"] = _round(self.gflops_per_s, 3)
+        return data
+
+
+@dataclass
+class BenchReport:
+    rows: list[BenchRow]
+    settings: BenchSettings
+    host: dict = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all measured or skipped with others measured; 1 any failed; 3 nothing could run."""
+        if any(row.status == FAILED for row in self.rows):
+            return 1
+        if not any(row.status == MEASURED for row in self.rows):
+            return 3
+        return 0
+
+    def to_dict(self) -> dict:
+        return {"host": self.host, "settings": asdict(self.settings),
+                "memory": "peak_rss_mib = VmHWM of a fresh process that loaded only this model; "
+                          "rss_growth_mib = that peak minus the process's VmRSS before the "
+                          "runtime library was imported and the model loaded",
+                "latency": "ms per runner.infer() call of `batch` images (perf_counter), after "
+                           "`warmup` untimed calls",
+                "rows": [row.to_dict() for row in self.rows]}
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+# ---------------------------------------------------------------------------------------------
+# What to run
+
+
+def parse_int_list(text: str, flag: str, allow_auto: bool = False) -> list[int | None]:
+    """'1,32' → [1, 32]; 'auto' (threads) → [None], the runtime's default."""
+    values: list[int | None] = []
+    for part in (text or "").replace(" ", "").split(","):
+        if not part:
+            continue
+        if allow_auto and part.lower() == "auto":
+            values.append(None)
+            continue
+        try:
+            value = int(part)
+        except ValueError:
+            raise UsageError(f"{flag} takes comma-separated whole numbers"
+                             f"{' or auto' if allow_auto else ''}, not {part!r}") from None
+        if value < 1:
+            raise UsageError(f"{flag} values must be at least 1, not {value}")
+        values.append(value)
+    if not values:
+        raise UsageError(f"{flag} names no value")
+    return list(dict.fromkeys(values))
+
+
+def _onnx_ops(model: Path) -> set[str]:
+    try:
+        import onnx
+    except ImportError:
+        return set()
+    try:
+        proto = onnx.load(str(model), load_external_data=False)
+    except Exception:  # noqa: BLE001 - unreadable: the runner reports it when the case runs
+        return set()
+    return {node.op_type for node in proto.graph.node}
+
+
+def default_runtimes(model: Path) -> list[str]:
+    """The file's default runner; a QDQ `.onnx` also on qnn, a compiled `_ctx.onnx` on qnn only."""
+    from edge_fer.runners import REGISTRY, runner_for
+
+    runtimes = [runner_for(model).name]
+    if model.suffix.lower() == ".onnx" and "qnn" in REGISTRY:
+        ops = _onnx_ops(model)
+        if "EPContext" in ops:
+            return ["qnn"]
+        if {"QuantizeLinear", "DequantizeLinear"} & ops:
+            runtimes.append("qnn")
+    return runtimes
+
+
+def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int],
+               threads: list[int | None]) -> list[BenchCase]:
+    """Every (model, runtime, batch, threads); `runtimes` restricts or chooses the runners (a
+    runtime that does not take a model's suffix is left out for that model)."""
+    from edge_fer.runners import REGISTRY
+
+    if not models:
+        raise UsageError("bench needs at least one model file")
+    for runtime in runtimes or ():
+        if runtime not in REGISTRY:
+            raise UsageError(f"unknown runtime {runtime!r}; known: {', '.join(REGISTRY)}")
+    cases = []
+    for model in models:
+        model = Path(model)
+        if not model.is_file():
+            raise EdgeFerError(f"{model}: no such model file")
+        if runtimes:
+            chosen = [r for r in runtimes if model.suffix.lower() in REGISTRY[r].suffixes]
+            if not chosen:
+                reporter.warn(f"{model}: none of --runtimes {','.join(runtimes)} takes "
+                              f"{model.suffix} files; left out")
+        else:
+            chosen = default_runtimes(model)
+        cases += [BenchCase(model, runtime, batch, thread)
+                  for runtime in chosen for batch in batches for thread in threads]
+    if not cases:
+        raise UsageError("nothing to benchmark: no model matches --runtimes")
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts read from the files
+
+
+def read_manifest(model: Path) -> dict | None:
+    """The converter's `<file>.json` beside a converted model (CONVENTIONS: Artifacts)."""
+    path = model.with_name(model.name + MANIFEST_SUFFIX)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def precision_of(model: Path, runtime: str) -> str:
+    """From the manifest when there is one, else from the file name (edge-fer's naming)."""
+    manifest = read_manifest(model) or {}
+    if manifest.get("precision"):
+        return str(manifest["precision"])
+    stem = model.stem.lower()
+    for tag in ("int8", "fp16"):
+        if tag in stem:
+            return tag
+    if runtime == "qnn":
+        return "int8"
+    return "fp32"
+
+
+def source_graph(model: Path) -> Path | None:
+    """The frozen `.pb` a model came from: itself, or its manifest's source model."""
+    if model.suffix.lower() == ".pb":
+        return model
+    source = ((read_manifest(model) or {}).get("source_model") or {}).get("path")
+    if source and Path(source).is_file():
+        return Path(source)
+    return None
+
+
+def flops_per_image(graph_path: Path) -> int | None:
+    """2 × multiply-adds of one image through the frozen graph (edge_fer.inspect.graph_flops)."""
+    from edge_fer.graphio import import_graph, load_graph_def
+    from edge_fer.inspect import graph_flops
+
+    try:
+        graph = import_graph(load_graph_def(graph_path))
+    except EdgeFerError as exc:
+        reporter.warn(f"FLOPs unknown: {exc}")
+        return None
+    flops = graph_flops(graph)
+    batch = graph.get_tensor_by_name("x:0").shape.as_list()[0] if flops else None
+    return flops // batch if batch and batch > 1 else flops
+
+
+def synthetic_batch(size: int, seed: int = INPUT_SEED) -> np.ndarray:
+    """`size` built-in synthetic faces as model input float32 [size, 48, 48, 1]."""
+    from edge_fer.data.synthetic import generate
+    from edge_fer.preprocess import to_model_input
+
+    images, _ = generate(size, seed)
+    return to_model_input(images)
+
+
+# ---------------------------------------------------------------------------------------------
+# One case, in its own process
+
+
+def _memory_kib() -> dict[str, int]:
+    """VmRSS and VmHWM of this process in KiB (/proc), or ru_maxrss where /proc is absent."""
+    found = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    found[key] = int(value.split()[0])
+    except OSError:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        found = {"VmRSS": peak, "VmHWM": peak}
+    return found
+
+
+def _stdout_to_stderr() -> None:
+    """Native libraries print on fd 1; in a bench child that belongs to stderr."""
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        pass
+
+
+def measure_case(case: BenchCase, images: np.ndarray, settings: BenchSettings) -> dict:
+    """Load the model, warm up, time `settings.iterations` calls; the figures as a dict.
+
+    Runs in the bench child process; also callable in-process (memory figures are then the
+    calling process's, polluted by whatever it loaded before).
+    """
+    from edge_fer.runners import REGISTRY
+
+    before = _memory_kib()["VmRSS"]
+    batch = np.ascontiguousarray(np.resize(images, (case.batch, *images.shape[1:])))
+    spec = REGISTRY[case.runtime]
+    runner = spec.load(case.model, threads=case.threads)
+    try:
+        for _ in range(settings.warmup):
+            runner.infer(batch)
+        latencies = []
+        deadline = time.perf_counter() + settings.max_seconds
+        for _ in range(settings.iterations):
+            started = time.perf_counter()
+            runner.infer(batch)
+            latencies.append(time.perf_counter() - started)
+            if len(latencies) >= MIN_TIMED_CALLS and time.perf_counter() > deadline:
+                break
+    finally:
+        runner.close()
+    memory = _memory_kib()
+    ms = np.asarray(latencies) * 1000.0
+    return {
+        "calls": len(latencies), "load_s": runner.load_s,
+        "mean_ms": float(ms.mean()), "p50_ms": float(np.percentile(ms, 50)),
+        "p90_ms": float(np.percentile(ms, 90)), "p99_ms": float(np.percentile(ms, 99)),
+        "min_ms": float(ms.min()), "max_ms": float(ms.max()),
+        "images_per_s": case.batch * len(latencies) / float(np.sum(latencies)),
+        "peak_rss_mib": memory["VmHWM"] / 1024.0,
+        "rss_growth_mib": (memory["VmHWM"] - before) / 1024.0,
+    }
+
+
+def _child(case: BenchCase, images: np.ndarray, settings: BenchSettings) -> dict:
+    """measure_case in the bench child, with our errors turned into a status the parent shows."""
+    _stdout_to_stderr()
+    return _measure_or_reason(case, images, settings)
+
+
+def _in_process(case: BenchCase, images: np.ndarray, settings: BenchSettings) -> dict:
+    from edge_fer.convert.base import native_stdout_to_stderr
+
+    with native_stdout_to_stderr():
+        return _measure_or_reason(case, images, settings)
+
+
+def _measure_or_reason(case: BenchCase, images: np.ndarray, settings: BenchSettings) -> dict:
+    try:
+        return {"status": MEASURED, **measure_case(case, images, settings)}
+    except ToolMissingError as exc:
+        return {"status": SKIPPED, "reason": str(exc)}
+    except EdgeFerError as exc:
+        return {"status": FAILED, "reason": str(exc)}
+
+
+def _run_isolated(case: BenchCase, images: np.ndarray, settings: BenchSettings) -> dict:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            return pool.submit(_child, case, images, settings).result()
+    except BrokenProcessPool:
+        return {"status": FAILED, "reason": f"the {case.runtime} process died (crashed in "
+                                            f"native code?) while running {case.model.name}"}
+    except Exception as exc:  # noqa: BLE001 - an unexpected error in the child: report, go on
+        return {"status": FAILED, "reason": f"{type(exc).__name__}: {exc}"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole run
+
+
+def host_facts() -> dict:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (None, None, None)
+    return {"machine": platform.machine(), "system": platform.system(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "load_average_start": [round(v, 2) for v in load if v is not None]}
+
+
+def run_bench(models: list[Path], runtimes: list[str] | None = None, batches: list[int] = (1,),
+              threads: list[int | None] = (None,), settings: BenchSettings | None = None,
+              isolate: bool = True) -> BenchReport:
+    """Benchmark every case; a runtime missing here is a skipped row, a failure a failed row."""
+    from edge_fer.runners import REGISTRY
+
+    settings = settings or BenchSettings()
+    if settings.iterations < 1 or settings.warmup < 0 or settings.max_seconds <= 0:
+        raise UsageError("--iterations must be ≥ 1, --warmup ≥ 0 and --max-seconds > 0")
+    cases = plan_cases([Path(m) for m in models], runtimes, list(batches), list(threads))
+    images = synthetic_batch(max(case.batch for case in cases))
+    flops_cache: dict[Path, int | None] = {}
+    report = BenchReport([], settings, host_facts())
+    for number, case in enumerate(cases, start=1):
+        row = BenchRow(str(case.model), case.runtime, precision_of(case.model, case.runtime),
+                       case.batch, case.threads, bytes=case.model.stat().st_size)
+        graph = source_graph(case.model)
+        if graph is not None:
+            if graph not in flops_cache:
+                flops_cache[graph] = flops_per_image(graph)
+            row.flops_per_image = flops_cache[graph]
+        why_not = REGISTRY[case.runtime].unavailable_reason()
+        if why_not:
+            row.status, row.reason = SKIPPED, f"{case.runtime} runner unavailable: {why_not}"
+        else:
+            reporter.info(f"[{number}/{len(cases)}] {case.model.name} on {case.runtime}, batch "
+                          f"{case.batch}, threads {case.threads or 'auto'}")
+            outcome = (_run_isolated if isolate else _in_process)(case, images, settings)
+            for key, value in outcome.items():
+                setattr(row, key, value)
+        if row.status != MEASURED:
+            reporter.warn(f"{case.model.name} on {case.runtime}: {row.status}: {row.reason}")
+        report.rows.append(row)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ()
+    report.host["load_average_end"] = [round(v, 2) for v in load]
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+TABLE_COLUMNS = ("model", "runtime", "prec", "batch", "thr", "size KiB", "p50 ms", "p90 ms",
+                 "p99 ms", "ms/img", "img/s", "GFLOP/s", "peak MiB", "+MiB", "load s")
+
+
+def table_rows(report: BenchReport) -> list[tuple[str, ...]]:
+    rows = []
+    for row in report.rows:
+        head = (Path(row.model).name, row.runtime, row.precision, str(row.batch),
+                str(row.threads or "auto"), _fmt(row.bytes / 1024 if row.bytes else None, ".1f"))
+        if row.status != MEASURED:
+            rows.append(head + (f"{row.status.upper()}: {row.reason}",))
+            continue
+        rows.append(head + (_fmt(row.p50_ms, ".3f"), _fmt(row.p90_ms, ".3f"),
+                            _fmt(row.p99_ms, ".3f"), _fmt(row.per_image_p50_ms, ".4f"),
+                            _fmt(row.images_per_s, ",.0f"), _fmt(row.gflops_per_s, ".2f"),
+                            _fmt(row.peak_rss_mib, ".0f"), _fmt(row.rss_growth_mib, ".0f"),
+                            _fmt(row.load_s, ".2f")))
+    return rows
+
+
+def format_table(report: BenchReport) -> str:
+    """Aligned text: one line per case, then the FLOPs and how the figures were measured."""
+    lines = [TABLE_COLUMNS, *table_rows(report)]
+    full = [line for line in lines if len(line) == len(TABLE_COLUMNS)]
+    widths = [max(len(line[c]) for line in full) for c in range(len(TABLE_COLUMNS))]
+    text = []
+    for line in lines:
+        cells = [f"{cell:<{widths[c]}}" if c < 5 else f"{cell:>{widths[c]}}"
+                 for c, cell in enumerate(line[:len(TABLE_COLUMNS)])]
+        if len(line) < len(TABLE_COLUMNS):  # a skipped/failed row: its reason after the size
+            cells = cells[:6] + [line[6]]
+        text.append("  ".join(cells).rstrip())
+    flops = {Path(r.model).name: r.flops_per_image for r in report.rows if r.flops_per_image}
+    notes = []
+    if flops:
+        shown = ", ".join(f"{name} {value / 1e6:.1f} MFLOP" for name, value in flops.items())
+        notes.append(f"FLOPs per image (2 x multiply-adds of Conv2D/MatMul): {shown}")
+    settings = report.settings
+    notes.append(f"{settings.iterations} timed calls per case (fewer past {settings.max_seconds:g}"
+                 f" s) after {settings.warmup} warm-up calls; p50/p90/p99 per call of `batch` "
+                 f"images; peak = VmHWM of the case's own process, +MiB = its growth over the "
+                 f"RSS before the runtime and model were loaded")
+    host = report.host
+    notes.append(f"host: {host.get('cpu_count')} CPUs ({host.get('machine')}), load average "
+                 f"{host.get('load_average_start')} at start, {host.get('load_average_end')} "
+                 f"at end")
+    return "\n".join(text + [""] + notes) + "\n"
+
+
+def format_json(report: BenchReport) -> str:
+    return json.dumps(report.to_dict(), indent=2) + "\n"
+
+
+def write_json(report: BenchReport, path: str | Path) -> Path:
+    return atomic_write_text(path, format_json(report))
+
+
+def plot_report(report: BenchReport, path: str | Path) -> Path:
+    """Two bar charts (per-image p50 latency, images/s; log scale) of the measured cases, PNG
+    or any format matplotlib takes from the suffix, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    rows = [row for row in report.rows if row.status == MEASURED]
+    if not rows:
+        raise EdgeFerError(f"{path}: no measured case to plot")
+    labels = [f"{Path(r.model).name} @{r.runtime} batch {r.batch} threads {r.threads or 'auto'}"
+              for r in rows]
+    runtimes = sorted({r.runtime for r in rows})
+    palette = plt.get_cmap("tab10")
+    colours = [palette(runtimes.index(r.runtime) % 10) for r in rows]
+    height = max(3.0, 0.32 * len(rows) + 1.6)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(13, height), dpi=110, sharey=True)
+    positions = np.arange(len(rows))
+    for axes, values, title in (
+            (left, [r.per_image_p50_ms for r in rows], "p50 latency per image (ms, log)"),
+            (right, [r.images_per_s for r in rows], "throughput (images/s, log)")):
+        axes.barh(positions, values, color=colours)
+        axes.set_xscale("log")
+        axes.set_title(title, fontsize=10)
+        axes.grid(axis="x", which="both", alpha=0.3)
+        for y, value in zip(positions, values):
+            axes.text(value, y, f" {value:,.0f}" if value >= 100 else f" {value:.3g}",
+                      va="center", fontsize=7)
+    left.set_yticks(positions, labels, fontsize=7)
+    left.invert_yaxis()
+    host = report.host
+    figure.suptitle(f"edge-fer bench on {host.get('cpu_count')} CPUs ({host.get('machine')}), "
+                    f"load {host.get('load_average_start')}", fontsize=10)
+    figure.tight_layout()
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    try:
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, format=fmt)
+    except ValueError as exc:
+        raise EdgeFerError(f"{path}: cannot write the plot ({exc})") from None
+    finally:
+        plt.close(figure)
+    return path

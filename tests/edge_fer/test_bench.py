@@ -1,0 +1,161 @@
+"""edge-fer bench on the session model converted to TFLite and ONNX: the table, valid JSON, a
+readable PNG, figures that hang together; runtimes chosen per file; skipped and failed cases."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge_fer.bench import (
+    FAILED,
+    MEASURED,
+    SKIPPED,
+    BenchSettings,
+    default_runtimes,
+    format_table,
+    parse_int_list,
+    plan_cases,
+    run_bench,
+)
+from edge_fer.errors import UsageError
+
+EDGE_FER = Path(sys.executable).with_name("edge-fer")
+
+
+@pytest.fixture(scope="module")
+def converted(frozen_model, tmp_path_factory) -> dict[str, Path]:
+    """model.tflite and model.onnx (fp32) written by the converters, manifests beside them."""
+    from edge_fer.convert import ConvertRequest, convert_model
+
+    out = tmp_path_factory.mktemp("bench_models")
+    files = {}
+    for target in ("tflite", "onnx"):
+        report = convert_model(ConvertRequest(model=frozen_model, target=target,
+                                              precision="fp32", out_dir=out, verify_count=0))
+        files[target] = next(r.path for r in report.results if r.status == "converted")
+    return files
+
+
+def _flops(frozen_model: Path) -> int:
+    from edge_fer.graphio import import_graph, load_graph_def
+    from edge_fer.inspect import graph_flops
+
+    return graph_flops(import_graph(load_graph_def(frozen_model)))
+
+
+def test_bench_command_writes_table_json_and_png(converted, frozen_model, tmp_path):
+    json_path, png_path = tmp_path / "bench.json", tmp_path / "bench.png"
+    done = subprocess.run(
+        [str(EDGE_FER), "bench", str(converted["tflite"]), str(converted["onnx"]),
+         "--iterations", "12", "--warmup", "2", "--batch", "1,4", "--threads", "1",
+         "--json", str(json_path), "--plot", str(png_path)],
+        check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:3] == ["model", "runtime", "prec"]
+    rows = [line.split() for line in lines[1:] if line.startswith("model.")]
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("model.tflite", "tflite", "1"), ("model.tflite", "tflite", "4"),
+        ("model.onnx", "onnx", "1"), ("model.onnx", "onnx", "4")]
+    assert "MFLOP" in done.stdout and "load average" in done.stdout
+
+    report = json.loads(json_path.read_text())
+    assert report["host"]["cpu_count"] >= 1
+    flops = _flops(frozen_model)
+    assert flops > 0
+    for row in report["rows"]:
+        model = Path(row["model"])
+        assert row["status"] == MEASURED
+        assert row["precision"] == "fp32" and row["threads"] == 1
+        assert row["bytes"] == model.stat().st_size
+        assert row["flops_per_image"] == flops  # from the manifest's source .pb
+        assert row["calls"] == 12
+        assert 0 < row["min_ms"] <= row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"] <= row["max_ms"]
+        assert row["images_per_s"] == pytest.approx(
+            row["batch"] * 1000.0 / row["mean_ms"], rel=1e-6)
+        assert row["peak_rss_mib"] > row["rss_growth_mib"] > 0
+
+    import cv2
+
+    picture = cv2.imread(str(png_path))
+    assert picture is not None and picture.shape[0] > 100 and picture.shape[1] > 100
+
+
+def test_json_to_stdout_is_only_json(converted):
+    done = subprocess.run([str(EDGE_FER), "bench", str(converted["tflite"]), "--iterations", "3",
+                           "--warmup", "0", "--json", "-"],
+                          check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [row["runtime"] for row in report["rows"]] == ["tflite"]
+
+
+def test_qnn_native_line_stays_out_of_json(frozen_model, tmp_path):
+    """onnxruntime-qnn prints '# LIBNATIVE: ...' on fd 1 once per process (CONVENTIONS)."""
+    from edge_fer.convert import ConvertRequest, convert_model
+
+    from edge_fer.qnn import unavailable_reason
+
+    if unavailable_reason():
+        pytest.skip(unavailable_reason())
+    report = convert_model(ConvertRequest(model=frozen_model, target="onnx", precision="int8",
+                                          out_dir=tmp_path, verify_count=0, calib_count=20))
+    qdq = next(r.path for r in report.results if r.status == "converted" and r.precision == "int8")
+    assert default_runtimes(qdq) == ["onnx", "qnn"]
+    done = subprocess.run([str(EDGE_FER), "bench", str(qdq), "--runtimes", "qnn",
+                           "--iterations", "2", "--warmup", "1", "--json", "-"],
+                          check=False, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "LIBNATIVE" not in done.stdout
+    (row,) = json.loads(done.stdout)["rows"]
+    assert (row["runtime"], row["precision"], row["status"]) == ("qnn", "int8", MEASURED)
+
+
+def test_missing_runtime_is_skipped_and_exit_3(tmp_path, monkeypatch):
+    for var in ("SNPE_ROOT", "QAIRT_SDK_ROOT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no snpe-net-run anywhere
+    dlc = tmp_path / "model.dlc"
+    dlc.write_bytes(b"not really a dlc")
+    report = run_bench([dlc], settings=BenchSettings(iterations=1, warmup=0), isolate=False)
+    (row,) = report.rows
+    assert row.status == SKIPPED and "SNPE_ROOT" in row.reason
+    assert report.exit_code == 3
+    assert "SKIPPED: snpe runner unavailable" in format_table(report)
+
+
+def test_broken_model_is_a_failed_row_and_exit_1(converted, tmp_path):
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"\0" * 64)
+    report = run_bench([converted["tflite"], broken],
+                       settings=BenchSettings(iterations=2, warmup=0), isolate=False)
+    assert [row.status for row in report.rows] == [MEASURED, FAILED]
+    assert "broken.tflite" in report.rows[1].reason
+    assert report.exit_code == 1
+
+
+def test_plan_cases_follows_runtimes_option(converted):
+    tflite, onnx = converted["tflite"], converted["onnx"]
+    cases = plan_cases([tflite, onnx], None, [1, 8], [None])
+    assert [(c.model.name, c.runtime, c.batch) for c in cases] == [
+        ("model.tflite", "tflite", 1), ("model.tflite", "tflite", 8),
+        ("model.onnx", "onnx", 1), ("model.onnx", "onnx", 8)]
+    only_onnx = plan_cases([tflite, onnx], ["onnx"], [1], [1, 2])
+    assert [(c.model.name, c.threads) for c in only_onnx] == [("model.onnx", 1), ("model.onnx", 2)]
+    assert default_runtimes(onnx) == ["onnx"]  # a float model: no qnn
+    with pytest.raises(UsageError, match="unknown runtime"):
+        plan_cases([tflite], ["tensorrt"], [1], [None])
+    with pytest.raises(UsageError, match="nothing to benchmark"):
+        plan_cases([tflite], ["onnx"], [1], [None])
+
+
+def test_parse_int_list():
+    assert parse_int_list("1, 32,1", "--batch") == [1, 32]
+    assert parse_int_list("auto,2", "--threads", allow_auto=True) == [None, 2]
+    for bad in ("0", "x", ""):
+        with pytest.raises(UsageError):
+            parse_int_list(bad, "--batch")
