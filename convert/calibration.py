@@ -27,6 +27,7 @@ from edge_fer.rawio import (
 )
 
 DEFAULT_DATASET = "synthetic"
+SYNTHETIC_VAL = 1200  # the built-in set's validation split, as `edge-fer train` draws it
 RAW_BYTES = IMAGE_ELEMENTS * 4  # one float32 48×48×1 image
 SAMPLE_SEED = 0
 
@@ -80,7 +81,12 @@ def load_input_list_samples(path: str | Path) -> SampleSet:
 def _dataset_val_images(spec: str) -> np.ndarray:
     from edge_fer.data import load_dataset
 
-    dataset = load_dataset(spec)
+    if spec.strip().lower() == DEFAULT_DATASET:  # only its validation faces are needed
+        dataset = load_dataset(spec, synthetic_size=(0, SYNTHETIC_VAL))
+    else:
+        dataset = load_dataset(spec)
+    if dataset.problems:
+        reporter.warn(f"{dataset.source}: skipped {len(dataset.problems)} bad rows/files")
     images = dataset.val.images
     if len(images) == 0:
         raise EdgeFerError(f"{spec}: data set has no validation images to calibrate with")
