@@ -4,7 +4,7 @@
    graph) into a scratch folder → `qnn_preprocess_model` → `get_qnn_qdq_config` (uint8
    activations and weights, MinMax) + `quantize` on the shared calibration samples → run on the
    HTP backend with CPU fallback off (an op QNN cannot take fails here, named: exit 1) and compared
-   with the TF graph on the check inputs.
+   with the TF graph on the first HTP_CHECK_INPUTS check inputs (~100 ms each on the emulator).
 2. for each SoC of `--htp-socs`: `<stem>_qnn_<soc>_ctx.onnx` + `<stem>_qnn_<soc>_ctx_qnn.bin`, the
    QNN context binary compiled offline for that SoC (`ep.context_enable=1`, provider options
    `soc_model`/`htp_arch` from edge_fer.qnn.SOCS). Before it is declared written, the model must
@@ -32,7 +32,8 @@ from edge_fer.graphio import INPUT_NAME
 
 SUFFIX = ".onnx"
 QDQ_TAG = "_qnn"
-CTX_CHECK_INPUTS = 10
+HTP_CHECK_INPUTS = 50   # the QDQ model's check on the HTP backend (first 50 check inputs)
+CTX_CHECK_INPUTS = 10   # each context model's check after reloading it
 QDQ_SETTINGS = "activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8"
 _VERSIONED = ("onnx", "onnxruntime", "onnxruntime-qnn", "tf2onnx", "tensorflow-cpu")
 
@@ -126,9 +127,13 @@ def _quantize(job: ConvertJob, path: Path) -> dict:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EdgeFerError(f"{job.model}: QNN QDQ quantization failed ({first})") from None
     onnx_target._finish(onnx.load(str(path)), job, path)
-    checks = compare(job, path, "qnn", "int8", qdq_path(job).name)
-    if checks is None:  # checks off: it must still load on HTP with fallback off and run
-        _run_once(path)
+    try:
+        checks = compare(_capped(job, HTP_CHECK_INPUTS), path, "qnn", "int8", qdq_path(job).name)
+        if checks is None:  # checks off: it must still load on HTP with fallback off and run
+            _run_once(path)
+    except EdgeFerError as exc:  # named after the staging file: say which model and file instead
+        why = str(exc).removeprefix(f"{path}: ")
+        raise EdgeFerError(f"{job.model} → {qdq_path(job).name}: {why}; not written") from None
     described = inspect_onnx(path)
     return {
         "tool_versions": _tool_versions(),
@@ -185,6 +190,19 @@ def _compile(job: ConvertJob, soc: qnn.Soc, path: Path) -> dict:
     # _ctx.onnx that names it (both in the same folder, each rename atomic).
     os.replace(binary, context_path(job, soc).parent / binary.name)
     return facts
+
+
+def _capped(job: ConvertJob, count: int) -> ConvertJob:
+    """The job with at most `count` check inputs (each costs ~100 ms on the HTP emulator)."""
+    from edge_fer.convert.verify import Checks
+
+    checks = job.checks()
+    if checks is None or len(checks.reference) <= count:
+        return job
+    samples = dataclasses.replace(checks.samples, images=checks.samples.images[:count])
+    capped = dataclasses.replace(job)
+    capped._checks = Checks(samples, checks.reference[:count])
+    return capped
 
 
 def _check_context(job: ConvertJob, path: Path) -> dict:

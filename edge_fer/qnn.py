@@ -212,7 +212,7 @@ def _left_for_cpu(source, provider_options: dict[str, str]) -> str:
                 "none of these ops); CPU fallback is disabled")
     named = [(name, op) for name, op in on_cpu if op not in _QDQ_OPS] or on_cpu
     ops = sorted({op for _, op in named})
-    nodes = ", ".join(f"{name} ({op})" for name, op in named[:6])
+    nodes = ", ".join(name if name == op else f"{name} ({op})" for name, op in named[:6])
     more = f" and {len(named) - 6} more" if len(named) > 6 else ""
     return (f"unsupported op{'s' if len(ops) > 1 else ''} {', '.join(ops)} "
             f"(node{'s' if len(named) > 1 else ''} {nodes}{more}); CPU fallback is disabled")

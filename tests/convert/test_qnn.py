@@ -1,0 +1,150 @@
+"""convert --target qnn on the real QNN HTP backend (Qualcomm's emulator on x86_64): the QDQ model
+agrees with the TF graph, the context model compiled for sm8650 says so, reloads and runs; usage
+errors, a dry run, exit 3 without the package, an op QNN cannot take named as a conversion
+error."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from edge_fer.convert.base import sha256_file
+
+from edge_fer.rawio import write_input_list, write_raw
+
+HAVE_QNN = importlib.util.find_spec("onnxruntime_qnn") is not None
+needs_qnn = pytest.mark.skipif(not HAVE_QNN, reason="onnxruntime-qnn is not installed "
+                                                    "(pip install 'edge-fer[qnn]')")
+
+
+def _only_line(done) -> str:
+    lines = [line for line in done.output.splitlines() if line.strip() and "LIBNATIVE" not in line]
+    return lines[-1]
+
+
+@pytest.fixture(scope="module")
+def qnn_export(frozen_model, tmp_path_factory, convert_cli) -> dict:
+    """The shared model through `convert --target qnn --htp-socs sm8650`, calibrated on 50 images
+    of the built-in synthetic data set and checked on 30 others (~100 ms each on the emulator)."""
+    out = tmp_path_factory.mktemp("qnn")
+    done = convert_cli(frozen_model, "--target", "qnn", "--precision", "int8", "--htp-socs",
+                       "sm8650", "--calib-count", "50", "--verify-count", "30", "--out", out,
+                       "--json")
+    assert done.exit_code == 0, done.output
+    return {"out": out, "report": json.loads(done.stdout)}
+
+
+def _manifest(path):
+    return json.loads(path.with_name(path.name + ".json").read_text())
+
+
+@needs_qnn
+def test_qdq_and_context_model_are_written_checked_and_described(qnn_export):
+    out = qnn_export["out"]
+    rows = qnn_export["report"]["results"]
+    assert [(r["status"], r["path"]) for r in rows] == [
+        ("converted", str(out / "model_qnn.onnx")),
+        ("converted", str(out / "model_qnn_sm8650_ctx.onnx"))]
+    qdq = _manifest(out / "model_qnn.onnx")
+    assert qdq["target"] == "qnn" and qdq["quantization_config"]["activation_type"] == "QUInt8"
+    assert qdq["calibration"]["count"] == 50 and qdq["checks"]["runtime"] == "qnn"
+    assert qdq["checks"]["inputs"] == 30 and qdq["checks"]["top1_agreement"] >= 0.9
+    assert qdq["checks"]["top1_agreement_decisive"] >= 0.98
+    assert qdq["fp32_onnx"]["checks"]["max_abs_dp"] <= 1e-4
+    assert qdq["ops"]["QuantizeLinear"] > 0 and qdq["ops"]["Conv"] == 3
+    ctx = _manifest(out / "model_qnn_sm8650_ctx.onnx")
+    assert ctx["soc"] | {"source": ""} == {"name": "sm8650", "marketing_name": "Snapdragon 8 Gen 3",
+                                           "soc_model": 57, "htp_arch": "v75", "source": ""}
+    binary = out / ctx["context_binary"]["file"]
+    assert binary.name == "model_qnn_sm8650_ctx_qnn.bin"
+    assert binary.stat().st_size == ctx["context_binary"]["bytes"] > 100_000
+    assert sha256_file(binary) == ctx["context_binary"]["sha256"]
+    assert ":75:57:" in ctx["ep_context"]["ep_compatibility_info"]
+    assert ctx["checks"]["reloaded"] and ctx["checks"]["top1_agreement"] >= 0.9
+    assert (out / "labels.txt").read_text().split() == ["angry", "disgust", "fear", "happy",
+                                                         "sad", "surprise", "neutral"]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+@needs_qnn
+def test_context_model_reloads_and_runs_like_the_tf_graph(qnn_export, synthetic_inputs,
+                                                         reference_probs):
+    from edge_fer.runners import load_runner
+
+    runner = load_runner(qnn_export["out"] / "model_qnn_sm8650_ctx.onnx", "qnn")
+    probs = runner.infer(synthetic_inputs[:10])
+    runner.close()
+    assert np.mean(probs.argmax(1) == reference_probs[:10].argmax(1)) >= 0.9
+    assert np.abs(probs - reference_probs[:10]).max() < 0.1
+
+
+def test_an_unknown_soc_is_a_usage_error_listing_the_known_ones(frozen_model, tmp_path,
+                                                                convert_cli):
+    done = convert_cli(frozen_model, "--target", "qnn", "--precision", "int8", "--htp-socs",
+                       "sm8650,sm9999", "--out", tmp_path / "out")
+    assert done.exit_code == 2
+    assert "unknown SoC 'sm9999'" in done.output and "sm8650 (Snapdragon 8 Gen 3)" in done.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_lists_quantize_and_compile_per_soc_and_writes_nothing(frozen_model, tmp_path,
+                                                                       convert_cli):
+    out = tmp_path / "out"
+    done = convert_cli(frozen_model, "--target", "qnn", "--precision", "int8", "--htp-socs",
+                       "sm8650,sm8550", "--dry-run", "--out", out, "--json")
+    assert done.exit_code == 0, done.output
+    rows = json.loads(done.stdout)["results"]
+    assert [(r["status"], r["path"]) for r in rows] == [
+        ("planned", str(out / "model_qnn.onnx")),
+        ("planned", str(out / "model_qnn_sm8650_ctx.onnx")),
+        ("planned", str(out / "model_qnn_sm8550_ctx.onnx"))]
+    assert any("get_qnn_qdq_config" in c for c in rows[0]["commands"])
+    assert any("'soc_model': '57', 'htp_arch': '75'" in c for c in rows[1]["commands"])
+    assert any("'soc_model': '43', 'htp_arch': '73'" in c for c in rows[2]["commands"])
+    assert not out.exists()
+
+
+def test_without_onnxruntime_qnn_it_is_exit_3_with_the_extra(frozen_model, tmp_path,
+                                                             convert_cli, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "onnxruntime_qnn" else real(name, *a))
+    done = convert_cli(frozen_model, "--target", "qnn", "--precision", "int8",
+                       "--out", tmp_path / "out")
+    assert done.exit_code == 3
+    assert "pip install 'edge-fer[qnn]'" in done.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def erf_model(tmp_path):
+    """A frozen graph holding Erf, an op QNN's HTP backend does not take."""
+    import tensorflow as tf
+
+    from edge_fer.graphio import save_graph_def
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [1, 48, 48, 1], name="x")
+        flat = tf.math.erf(tf.reshape(x, [1, 48 * 48]))
+        weights = tf.constant(np.random.default_rng(0).normal(0, 0.05, (48 * 48, 7)),
+                              tf.float32)
+        tf.nn.softmax(tf.matmul(flat, weights), name="output")
+    return save_graph_def(graph.as_graph_def(), tmp_path / "erf.pb")
+
+
+@needs_qnn
+def test_an_op_qnn_cannot_take_is_a_conversion_error_naming_it(erf_model, tmp_path, convert_cli,
+                                                               synthetic_inputs):
+    raws = [write_raw(tmp_path / "raws" / f"{i}.raw", image)
+            for i, image in enumerate(synthetic_inputs[:5])]
+    listing = write_input_list(tmp_path / "raws" / "input_list.txt", raws)
+    out = tmp_path / "out"
+    done = convert_cli(erf_model, "--target", "qnn", "--precision", "int8", "--htp-socs",
+                       "sm8650", "--calib", listing, "--verify-count", "5", "--out", out)
+    assert done.exit_code == 1, done.output
+    line = _only_line(done)
+    assert "unsupported op Erf" in line and "CPU fallback is disabled" in line
+    assert not (out / "erf_qnn.onnx").exists() and not list(out.glob("*_ctx*"))
