@@ -1,0 +1,174 @@
+"""The main job end to end on the built-in data, as a user would run it step by step.
+
+train → freeze → convert (every available target, fp32 and int8) → render test faces →
+raw-inputs → run on every available runtime → classify → one summary table. Each step calls the
+same library function as its command, so the demo proves the commands fit together.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer import reporter
+
+
+@dataclass
+class DemoRow:
+    """One model file on one runtime, scored on the rendered faces."""
+
+    model: str
+    runtime: str
+    precision: str
+    bytes: int
+    accuracy: float | None
+    agreement: float | None        # top-1 agreement with the TF reference (the frozen .pb)
+    max_abs_dp: float | None       # max |Δp| against the TF reference
+    ms_per_image: float | None
+    problem: str = ""
+
+
+def _precision(model: Path) -> str:
+    name = model.stem
+    for tag in ("int8", "fp16", "qnn"):
+        if tag in name:
+            return "int8" if tag == "qnn" else tag
+    return "fp32"
+
+
+def _runs_for(model: Path) -> list[str]:
+    """The runtime a converted file is run on: its default runner; QNN's own QDQ model on qnn."""
+    from edge_fer.runners import REGISTRY, runner_for
+
+    if model.suffix == ".onnx" and "_qnn" in model.stem and "qnn" in REGISTRY:
+        return ["qnn"]
+    return [runner_for(model).name]
+
+
+def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: int = 30,
+             seed: int = 0) -> dict:
+    """Run the whole pipeline in `out`; returns the summary (also written to out/summary.json)."""
+    import json
+
+    from edge_fer.atomic import atomic_write_text
+    from edge_fer.classify import classify_output
+    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.data.synthetic import render_png_folder
+    from edge_fer.freeze import freeze_run
+    from edge_fer.raw_inputs import raw_inputs_from_folder
+    from edge_fer.results import read_results, stack_probs
+    from edge_fer.runners import REGISTRY
+    from edge_fer.train import TrainConfig, train
+
+    out = Path(out)
+    started = time.perf_counter()
+    steps: dict[str, float] = {}
+
+    def step(name: str):
+        steps[name] = round(time.perf_counter() - started - sum(steps.values()), 2)
+
+    reporter.info("[bold]1/7 train[/bold] seed003 on the built-in synthetic faces")
+    metrics = train(TrainConfig(data="synthetic", arch="seed003", epochs=epochs, seed=seed,
+                                synthetic_train=4200, synthetic_val=700, out=str(out / "run")),
+                    overwrite=True)
+    step("train")
+    reporter.info("[bold]2/7 freeze[/bold]")
+    model_dir = out / "model"
+    frozen = model_dir / "model.pb"
+    freeze_run(out / "run", frozen)
+    step("freeze")
+
+    reporter.info("[bold]3/7 convert[/bold] every target whose tools are here, fp32 and int8")
+    artifacts: list[Path] = [frozen]
+    conversions: dict[tuple[str, str, str], dict] = {}
+    for precision in ("fp32", "int8"):
+        report = convert_model(ConvertRequest(model=frozen, target="all", precision=precision,
+                                              out_dir=model_dir, verify_count=0))
+        for result in report.results:
+            if result.status == "converted" or result.tool_missing or result.status == "failed":
+                conversions.setdefault((result.target, result.precision, result.variant), result.as_dict())
+            if result.status == "converted" and result.path and result.path.suffix in (".tflite", ".onnx"):
+                if result.path not in artifacts:
+                    artifacts.append(result.path)
+    step("convert")
+
+    reporter.info("[bold]4/7 render[/bold] a folder of test faces (a seed unseen in training)")
+    faces = out / "faces"
+    render_png_folder(faces, faces_per_class, seed=seed + 1000)
+    step("render")
+    reporter.info("[bold]5/7 raw-inputs[/bold]")
+    raws = raw_inputs_from_folder(faces, out / "raws")
+    input_list = out / "raws" / "input_list.txt"
+    step("raw-inputs")
+
+    reporter.info("[bold]6/7 run[/bold] on every available runtime")
+    rows: list[DemoRow] = []
+    reference = None
+    for model in artifacts:
+        for runtime in _runs_for(model):
+            spec = REGISTRY[runtime]
+            size = model.stat().st_size
+            why_not = spec.unavailable_reason()
+            if why_not:
+                rows.append(DemoRow(model.name, runtime, _precision(model), size, None, None, None,
+                                    None, f"skipped: {why_not}"))
+                continue
+            output_dir = out / "output" / f"{model.name}@{runtime}"
+            runner = spec.load(model)
+            try:
+                from edge_fer.rawio import read_input_list
+
+                timings = runner.run_list(read_input_list(input_list), output_dir, batch=1)
+            finally:
+                runner.close()
+            probs = stack_probs(read_results(output_dir))
+            if reference is None:
+                reference = probs
+            report = classify_output(output_dir, input_list)
+            diff = np.abs(probs - reference)
+            latency = timings.summary().get("mean_ms")
+            rows.append(DemoRow(model.name, runtime, _precision(model), size,
+                                report.metrics.accuracy if report.metrics else None,
+                                float(np.mean(probs.argmax(1) == reference.argmax(1))),
+                                float(np.nanmax(diff)), latency))
+    step("run+classify")
+
+    summary = {
+        "out": str(out), "train": {"val_accuracy": metrics["val_accuracy"], "epochs": metrics["epochs_run"],
+                                   "params": metrics["params"]},
+        "faces": {"written": raws.written, "skipped": len(raws.skipped)},
+        "conversions": list(conversions.values()), "rows": [asdict(row) for row in rows],
+        "seconds": steps, "total_seconds": round(time.perf_counter() - started, 1),
+    }
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    """The one table a user reads at the end: accuracy per runtime, agreement, latency."""
+    header = f"{'model':34} {'runtime':8} {'prec':5} {'size':>9} {'accuracy':>9} {'agree':>7} {'max|Δp|':>9} {'ms/img':>8}"
+    lines = [header, "-" * len(header)]
+
+    def num(value, fmt):
+        return format(value, fmt) if isinstance(value, (int, float)) else "-"
+
+    for row in summary["rows"]:
+        if row["problem"]:
+            lines.append(f"{row['model']:34} {row['runtime']:8} {row['precision']:5} {row['problem']}")
+            continue
+        lines.append(f"{row['model']:34} {row['runtime']:8} {row['precision']:5} "
+                     f"{row['bytes'] / 1e3:>7.0f}kB {num(row['accuracy'], '>9.3f')} "
+                     f"{num(row['agreement'], '>7.3f')} {num(row['max_abs_dp'], '>9.1e')} "
+                     f"{num(row['ms_per_image'], '>8.3f')}")
+    skipped = [c for c in summary["conversions"] if c["status"] != "converted"]
+    for conversion in skipped:
+        lines.append(f"convert {conversion['target']} {conversion['precision']}: "
+                     f"{conversion['status']} — {conversion['reason']}")
+    train = summary["train"]
+    lines.append(f"trained seed003 ({train['params']:,} parameters, {train['epochs']} epochs): "
+                 f"validation accuracy {train['val_accuracy']:.3f}; {summary['faces']['written']} "
+                 f"test faces; {summary['total_seconds']:.0f} s in all ({summary['seconds']})")
+    return "\n".join(lines)

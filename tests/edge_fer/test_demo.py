@@ -1,0 +1,28 @@
+"""edge-fer demo: the whole pipeline on the built-in data ends in one summary table."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from edge_fer.cli import app
+
+
+def test_demo_runs_every_available_runtime_and_agrees_with_tf(tmp_path):
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--epochs", "1",
+                                      "--faces-per-class", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    rows = {(row["model"], row["runtime"]): row for row in summary["rows"] if not row["problem"]}
+    for key in (("model.pb", "tf"), ("model.tflite", "tflite"), ("model.onnx", "onnx"),
+                ("model_int8.tflite", "tflite")):
+        assert key in rows, sorted(rows)
+    for key in (("model.tflite", "tflite"), ("model.onnx", "onnx")):
+        assert rows[key]["agreement"] == 1.0 and rows[key]["max_abs_dp"] < 1e-4
+    assert summary["faces"]["written"] == 14
+    dlc = [c for c in summary["conversions"] if c["target"] == "dlc"]
+    assert dlc and all(c["status"] == "skipped" and "SNPE_ROOT" in c["reason"] for c in dlc)
+    for line in ("model.pb", "model_int8.tflite", "accuracy", "agree"):
+        assert line in result.output
