@@ -11,9 +11,11 @@ import io
 import multiprocessing
 import os
 import re
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,22 +135,41 @@ def preprocess_files(paths: list[Path], detect_faces: bool = False,
     chunks = _chunks(paths, size)
     with reporter.make_progress() as bar:
         task = bar.add_task("preprocessing", total=len(paths), status="")
-        if workers == 1 or len(chunks) < 2 or len(paths) < POOL_MIN_FILES:
-            _init_worker()
+        if workers == 1 or len(chunks) < 2 or len(paths) < POOL_MIN_FILES or not _main_importable():
             results = (_preprocess_chunk(chunk, detect_faces) for chunk in chunks)
             for chunk, outcome in zip(chunks, results):
                 yield from zip(chunk, outcome)
                 bar.advance(task, len(chunk))
             return
-        # forkserver: a parent that already runs TensorFlow's threads must not be forked.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["edge_fer.raw_inputs"])
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context,
-                                 initializer=_init_worker) as pool:
-            outcomes = pool.map(_preprocess_chunk, chunks, [detect_faces] * len(chunks))
-            for chunk, outcome in zip(chunks, outcomes):
-                yield from zip(chunk, outcome)
+        done = 0
+        try:
+            with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
+                                     mp_context=_pool_context(), initializer=_init_worker) as pool:
+                outcomes = pool.map(_preprocess_chunk, chunks, [detect_faces] * len(chunks))
+                for chunk, outcome in zip(chunks, outcomes):
+                    yield from zip(chunk, outcome)
+                    bar.advance(task, len(chunk))
+                    done += 1
+        except BrokenProcessPool as exc:
+            reporter.warn(f"worker processes failed ({exc}); going on in this process")
+            for chunk in chunks[done:]:
+                yield from zip(chunk, _preprocess_chunk(chunk, detect_faces))
                 bar.advance(task, len(chunk))
+
+
+def _main_importable() -> bool:
+    """forkserver workers re-import the parent's __main__ file; a script read from stdin has none.
+    (A script calling this library needs the usual `if __name__ == "__main__":` guard.)"""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main_file is None or Path(main_file).is_file()
+
+
+def _pool_context():
+    """forkserver, never a plain fork: a parent running OpenCV's (or TensorFlow's) thread pool
+    would hand the child locks that no thread will ever release."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["edge_fer.raw_inputs"])
+    return context
 
 
 def raw_name(index: int, stem: str) -> str:
