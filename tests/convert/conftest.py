@@ -101,6 +101,9 @@ with open(os.environ["SNPE_STAND_IN_LOG"], "a") as log:
 style = os.environ.get("SNPE_STAND_IN_STYLE", "2.x")
 mode = os.environ.get("SNPE_STAND_IN_MODE", "")
 value = lambda flag: args[args.index(flag) + 1]
+if "--version" in args:
+    print(tool + " 0.0.0.stand-in")
+    sys.exit(0)
 if tool == "snpe-tensorflow-to-dlc":
     if "--help" in args:
         if style == "2.x":

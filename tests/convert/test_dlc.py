@@ -68,6 +68,32 @@ def test_fp32_argument_lists_follow_the_installed_flag_style(snpe_sdk, model, co
     assert [(r["precision"], r["status"]) for r in report["results"]] == [("fp32", "converted")]
 
 
+@pytest.mark.parametrize("found_through", ["QAIRT_SDK_ROOT", "PATH"])
+def test_tools_are_found_through_qairt_sdk_root_and_path(snpe_sdk, model, convert_cli, monkeypatch,
+                                                         tmp_path, found_through):
+    import os
+    import platform
+    import shutil
+
+    monkeypatch.delenv("SNPE_ROOT")
+    if found_through == "QAIRT_SDK_ROOT":
+        if platform.machine() != "x86_64":
+            pytest.skip("the QAIRT layout checked here is the x86_64 host's")
+        root = tmp_path / "qairt"
+        tools = root / "bin" / "x86_64-linux-clang"
+        shutil.copytree(snpe_sdk["bin"], tools)
+        monkeypatch.setenv("QAIRT_SDK_ROOT", str(root))
+    else:
+        tools = snpe_sdk["bin"]
+        monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    done = convert_cli(model, "--target", "dlc")
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((model.parent / "model.dlc.json").read_text())
+    assert manifest["sdk"]["found_through"] == found_through
+    assert manifest["tool_versions"]["snpe"] == "0.0.0"  # from the tool's --version
+    assert manifest["commands"][0].startswith(str(tools / "snpe-tensorflow-to-dlc") + " ")
+
+
 def test_int8_with_htp_socs_quantizes_the_fp32_dlc_with_the_given_list(snpe_sdk, model, calib_list,
                                                                        convert_cli):
     done = convert_cli(model, "--target", "dlc", "--precision", "int8", "--calib", calib_list,
