@@ -1,8 +1,8 @@
 """What every conversion target shares: the job, its steps, and writing an artifact.
 
 A target module only says which files it writes and how (`plan(job)` → `Step`s). `produce()` does
-the rest once for all of them: timing, the temporary name renamed when complete, the `.json`
-manifest (CONVENTIONS: Artifacts) and `labels.txt` beside the file.
+the rest once for all of them: timing, a staging folder renamed from when complete, the manifest
+`<file>.json` (CONVENTIONS: Artifacts) and `labels.txt` beside the file.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class ConvertJob:
     calib_count: int = 100
     verify_count: int = 200
     dynamic_batch: bool = False       # onnx
-    htp_socs: str | None = None       # dlc int8
+    htp_socs: str | None = None       # int8 for Qualcomm HTP (dlc, qnn)
     _model_sha256: str | None = field(default=None, repr=False)
     _calibration: object = field(default=None, repr=False)
     _checks: object = field(default=None, repr=False)
@@ -94,7 +94,8 @@ class ConvertJob:
 @dataclass
 class Step:
     """One file a target writes: where, how (shown by --dry-run and kept in the manifest), and
-    `run(tmp_path)`, which writes it to a temporary path and returns manifest facts."""
+    `run(staged_path)`, which writes it (same name, in a staging folder) and returns the facts
+    for its manifest."""
 
     target: str
     precision: str
