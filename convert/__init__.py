@@ -5,12 +5,17 @@ A target module (`convert/<name>.py`) has `missing(job)` (why it cannot run here
 target means adding its module and a row in TARGETS — validation, `--help`, `all` and the result
 table all come from the table.
 
-File names (in --out, default: beside the model), for model `<stem>.pb`:
-  dlc     fp32 `<stem>.dlc`            int8 `<stem>_int8.dlc` (and the fp32 DLC it quantizes)
-  tflite  fp32 `<stem>.tflite`         fp16 `<stem>_fp16.tflite`
-          int8 `<stem>_int8.tflite` (int8 in/out) and `<stem>_int8_float_io.tflite`
-  onnx    fp32 `<stem>.onnx`           int8 `<stem>_int8.onnx` (QDQ; and the fp32 it quantizes)
-each with its manifest `<file>.json` (e.g. `<stem>.tflite.json`) and one `labels.txt` in the folder.
+Files, for model `<stem>.pb`, in one folder per target under --out (default: beside the model):
+  dlc/     fp32 `<stem>.dlc`           int8 `<stem>_int8.dlc` (and the fp32 DLC it quantizes,
+                                       with the calibration raws in `<stem>_calib/`)
+  tflite/  fp32 `<stem>.tflite`        fp16 `<stem>_fp16.tflite`
+           int8 `<stem>_int8.tflite` (int8 in/out) and `<stem>_int8_float_io.tflite`
+  onnx/    fp32 `<stem>.onnx`          int8 `<stem>_int8.onnx` (QDQ; and the fp32 it quantizes)
+  qnn/     int8 `<stem>_qnn.onnx` (QDQ for QNN) and, per SoC, `<stem>_qnn_<soc>_ctx.onnx` +
+           `<stem>_qnn_<soc>_ctx_qnn.bin`
+each file `<name>.<ext>` with its manifest `<name>.json` beside it (CONVENTIONS: Artifacts; e.g.
+`tflite/<stem>_int8.json`) and a `labels.txt` in each target's folder. The folder is chosen in
+one place, `ConvertJob.folder`.
 """
 
 from __future__ import annotations
@@ -108,9 +113,11 @@ class ConvertReport:
     dry_run: bool
     results: list[Result]
     missing_tool: str | None = None   # nothing converted, for lack of a tool (exit 3)
+    out_dir: Path | None = None       # the parent of the per-target folders
 
     def as_dict(self) -> dict:
         return {"model": str(self.model), "precision": self.precision, "dry_run": self.dry_run,
+                "out_dir": str(self.out_dir) if self.out_dir else None,
                 "results": [r.as_dict() for r in self.results]}
 
 
@@ -163,7 +170,7 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
                      dynamic_batch=request.dynamic_batch, htp_socs=request.htp_socs)
     if request.calib is not None and request.precision == "int8":
         job.calibration()  # a bad list or data set fails before anything is converted
-    report = ConvertReport(job.model, request.precision, request.dry_run, [])
+    report = ConvertReport(job.model, request.precision, request.dry_run, [], out_dir=job.out_dir)
     single = request.target != ALL
     with native_stdout_to_stderr():  # native libraries loaded by plan()/missing() print too
         for target in targets:

@@ -2,7 +2,9 @@
 
 A target module only says which files it writes and how (`plan(job)` → `Step`s). `produce()` does
 the rest once for all of them: timing, a staging folder renamed from when complete, the manifest
-`<file>.json` (CONVENTIONS: Artifacts) and `labels.txt` beside the file.
+`<name>.json` (CONVENTIONS: Artifacts) and `labels.txt` beside the file. Each target writes into
+its own folder `<out>/<target>/` (`ConvertJob.folder`), so `model.tflite` and `model.onnx` do not
+both claim `model.json`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from edge_fer.labels import NUM_CLASSES, write_labels
 
 LAYOUT = "NHWC"
 LABELS_NAME = "labels.txt"
+MANIFEST_SUFFIX = ".json"
 TOOL_TIMEOUT_S = 3600
 
 
@@ -53,9 +56,14 @@ class ConvertJob:
     def stem(self) -> str:
         return self.model.stem
 
-    def output(self, suffix: str, tag: str = "") -> Path:
-        """`<out>/<stem><tag><suffix>`, e.g. output('.tflite', '_int8') → model_int8.tflite."""
-        return self.out_dir / f"{self.stem}{tag}{suffix}"
+    def folder(self, target: str) -> Path:
+        """`<out>/<target>/`: one folder per target, so every manifest name is unique."""
+        return self.out_dir / target
+
+    def output(self, target: str, suffix: str, tag: str = "") -> Path:
+        """`<out>/<target>/<stem><tag><suffix>`, e.g. output('tflite', '.tflite', '_int8') →
+        tflite/model_int8.tflite."""
+        return self.folder(target) / f"{self.stem}{tag}{suffix}"
 
     @property
     def model_sha256(self) -> str:
@@ -130,9 +138,9 @@ def sha256_file(path: Path) -> str:
 
 
 def manifest_path(artifact: Path) -> Path:
-    """`model.tflite` → `model.tflite.json`: one manifest per file, even when targets share a stem
-    in one folder (model.tflite, model.onnx and model.dlc would all claim `model.json`)."""
-    return artifact.with_name(artifact.name + ".json")
+    """`tflite/model_int8.tflite` → `tflite/model_int8.json` (CONVENTIONS: Artifacts); unique
+    because each target writes into its own folder."""
+    return artifact.with_suffix(MANIFEST_SUFFIX)
 
 
 def tensor_facts(name: str, shape: list, dtype: str, quantization: dict | None = None) -> dict:
@@ -194,11 +202,19 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
 @contextlib.contextmanager
 def staging_dir(parent: Path, name: str) -> Iterator[Path]:
     """A hidden temporary folder in `parent` (same file system, so renames out of it are atomic);
-    removed with whatever is left in it, success or not."""
+    removed with whatever is left in it, success or not. On failure, the folders it had to
+    create for `parent` go too when they are still empty (a failed target leaves nothing)."""
+    created = [folder for folder in (parent, *parent.parents) if not folder.exists()]
     parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent))
     try:
         yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for folder in created:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

@@ -20,6 +20,7 @@ from edge_fer.errors import EdgeFerError
 from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME, check_snpe_ops
 from edge_fer.sdk import SDK_HINT, find_sdk_tool, sdk_info
 
+TARGET = "dlc"
 SUFFIX = ".dlc"
 CONVERTER = "snpe-tensorflow-to-dlc"
 QUANTIZER = "snpe-dlc-quantize"
@@ -94,7 +95,7 @@ def info_argv(info: str, dlc: Path) -> list[str]:
 
 
 def calibration_folder(job: ConvertJob) -> Path:
-    return job.out_dir / f"{job.stem}_calib"
+    return job.folder(TARGET) / f"{job.stem}_calib"
 
 
 def plan(job: ConvertJob) -> list[Step]:
@@ -102,16 +103,16 @@ def plan(job: ConvertJob) -> list[Step]:
     converter_path = find_sdk_tool(CONVERTER)
     style = flag_style(converter_path)
     converter, info = _tool(CONVERTER), _tool(INFO)
-    fp32 = job.output(SUFFIX)
-    steps = [Step("dlc", "fp32", fp32,
+    fp32 = job.output(TARGET, SUFFIX)
+    steps = [Step(TARGET, "fp32", fp32,
                   [convert_argv(job, converter, style, fp32), info_argv(info, fp32)],
                   functools.partial(_convert, job, converter, style, info))]
     if job.precision == "int8":
-        int8 = job.output(SUFFIX, "_int8")
+        int8 = job.output(TARGET, SUFFIX, "_int8")
         quantizer = _tool(QUANTIZER)
         input_list = snpe_input_list_path(job.calib, calibration_folder(job)).resolve()
         variant = f"HTP {job.htp_socs}" if job.htp_socs else ""
-        steps.append(Step("dlc", "int8", int8,
+        steps.append(Step(TARGET, "int8", int8,
                           [quantize_argv(job, quantizer, fp32, input_list, int8),
                            info_argv(info, int8)],
                           functools.partial(_quantize, job, quantizer, info, fp32), variant))

@@ -20,6 +20,7 @@ from edge_fer.errors import EdgeFerError
 from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
 from edge_fer.labels import LABELS
 
+TARGET = "onnx"
 SUFFIX = ".onnx"
 OPSET = 17
 RENAMES = {f"{INPUT_NAME}:0": INPUT_NAME, f"{OUTPUT_NAME}:0": OUTPUT_NAME}
@@ -37,9 +38,9 @@ def missing(job: ConvertJob) -> str | None:
 
 
 def plan(job: ConvertJob) -> list[Step]:
-    fp32 = job.output(SUFFIX)
+    fp32 = job.output(TARGET, SUFFIX)
     rewrite = ["graph_def = <x batch and batch-1 Reshape shapes set to -1>"] if job.dynamic_batch else []
-    steps = [Step("onnx", "fp32", fp32, [
+    steps = [Step(TARGET, "fp32", fp32, [
         *rewrite,
         (f"model, _ = tf2onnx.convert.from_graph_def(graph_def, name={job.stem!r}, "
          f"input_names=[{INPUT_NAME + ':0'!r}], output_names=[{OUTPUT_NAME + ':0'!r}], "
@@ -47,8 +48,8 @@ def plan(job: ConvertJob) -> list[Step]:
         "onnx.checker.check_model(model, full_check=True)",
     ], functools.partial(_convert, job), "dynamic batch" if job.dynamic_batch else "")]
     if job.precision == "int8":
-        int8 = job.output(SUFFIX, "_int8")
-        steps.append(Step("onnx", "int8", int8, [
+        int8 = job.output(TARGET, SUFFIX, "_int8")
+        steps.append(Step(TARGET, "int8", int8, [
             f"onnxruntime.quantization.shape_inference.quant_pre_process({str(fp32)!r}, 'pre.onnx')",
             (f"onnxruntime.quantization.quantize_static('pre.onnx', {str(int8)!r}, "
              f"calibration_data_reader=<calibration samples, see manifest>, {QDQ_SETTINGS})"),
@@ -162,7 +163,7 @@ def _convert(job: ConvertJob, path: Path) -> dict:
         "outputs": described["outputs"],
         "ops": described["ops"],
         "checker": described["checker"],
-        "checks": compare(job, path, "onnx", "fp32", job.output(SUFFIX).name),
+        "checks": compare(job, path, "onnx", "fp32", job.output(TARGET, SUFFIX).name),
     }
 
 
@@ -208,5 +209,5 @@ def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
         "ops": described["ops"],
         "quantization": described.get("quantization"),
         "checker": described["checker"],
-        "checks": compare(job, path, "onnx", "int8", job.output(SUFFIX, "_int8").name),
+        "checks": compare(job, path, "onnx", "int8", job.output(TARGET, SUFFIX, "_int8").name),
     }

@@ -30,6 +30,7 @@ from edge_fer import qnn
 from edge_fer.errors import EdgeFerError
 from edge_fer.graphio import INPUT_NAME
 
+TARGET = "qnn"
 SUFFIX = ".onnx"
 QDQ_TAG = "_qnn"
 HTP_CHECK_INPUTS = 50   # the QDQ model's check on the HTP backend (first 50 check inputs)
@@ -45,11 +46,11 @@ def missing(job: ConvertJob) -> str | None:
 
 
 def qdq_path(job: ConvertJob) -> Path:
-    return job.output(SUFFIX, QDQ_TAG)
+    return job.output(TARGET, SUFFIX, QDQ_TAG)
 
 
 def context_path(job: ConvertJob, soc: qnn.Soc) -> Path:
-    return job.output(qnn.CONTEXT_SUFFIX, f"{QDQ_TAG}_{soc.name}")
+    return job.output(TARGET, qnn.CONTEXT_SUFFIX, f"{QDQ_TAG}_{soc.name}")
 
 
 def _fp32_job(job: ConvertJob) -> ConvertJob:
@@ -64,7 +65,7 @@ def plan(job: ConvertJob) -> list[Step]:
     fp32_step = onnx_target.plan(_fp32_job(job))[0]
     qdq = qdq_path(job)
     scratch = f"<scratch>/{job.stem}_fp32{SUFFIX}"
-    steps = [Step("qnn", "int8", qdq, [
+    steps = [Step(TARGET, "int8", qdq, [
         *fp32_step.shown_commands(),
         (f"onnxruntime.quantization.execution_providers.qnn.qnn_preprocess_model({scratch!r}, "
         f"<preprocessed>)"),
@@ -76,7 +77,7 @@ def plan(job: ConvertJob) -> list[Step]:
     ], functools.partial(_quantize, job), "QDQ uint8 for QNN HTP, float32 in/out")]
     for soc in socs:
         ctx = context_path(job, soc)
-        steps.append(Step("qnn", "int8", ctx, [
+        steps.append(Step(TARGET, "int8", ctx, [
             (f"SessionOptions: session.disable_cpu_ep_fallback=1, ep.context_enable=1, "
             f"ep.context_embed_mode=0, ep.context_file_path={str(ctx)!r}"),
             (f"InferenceSession({str(qdq)!r}) with QNN EP options {{'backend_path': "

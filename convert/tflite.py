@@ -18,6 +18,7 @@ from edge_fer.convert.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError
 from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
 
+TARGET = "tflite"
 SUFFIX = ".tflite"
 
 
@@ -68,7 +69,7 @@ def api_calls(job: ConvertJob, flavour: Flavour) -> list[str]:
 
 
 def plan(job: ConvertJob) -> list[Step]:
-    return [Step("tflite", flavour.precision, job.output(SUFFIX, flavour.tag),
+    return [Step(TARGET, flavour.precision, job.output(TARGET, SUFFIX, flavour.tag),
                  api_calls(job, flavour), functools.partial(_convert, job, flavour),
                  flavour.variant)
             for flavour in FLAVOURS[job.precision]]
@@ -125,5 +126,5 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
     if flavour.precision == "int8":
         facts["calibration"] = job.calibration().describe()
     facts["checks"] = compare(job, path, "tflite", flavour.precision,
-                              job.output(SUFFIX, flavour.tag).name)
+                              job.output(TARGET, SUFFIX, flavour.tag).name)
     return facts

@@ -37,7 +37,6 @@ from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 MEASURED, SKIPPED, FAILED = "measured", "skipped", "failed"
 INPUT_SEED = 20240607  # the synthetic faces every case is timed on
 MIN_TIMED_CALLS = 5    # a case stops at max_seconds only after this many timed calls
-MANIFEST_SUFFIX = ".json"
 
 
 @dataclass(frozen=True)
@@ -213,8 +212,10 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
 
 
 def read_manifest(model: Path) -> dict | None:
-    """The converter's `<file>.json` beside a converted model (CONVENTIONS: Artifacts)."""
-    path = model.with_name(model.name + MANIFEST_SUFFIX)
+    """The converter's `<name>.json` beside a converted model (CONVENTIONS: Artifacts)."""
+    from edge_fer.convert.base import manifest_path
+
+    path = manifest_path(model)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -19,7 +19,7 @@ Examples:
 
   edge-fer convert model.pb --target tflite --precision int8 --calib synthetic
 
-Files (in --out, default beside the model), for model.pb: model.dlc, model_int8.dlc; model.tflite, model_fp16.tflite, model_int8.tflite (int8 in/out), model_int8_float_io.tflite (float in/out); model.onnx, model_int8.onnx (QDQ). int8 DLC and ONNX also write the fp32 file they quantize. Each file gets a manifest <file>.json (source sha256, exact command, tensors, calibration, check against the TF graph) and labels.txt beside it.
+Files, one folder per target under --out (default: beside the model), for model.pb: dlc/model.dlc, dlc/model_int8.dlc; tflite/model.tflite, tflite/model_fp16.tflite, tflite/model_int8.tflite (int8 in/out), tflite/model_int8_float_io.tflite (float in/out); onnx/model.onnx, onnx/model_int8.onnx (QDQ); qnn/model_qnn.onnx (QDQ for QNN), qnn/model_qnn_sm8650_ctx.onnx (+ _qnn.bin) per SoC. int8 DLC and ONNX also write the fp32 file they quantize. Each file <name>.<ext> gets a manifest <name>.json beside it (source sha256, exact command, tensors, calibration, check against the TF graph), and each folder a labels.txt.
 
 --calib takes an SNPE input list (*.txt naming float32 48x48x1 raws; all are used) or a data-set spec as for edge-fer train --data; default: the built-in synthetic faces.
 
@@ -44,6 +44,15 @@ def _size(size: int | None) -> str:
     return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
 
 
+def _shown_path(path: Path | None, out_dir: Path | None) -> str:
+    """`tflite/model.tflite`: the file within the output folder (whose name is the title's)."""
+    if path is None:
+        return ""
+    if out_dir is not None and path.is_relative_to(out_dir):
+        return str(path.relative_to(out_dir))
+    return str(path)
+
+
 def _short(reason: str) -> str:
     """The head of a reason ('snpe-dlc-quantize not found'); the whole one is printed below."""
     return reason.split(": ", 1)[0]
@@ -54,8 +63,7 @@ def _print_table(report) -> None:
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=True)
-    folders = sorted({str(row.path.parent) for row in report.results if row.path})
-    title = (f"{report.model} → {report.precision}, in {', '.join(folders) or '.'}"
+    title = (f"{report.model} → {report.precision}, in {report.out_dir or '.'}"
              + (" (dry run: nothing written)" if report.dry_run else ""))
     table = Table(title=title, title_justify="left")
     for column in ("target", "precision", "status", "file", "size", "s", "vs TF graph / why"):
@@ -64,7 +72,7 @@ def _print_table(report) -> None:
         seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
         precision = f"{row.precision} ({row.variant})" if row.variant else row.precision
         note = _checks_text(row.checks) if row.status == "converted" else _short(row.reason)
-        table.add_row(row.target, precision, row.status, row.path.name if row.path else "",
+        table.add_row(row.target, precision, row.status, _shown_path(row.path, report.out_dir),
                       _size(row.size), seconds, note)
     console.print(table)
     for reason in dict.fromkeys(row.reason for row in report.results if row.reason):
@@ -98,8 +106,9 @@ def register(app: typer.Typer) -> None:
                                   "(.txt) or data-set spec; default: built-in synthetic faces."),
         calib_count: int = typer.Option(100, "--calib-count", help="Calibration images taken "
                                         "from a data set (an input list is used whole)."),
-        out: Path = typer.Option(None, "--out", "-o", help="Output folder (default: the "
-                                 "model's folder)."),
+        out: Path = typer.Option(None, "--out", "-o", help="Output folder; each target writes "
+                                 "into its own subfolder (dlc/, tflite/, onnx/, qnn/). Default: "
+                                 "the model's folder."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the files and exact "
                                      "commands, convert nothing, write nothing (an installed "
                                      "SNPE converter is asked for its --help, to print its "

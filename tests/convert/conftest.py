@@ -27,9 +27,10 @@ def convert_cli():
 
 @pytest.fixture(scope="session")
 def exported(frozen_model, tmp_path_factory) -> dict:
-    """The frozen model converted with no SDK present, all into one folder: `--target all` (fp32:
-    tflite and onnx converted, dlc skipped), tflite int8 (two flavours), onnx int8 (with its fp32)
-    and tflite fp16. Returns {"out": folder, "reports": {name: --json report}, "files": {...}}."""
+    """The frozen model converted with no SDK present, all with one --out (each target in its own
+    subfolder): `--target all` (fp32: tflite and onnx converted, dlc skipped), tflite int8 (two
+    flavours), onnx int8 (with its fp32) and tflite fp16.
+    Returns {"out": folder, "reports": {name: --json report}, "files": {...}}."""
     out = tmp_path_factory.mktemp("exported")
     runs = {"all": ["--target", "all"],
             "tflite-int8": ["--target", "tflite", "--precision", "int8"],
@@ -43,10 +44,11 @@ def exported(frozen_model, tmp_path_factory) -> dict:
             done = _invoke(frozen_model, *args, "--out", out, "--json")
             assert done.exit_code == 0, done.output
             reports[name] = json.loads(done.stdout)  # native libraries kept off stdout
-    files = {"tflite-fp32": out / "model.tflite", "tflite-fp16": out / "model_fp16.tflite",
-             "tflite-int8": out / "model_int8.tflite",
-             "tflite-int8-float-io": out / "model_int8_float_io.tflite",
-             "onnx-fp32": out / "model.onnx", "onnx-int8": out / "model_int8.onnx"}
+    files = {"tflite-fp32": out / "tflite" / "model.tflite",
+             "tflite-fp16": out / "tflite" / "model_fp16.tflite",
+             "tflite-int8": out / "tflite" / "model_int8.tflite",
+             "tflite-int8-float-io": out / "tflite" / "model_int8_float_io.tflite",
+             "onnx-fp32": out / "onnx" / "model.onnx", "onnx-int8": out / "onnx" / "model_int8.onnx"}
     return {"out": out, "reports": reports, "files": files}
 
 

@@ -17,7 +17,7 @@ from edge_fer.rawio import read_input_list, write_input_list, write_raw
 
 @pytest.fixture
 def model(frozen_model, tmp_path):
-    """A copy of the shared frozen model in its own folder (outputs go beside it)."""
+    """A copy of the shared frozen model in its own folder (outputs go beside it, in dlc/)."""
     path = tmp_path / "m" / "model.pb"
     path.parent.mkdir()
     path.write_bytes(frozen_model.read_bytes())
@@ -50,11 +50,11 @@ def test_fp32_argument_lists_follow_the_installed_flag_style(snpe_sdk, model, co
     assert convert["tool"] == "snpe-tensorflow-to-dlc"
     assert convert["argv"] == [input_flag, str(model.resolve()), "--input_dim", "x", "1,48,48,1",
                                "--out_node", "output", output_flag, staged]
-    assert staged.endswith("/model.dlc") and f"/{model.parent.name}/.model.dlc." in staged
+    assert staged.endswith("/model.dlc") and f"/{model.parent.name}/dlc/.model.dlc." in staged
     assert info["tool"] == "snpe-dlc-info" and info["argv"] == ["-i", staged]
-    final = model.parent / "model.dlc"
+    final = model.parent / "dlc" / "model.dlc"
     assert final.read_bytes() == b"placeholder written by the SNPE stand-in"
-    manifest = json.loads((model.parent / "model.dlc.json").read_text())
+    manifest = json.loads((model.parent / "dlc" / "model.json").read_text())
     shown = [input_flag, str(model.resolve()), "--input_dim", "x", "1,48,48,1", "--out_node",
              "output", output_flag, str(final.resolve())]
     assert manifest["commands"][0] == shlex.join([str(snpe_sdk["bin"] / "snpe-tensorflow-to-dlc"), *shown])
@@ -62,8 +62,8 @@ def test_fp32_argument_lists_follow_the_installed_flag_style(snpe_sdk, model, co
                                "flag_style": style}
     assert manifest["inputs"] == [{"name": "x:0", "shape": [1, 48, 48, 1], "dtype": "float32"}]
     assert "DLC info for:" in manifest["dlc_info"]
-    assert (model.parent / "labels.txt").is_file()
-    assert not [p for p in model.parent.iterdir() if p.name.startswith(".")]  # staging removed
+    assert sorted(p.name for p in (model.parent / "dlc").iterdir()) == [
+        "labels.txt", "model.dlc", "model.json"]  # staging folder removed
     report = json.loads(done.stdout)
     assert [(r["precision"], r["status"]) for r in report["results"]] == [("fp32", "converted")]
 
@@ -88,7 +88,7 @@ def test_tools_are_found_through_qairt_sdk_root_and_path(snpe_sdk, model, conver
         monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
     done = convert_cli(model, "--target", "dlc")
     assert done.exit_code == 0, done.output
-    manifest = json.loads((model.parent / "model.dlc.json").read_text())
+    manifest = json.loads((model.parent / "dlc" / "model.json").read_text())
     assert manifest["sdk"]["found_through"] == found_through
     assert manifest["tool_versions"]["snpe"] == "0.0.0"  # from the tool's --version
     assert manifest["commands"][0].startswith(str(tools / "snpe-tensorflow-to-dlc") + " ")
@@ -104,12 +104,12 @@ def test_int8_with_htp_socs_quantizes_the_fp32_dlc_with_the_given_list(snpe_sdk,
                                          "snpe-dlc-quantize", "snpe-dlc-info"]
     quantize = calls[2]
     staged = quantize["argv"][5]
-    assert quantize["argv"] == ["--input_dlc", str((model.parent / "model.dlc").resolve()),
+    assert quantize["argv"] == ["--input_dlc", str((model.parent / "dlc" / "model.dlc").resolve()),
                                 "--input_list", str(calib_list.resolve()), "--output_dlc", staged,
                                 "--enable_htp", "--htp_socs", "sm8650"]
     assert staged.endswith("/model_int8.dlc")
     assert quantize["cwd"] == str(calib_list.parent.resolve())  # relative raws resolve there
-    manifest = json.loads((model.parent / "model_int8.dlc.json").read_text())
+    manifest = json.loads((model.parent / "dlc" / "model_int8.json").read_text())
     assert manifest["precision"] == "int8" and manifest["htp_socs"] == "sm8650"
     assert manifest["calibration"]["kind"] == "input-list"
     assert manifest["calibration"]["count"] == 12
@@ -121,13 +121,13 @@ def test_int8_without_calib_writes_a_list_of_built_in_faces(snpe_sdk, model, con
     assert done.exit_code == 0, done.output
     quantize = _work_calls(snpe_sdk["calls"]())[2]
     assert "--enable_htp" not in quantize["argv"]
-    listed = model.parent / "model_calib" / "input_list.txt"
+    listed = model.parent / "dlc" / "model_calib" / "input_list.txt"
     assert quantize["argv"][3] == str(listed.resolve())
     raws = read_input_list(listed).raw_paths()
     assert len(raws) == 20 and all(p.is_absolute() and p.stat().st_size == 9216 for p in raws)
     pixels = np.fromfile(raws[0], "<f4")
     assert 0.0 <= pixels.min() and pixels.max() <= 1.0 and pixels.std() > 0
-    calibration = json.loads((model.parent / "model_int8.dlc.json").read_text())["calibration"]
+    calibration = json.loads((model.parent / "dlc" / "model_int8.json").read_text())["calibration"]
     assert calibration["kind"] == "data-set" and calibration["source"] == "synthetic"
     assert calibration["count"] == 20
 
@@ -152,7 +152,7 @@ def test_htp_socs_needs_a_quantizer_that_offers_it(snpe_sdk, model, calib_list, 
                        "--htp-socs", "sm8650")
     assert done.exit_code == 1 and "--enable_htp" in done.output
     assert "snpe-dlc-quantize" not in [c["tool"] for c in _work_calls(snpe_sdk["calls"]())]
-    assert not (model.parent / "model_int8.dlc").exists()
+    assert not (model.parent / "dlc" / "model_int8.dlc").exists()
 
 
 def test_snpe_op_check_runs_before_any_sdk_call(snpe_sdk, tmp_path, convert_cli):
@@ -177,7 +177,7 @@ def test_no_sdk_is_exit_3_naming_snpe_root_and_printing_the_command(no_sdk, mode
     assert "SNPE_ROOT" in done.stderr
     expected = shlex.join(["snpe-tensorflow-to-dlc", "--input_network", str(model.resolve()),
                            "--input_dim", "x", "1,48,48,1", "--out_node", "output",
-                           "--output_path", str((model.parent / "model.dlc").resolve())])
+                           "--output_path", str((model.parent / "dlc" / "model.dlc").resolve())])
     assert expected in [line.strip() for line in done.stdout.splitlines()]
     assert sorted(p.name for p in model.parent.iterdir()) == ["model.pb"]
 
@@ -188,6 +188,7 @@ def test_dry_run_prints_the_commands_and_writes_nothing(snpe_sdk, model, convert
     assert done.exit_code == 0, done.output
     rows = json.loads(done.stdout)["results"]
     assert [(r["precision"], r["status"]) for r in rows] == [("fp32", "planned"), ("int8", "planned")]
-    assert rows[1]["commands"][0].split()[1:3] == ["--input_dlc", str((model.parent / "new" / "model.dlc").resolve())]
+    assert rows[1]["commands"][0].split()[1:3] == [
+        "--input_dlc", str((model.parent / "new" / "dlc" / "model.dlc").resolve())]
     assert all(c["argv"] == ["--help"] for c in snpe_sdk["calls"]())  # flag style only
     assert sorted(p.name for p in model.parent.iterdir()) == ["model.pb"]

@@ -94,7 +94,7 @@ def test_dry_run_all_lists_every_file_and_command_and_writes_nothing(frozen_mode
     assert {r["target"] for r in rows} == set(REGISTRY)
     planned = [(r["target"], r["path"]) for r in rows
                if r["target"] in ("dlc", "tflite", "onnx") and r["status"] == "planned"]
-    assert planned == [(target, str(out / name)) for target, name in (
+    assert planned == [(target, str(out / target / name)) for target, name in (
         ("dlc", "model.dlc"), ("dlc", "model_int8.dlc"), ("tflite", "model_int8.tflite"),
         ("tflite", "model_int8_float_io.tflite"), ("onnx", "model.onnx"), ("onnx", "model_int8.onnx"))]
     assert "SNPE_ROOT" in rows[0]["reason"]

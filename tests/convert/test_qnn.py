@@ -37,12 +37,12 @@ def qnn_export(frozen_model, tmp_path_factory, convert_cli) -> dict:
 
 
 def _manifest(path):
-    return json.loads(path.with_name(path.name + ".json").read_text())
+    return json.loads(path.with_suffix(".json").read_text())
 
 
 @needs_qnn
 def test_qdq_and_context_model_are_written_checked_and_described(qnn_export):
-    out = qnn_export["out"]
+    out = qnn_export["out"] / "qnn"
     rows = qnn_export["report"]["results"]
     assert [(r["status"], r["path"]) for r in rows] == [
         ("converted", str(out / "model_qnn.onnx")),
@@ -66,6 +66,10 @@ def test_qdq_and_context_model_are_written_checked_and_described(qnn_export):
     assert (out / "labels.txt").read_text().split() == ["angry", "disgust", "fear", "happy",
                                                          "sad", "surprise", "neutral"]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "labels.txt", "model_qnn.json", "model_qnn.onnx", "model_qnn_sm8650_ctx.json",
+        "model_qnn_sm8650_ctx.onnx", "model_qnn_sm8650_ctx_qnn.bin"]
+    assert sorted(p.name for p in qnn_export["out"].iterdir()) == ["qnn"]  # fp32 ONNX: scratch
 
 
 @needs_qnn
@@ -73,7 +77,7 @@ def test_context_model_reloads_and_runs_like_the_tf_graph(qnn_export, synthetic_
                                                          reference_probs):
     from edge_fer.runners import load_runner
 
-    runner = load_runner(qnn_export["out"] / "model_qnn_sm8650_ctx.onnx", "qnn")
+    runner = load_runner(qnn_export["out"] / "qnn" / "model_qnn_sm8650_ctx.onnx", "qnn")
     probs = runner.infer(synthetic_inputs[:10])
     runner.close()
     assert np.mean(probs.argmax(1) == reference_probs[:10].argmax(1)) >= 0.9
@@ -97,9 +101,9 @@ def test_dry_run_lists_quantize_and_compile_per_soc_and_writes_nothing(frozen_mo
     assert done.exit_code == 0, done.output
     rows = json.loads(done.stdout)["results"]
     assert [(r["status"], r["path"]) for r in rows] == [
-        ("planned", str(out / "model_qnn.onnx")),
-        ("planned", str(out / "model_qnn_sm8650_ctx.onnx")),
-        ("planned", str(out / "model_qnn_sm8550_ctx.onnx"))]
+        ("planned", str(out / "qnn" / "model_qnn.onnx")),
+        ("planned", str(out / "qnn" / "model_qnn_sm8650_ctx.onnx")),
+        ("planned", str(out / "qnn" / "model_qnn_sm8550_ctx.onnx"))]
     assert any("get_qnn_qdq_config" in c for c in rows[0]["commands"])
     assert any("'soc_model': '57', 'htp_arch': '75'" in c for c in rows[1]["commands"])
     assert any("'soc_model': '43', 'htp_arch': '73'" in c for c in rows[2]["commands"])
@@ -147,4 +151,4 @@ def test_an_op_qnn_cannot_take_is_a_conversion_error_naming_it(erf_model, tmp_pa
     assert done.exit_code == 1, done.output
     line = _only_line(done)
     assert "unsupported op Erf" in line and "CPU fallback is disabled" in line
-    assert not (out / "erf_qnn.onnx").exists() and not list(out.glob("*_ctx*"))
+    assert not out.exists()  # the folders made for it are removed with the failed step

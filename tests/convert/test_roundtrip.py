@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,11 +77,31 @@ def test_onnx_files_check_and_say_nhwc(exported):
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
 
 
+def test_each_target_writes_its_own_folder_with_name_json_manifests(exported):
+    """CONVENTIONS (Artifacts): `<name>.<ext>` + `<name>.json`; one folder per target keeps
+    model.tflite and model.onnx from both claiming model.json."""
+    out = exported["out"]
+    assert sorted(p.name for p in out.iterdir()) == ["onnx", "tflite"]  # dlc skipped: no folder
+    assert sorted(p.name for p in (out / "tflite").iterdir()) == [
+        "labels.txt", "model.json", "model.tflite", "model_fp16.json", "model_fp16.tflite",
+        "model_int8.json", "model_int8.tflite", "model_int8_float_io.json",
+        "model_int8_float_io.tflite"]
+    assert sorted(p.name for p in (out / "onnx").iterdir()) == [
+        "labels.txt", "model.json", "model.onnx", "model_int8.json", "model_int8.onnx"]
+    for report in exported["reports"].values():
+        assert report["out_dir"] == str(out)
+        for row in report["results"]:
+            if row["status"] == "converted":
+                path = Path(row["path"])
+                assert path.parent == out / row["target"]
+                assert row["manifest"] == str(path.with_suffix(".json"))
+
+
 def test_manifests_say_what_the_files_are(exported, frozen_model):
     source_sha = hashlib.sha256(frozen_model.read_bytes()).hexdigest()
     out = exported["out"]
     for name, path in exported["files"].items():
-        manifest = json.loads((out / f"{path.name}.json").read_text())
+        manifest = json.loads(path.with_suffix(".json").read_text())
         assert manifest["artifact"] == path.name and manifest["bytes"] == path.stat().st_size
         assert manifest["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert manifest["source_model"]["sha256"] == source_sha
@@ -95,8 +116,9 @@ def test_manifests_say_what_the_files_are(exported, frozen_model):
             assert manifest["checks"]["samples"]["note"] == "validation images not used for calibration"
         if manifest["precision"] == "fp32":
             assert manifest["checks"]["max_abs_dp"] <= 1e-4
-    assert (out / "labels.txt").read_text() == labels_text()
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folder left
+    for folder in (out / "tflite", out / "onnx"):
+        assert (folder / "labels.txt").read_text() == labels_text()
+        assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no staging left
 
 
 def test_all_converts_what_can_run_here_and_lists_dlc_as_skipped(exported):
@@ -107,7 +129,7 @@ def test_all_converts_what_can_run_here_and_lists_dlc_as_skipped(exported):
     assert {r["target"] for r in rows} == set(REGISTRY)
     by_target = {r["target"]: r for r in rows}
     dlc = by_target["dlc"]
-    assert dlc["status"] == "skipped" and dlc["path"] == str(exported["out"] / "model.dlc")
+    assert dlc["status"] == "skipped" and dlc["path"] == str(exported["out"] / "dlc" / "model.dlc")
     assert "snpe-tensorflow-to-dlc not found" in dlc["reason"] and "SNPE_ROOT" in dlc["reason"]
     assert dlc["commands"][0].startswith("snpe-tensorflow-to-dlc --input_network ")
     for name in ("tflite", "onnx"):
@@ -141,12 +163,13 @@ def test_onnx_dynamic_batch(frozen_model, tmp_path, convert_cli, synthetic_input
     done = convert_cli(frozen_model, "--target", "onnx", "--dynamic-batch", "--out", tmp_path,
                        "--verify-count", "0", "-q")
     assert done.exit_code == 0, done.output
-    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(tmp_path / "onnx" / "model.onnx"),
+                                   providers=["CPUExecutionProvider"])
     assert session.get_inputs()[0].shape[1:] == [48, 48, 1]
     assert not isinstance(session.get_inputs()[0].shape[0], int)
     probs = session.run(["output"], {"x": synthetic_inputs[:16]})[0]
     assert np.abs(probs - reference_probs[:16]).max() <= 1e-4
-    manifest = json.loads((tmp_path / "model.onnx.json").read_text())
+    manifest = json.loads((tmp_path / "onnx" / "model.json").read_text())
     assert manifest["batch"]["dynamic"] is True and manifest["batch"]["rewritten_reshapes"]
     assert manifest["checks"] is None
 
@@ -172,8 +195,8 @@ def test_a_free_batch_graph_is_fixed_to_1_unless_asked(tmp_path, convert_cli):
 
     done = convert_cli(model, "--target", "onnx", "--out", tmp_path / "fixed", "--verify-count", "0", "-q")
     assert done.exit_code == 0, done.output
-    assert batch_dim(tmp_path / "fixed" / "free.onnx").dim_value == 1
+    assert batch_dim(tmp_path / "fixed" / "onnx" / "free.onnx").dim_value == 1
     done = convert_cli(model, "--target", "onnx", "--dynamic-batch", "--out", tmp_path / "free",
                        "--verify-count", "0", "-q")
     assert done.exit_code == 0, done.output
-    assert not batch_dim(tmp_path / "free" / "free.onnx").HasField("dim_value")
+    assert not batch_dim(tmp_path / "free" / "onnx" / "free.onnx").HasField("dim_value")
