@@ -16,6 +16,9 @@ Files, for model `<stem>.pb`, in one folder per target under --out (default: bes
 each file `<name>.<ext>` with its manifest `<name>.json` beside it (CONVENTIONS: Artifacts; e.g.
 `tflite/<stem>_int8.json`) and a `labels.txt` in each target's folder. The folder is chosen in
 one place, `ConvertJob.folder`.
+
+Without a precision each target converts at its `default_precision` (fp32; int8 for qnn, which
+offers nothing else); `all` converts at ALL_DEFAULT_PRECISION.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Target:
     precisions: tuple[str, ...]
     options: tuple[str, ...]      # target-only options it takes (ConvertRequest field names)
     summary: str
+    default_precision: str = "fp32"   # when --precision is not given
 
     def _module(self):
         return importlib.import_module(f"edge_fer.convert.{self.module}")
@@ -61,17 +65,20 @@ TARGETS: tuple[Target, ...] = (
            "ONNX opset 17 via tf2onnx, NHWC; int8 = QDQ via onnxruntime.quantization"),
     Target("qnn", "qnn", ".onnx", ("int8",), ("htp_socs",),
            "QNN HTP via onnxruntime-qnn: QDQ for QNN, checked on the HTP backend, and a compiled "
-           "context model per --htp-socs SoC; needs the qnn extra"),
+           "context model per --soc SoC; needs the qnn extra", default_precision="int8"),
 )
 REGISTRY: dict[str, Target] = {target.name: target for target in TARGETS}
-OPTION_FLAGS = {"htp_socs": "--htp-socs", "dynamic_batch": "--dynamic-batch"}
+OPTION_FLAGS = {"htp_socs": "--soc", "dynamic_batch": "--dynamic-batch"}
+# `--target all` without --precision: one precision for the whole run, the float one every
+# target but qnn starts from (qnn is then listed as skipped, saying what it offers).
+ALL_DEFAULT_PRECISION = "fp32"
 
 
 @dataclass
 class ConvertRequest:
     model: Path
     target: str
-    precision: str = "fp32"
+    precision: str | None = None   # None: the target's default_precision (ALL_DEFAULT_PRECISION)
     calib: str | None = None
     calib_count: int = 100
     verify_count: int = 200
@@ -129,27 +136,29 @@ def get_target(name: str) -> Target:
                          f"{', '.join([*REGISTRY, ALL])}") from None
 
 
-def _validate(request: ConvertRequest) -> list[Target]:
+def _validate(request: ConvertRequest) -> tuple[list[Target], str]:
+    """The targets to run and the precision, both checked (usage errors, exit 2)."""
     targets = list(TARGETS) if request.target == ALL else [get_target(request.target)]
-    if request.precision not in PRECISIONS:
-        raise UsageError(f"unknown precision {request.precision!r}; choose one of "
-                         f"{', '.join(PRECISIONS)}")
+    precision = request.precision or (ALL_DEFAULT_PRECISION if request.target == ALL
+                                      else targets[0].default_precision)
+    if precision not in PRECISIONS:
+        raise UsageError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     given = [option for option in OPTION_FLAGS if getattr(request, option)]
     for option in given:
         if not any(option in target.options for target in targets):
             raise UsageError(f"{OPTION_FLAGS[option]} does not apply to the {request.target} target")
-    if request.target != ALL and request.precision not in targets[0].precisions:
+    if request.target != ALL and precision not in targets[0].precisions:
         raise UsageError(f"the {request.target} target offers {', '.join(targets[0].precisions)}, "
-                         f"not {request.precision}")
-    if request.htp_socs and request.precision != "int8":
-        raise UsageError("--htp-socs applies to --precision int8")
+                         f"not {precision}")
+    if request.htp_socs and precision != "int8":
+        raise UsageError("--soc applies to --precision int8")
     if request.calib_count < 1:
         raise UsageError(f"--calib-count must be at least 1, not {request.calib_count}")
     if request.verify_count < 0:
         raise UsageError(f"--verify-count must be 0 (off) or more, not {request.verify_count}")
-    if request.calib is not None and request.precision != "int8":
-        reporter.warn(f"--calib is used by --precision int8 only; ignored for {request.precision}")
-    return targets
+    if request.calib is not None and precision != "int8":
+        reporter.warn(f"--calib is used by --precision int8 only; ignored for {precision}")
+    return targets, precision
 
 
 def convert_model(request: ConvertRequest) -> ConvertReport:
@@ -161,29 +170,29 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
     """
     from edge_fer.graphio import load_graph_def
 
-    targets = _validate(request)
+    targets, precision = _validate(request)
     graph_def = load_graph_def(request.model)
     job = ConvertJob(model=Path(request.model), graph_def=graph_def,
                      out_dir=Path(request.out_dir) if request.out_dir else Path(request.model).parent,
-                     precision=request.precision, calib=request.calib,
+                     precision=precision, calib=request.calib,
                      calib_count=request.calib_count, verify_count=request.verify_count,
                      dynamic_batch=request.dynamic_batch, htp_socs=request.htp_socs)
-    if request.calib is not None and request.precision == "int8":
+    if request.calib is not None and precision == "int8":
         job.calibration()  # a bad list or data set fails before anything is converted
-    report = ConvertReport(job.model, request.precision, request.dry_run, [], out_dir=job.out_dir)
+    report = ConvertReport(job.model, precision, request.dry_run, [], out_dir=job.out_dir)
     single = request.target != ALL
     with native_stdout_to_stderr():  # native libraries loaded by plan()/missing() print too
         for target in targets:
-            if request.precision not in target.precisions:
-                report.results.append(Result(target.name, request.precision, "skipped", reason=(
-                    f"{target.name} offers {', '.join(target.precisions)}, not {request.precision}")))
+            if precision not in target.precisions:
+                report.results.append(Result(target.name, precision, "skipped", reason=(
+                    f"{target.name} offers {', '.join(target.precisions)}, not {precision}")))
                 continue
             try:
                 report.results.extend(_run_target(target, job, request.dry_run))
             except EdgeFerError as exc:
                 if single:
                     raise
-                report.results.append(Result(target.name, request.precision, "failed",
+                report.results.append(Result(target.name, precision, "failed",
                                              reason=str(exc)))
                 reporter.warn(f"{target.name}: {exc}")
     if not request.dry_run and not any(r.status == "converted" for r in report.results):

@@ -5,7 +5,7 @@
    activations and weights, MinMax) + `quantize` on the shared calibration samples → run on the
    HTP backend with CPU fallback off (an op QNN cannot take fails here, named: exit 1) and compared
    with the TF graph on the first HTP_CHECK_INPUTS check inputs (~100 ms each on the emulator).
-2. for each SoC of `--htp-socs`: `<stem>_qnn_<soc>_ctx.onnx` + `<stem>_qnn_<soc>_ctx_qnn.bin`, the
+2. for each SoC of `--soc`: `<stem>_qnn_<soc>_ctx.onnx` + `<stem>_qnn_<soc>_ctx_qnn.bin`, the
    QNN context binary compiled offline for that SoC (`ep.context_enable=1`, provider options
    `soc_model`/`htp_arch` from edge_fer.qnn.SOCS). Before it is declared written, the model must
    say it was compiled for that arch and SoC, reload from the file with plain HTP options and run

@@ -13,7 +13,9 @@ from edge_fer.commands import reports_errors
 EXAMPLE = """
 Examples:
 
-  edge-fer convert model.pb --target dlc --precision int8 --calib raws/input_list.txt --htp-socs sm8650
+  edge-fer convert model.pb --target dlc --precision int8 --calib raws/input_list.txt --soc sm8650
+
+  edge-fer convert model.pb --target qnn --soc sm8650
 
   edge-fer convert model.pb --target all --out exported/
 
@@ -88,20 +90,24 @@ def _print_table(report) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from edge_fer.convert import ALL, PRECISIONS, TARGETS
+    from edge_fer.convert import ALL, ALL_DEFAULT_PRECISION, PRECISIONS, TARGETS
 
     targets_help = "; ".join(f"{t.name} ({', '.join(t.precisions)}): {t.summary}" for t in TARGETS)
+    own_defaults = ", ".join(f"{t.name}: {t.default_precision}" for t in TARGETS
+                             if t.default_precision != ALL_DEFAULT_PRECISION)
 
-    @app.command("convert", help="Convert a frozen graph to SNPE DLC, TFLite and ONNX, each "
-                 "written atomically with a .json manifest and labels.txt.\n" + EXAMPLE)
+    @app.command("convert", help="Convert a frozen graph to SNPE DLC, TFLite, ONNX and QNN "
+                 "HTP models, each written atomically with a .json manifest and labels.txt.\n"
+                 + EXAMPLE)
     @reports_errors
     def convert(
         model: Path = typer.Argument(..., help="Frozen graph (.pb) with input x and output "
                                      "`output` (edge-fer freeze)."),
         target: str = typer.Option(..., "--target", "-t", help=f"{' | '.join([t.name for t in TARGETS] + [ALL])}. "
                                    f"{targets_help}; all: every target whose tools are here."),
-        precision: str = typer.Option("fp32", "--precision", "-p",
-                                      help=f"{' | '.join(PRECISIONS)} (per target: see --target)."),
+        precision: str = typer.Option(None, "--precision", "-p",
+                                      help=f"{' | '.join(PRECISIONS)} (per target: see --target). "
+                                      f"Default: {ALL_DEFAULT_PRECISION} ({own_defaults})."),
         calib: str = typer.Option(None, "--calib", help="int8 calibration: SNPE input list "
                                   "(.txt) or data-set spec; default: built-in synthetic faces."),
         calib_count: int = typer.Option(100, "--calib-count", help="Calibration images taken "
@@ -115,9 +121,10 @@ def register(app: typer.Typer) -> None:
                                      "flag names)."),
         dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="onnx: free batch "
                                            "dimension (default: the graph's fixed batch)."),
-        htp_socs: str = typer.Option(None, "--htp-socs", help="dlc int8: prepare for these "
-                                     "HTP SoCs, e.g. sm8650 (snpe-dlc-quantize --enable_htp "
-                                     "--htp_socs)."),
+        socs: list[str] = typer.Option(None, "--soc", "--htp-socs", help="int8 for these "
+                                       "Snapdragon SoCs' HTP, e.g. sm8650 (repeat it or give "
+                                       "a comma-separated list). qnn: a compiled context model "
+                                       "per SoC; dlc: snpe-dlc-quantize --enable_htp --htp_socs."),
         verify_count: int = typer.Option(200, "--verify-count", help="Check each TFLite/ONNX "
                                          "file against the TF graph on this many inputs "
                                          "(0: no check)."),
@@ -128,10 +135,11 @@ def register(app: typer.Typer) -> None:
         from edge_fer.errors import EdgeFerError, ToolMissingError
 
         reporter.set_quiet(quiet or as_json)
+        htp_socs = ",".join(name for value in socs or () for name in value.replace(",", " ").split())
         report = convert_model(ConvertRequest(
             model=model, target=target, precision=precision, calib=calib,
             calib_count=calib_count, verify_count=verify_count, out_dir=out, dry_run=dry_run,
-            dynamic_batch=dynamic_batch, htp_socs=htp_socs))
+            dynamic_batch=dynamic_batch, htp_socs=htp_socs or None))
         if as_json:
             typer.echo(json.dumps(report.as_dict(), indent=2))
         else:

@@ -149,7 +149,7 @@ def test_htp_socs_needs_a_quantizer_that_offers_it(snpe_sdk, model, calib_list, 
                                                    monkeypatch):
     monkeypatch.setenv("SNPE_STAND_IN_MODE", "no-htp")
     done = convert_cli(model, "--target", "dlc", "--precision", "int8", "--calib", calib_list,
-                       "--htp-socs", "sm8650")
+                       "--soc", "sm8650")
     assert done.exit_code == 1 and "--enable_htp" in done.output
     assert "snpe-dlc-quantize" not in [c["tool"] for c in _work_calls(snpe_sdk["calls"]())]
     assert not (model.parent / "dlc" / "model_int8.dlc").exists()

@@ -73,6 +73,9 @@ def test_a_calibration_raw_of_the_wrong_size_is_exit_1_naming_it(frozen_model, t
     ["--target", "onnx", "--precision", "fp16"],
     ["--target", "onnx", "--htp-socs", "sm8650", "--precision", "int8"],
     ["--target", "dlc", "--htp-socs", "sm8650"],
+    ["--target", "dlc", "--soc", "sm8650"],  # dlc's default precision is fp32
+    ["--target", "qnn", "--precision", "fp32"],
+    ["--target", "all", "--soc", "sm8650"],  # all: fp32 unless --precision int8
     ["--target", "tflite", "--dynamic-batch"],
 ])
 def test_usage_errors_are_exit_2(frozen_model, tmp_path, convert_cli, args):
@@ -100,3 +103,19 @@ def test_dry_run_all_lists_every_file_and_command_and_writes_nothing(frozen_mode
     assert "SNPE_ROOT" in rows[0]["reason"]
     assert all(r["commands"] for r in rows if r["status"] == "planned")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("target, expected", [("tflite", {("tflite", "fp32")}),
+                                              ("qnn", {("qnn", "int8")}),
+                                              ("all", {("dlc", "fp32"), ("tflite", "fp32"),
+                                                       ("onnx", "fp32"), ("qnn", "fp32")})])
+def test_without_precision_each_target_takes_its_default(frozen_model, tmp_path, convert_cli,
+                                                         no_sdk, target, expected):
+    done = convert_cli(frozen_model, "--target", target, "--dry-run", "--json", "--out", tmp_path)
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert {(r["target"], r["precision"]) for r in report["results"]} == expected
+    assert report["precision"] == ("int8" if target == "qnn" else "fp32")
+    if target == "all":  # one precision for the run; qnn says what it offers
+        (qnn,) = [r for r in report["results"] if r["target"] == "qnn"]
+        assert qnn["status"] == "skipped" and qnn["reason"] == "qnn offers int8, not fp32"
