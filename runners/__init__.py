@@ -1,8 +1,10 @@
 """The runtimes a model can run on: one table, one module per runtime.
 
 Adding a runtime means adding `runners/<name>.py` (a `Runner` subclass named `RUNNER` and an
-`unavailable_reason()` function) and a row here. The first row whose suffix matches a model file
-is its default runner; others are chosen by name (`--runtime`).
+`unavailable_reason()` function) and a row here. A model file's default runner is the row with
+the longest suffix its name ends with (so `_ctx.onnx`, a compiled QNN context model, goes to qnn
+while a plain `.onnx` goes to onnx; the first row wins a tie); others are chosen by name
+(`--runtime`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 class RunnerSpec:
     name: str
     module: str                 # edge_fer.runners.<module>
-    suffixes: tuple[str, ...]   # model files it takes
+    suffixes: tuple[str, ...]   # name endings of the model files it takes, e.g. ".onnx", "_ctx.onnx"
     summary: str
+
+    def matched_suffix(self, model_path: str | Path) -> str:
+        """The longest of `suffixes` the file name ends with ("" when none does)."""
+        name = Path(model_path).name.lower()
+        return max((s for s in self.suffixes if name.endswith(s)), key=len, default="")
 
     def _module(self):
         return importlib.import_module(f"edge_fer.runners.{self.module}")
@@ -34,7 +41,7 @@ class RunnerSpec:
     def load(self, model_path: str | Path, threads: int | None = None, **options):
         """Open model_path on this runtime; exit 3 when the runtime is missing."""
         model_path = Path(model_path)
-        if Path(model_path).suffix.lower() not in self.suffixes:
+        if not self.matched_suffix(model_path):
             raise UsageError(f"{model_path}: the {self.name} runner takes "
                              f"{', '.join(self.suffixes)} files")
         runner_class = self.runner_class()
@@ -57,23 +64,25 @@ RUNNERS: tuple[RunnerSpec, ...] = (
     RunnerSpec("onnx", "onnx", (".onnx",), "ONNX Runtime, CPU execution provider"),
     RunnerSpec("snpe", "snpe", (".dlc",),
                "snpe-net-run from the SNPE SDK, on this host or a device over adb"),
-    RunnerSpec("qnn", "qnn", (".onnx",), "QNN HTP backend via onnxruntime-qnn, CPU fallback off "
-               "(QDQ .onnx or compiled _ctx.onnx; x86_64: Qualcomm's HTP emulator)"),
+    RunnerSpec("qnn", "qnn", ("_ctx.onnx", ".onnx"), "QNN HTP backend via onnxruntime-qnn, CPU "
+               "fallback off (compiled _ctx.onnx; QDQ .onnx with --runtime qnn; x86_64: "
+               "Qualcomm's HTP emulator)"),
 )
 REGISTRY: dict[str, RunnerSpec] = {spec.name: spec for spec in RUNNERS}
 
 
 def runner_for(model_path: str | Path, runtime: str | None = None) -> RunnerSpec:
-    """The runner named by `runtime`, else the first one taking the model file's suffix."""
+    """The runner named by `runtime`, else the one whose suffix matches most of the file name
+    (`m_ctx.onnx` → qnn, `m.onnx` → onnx: the first row wins a tie)."""
     if runtime is not None:
         try:
             return REGISTRY[runtime]
         except KeyError:
             raise UsageError(f"unknown runtime {runtime!r}; known: {', '.join(REGISTRY)}") from None
+    best = max(REGISTRY.values(), key=lambda spec: len(spec.matched_suffix(model_path)))
+    if best.matched_suffix(model_path):
+        return best  # max keeps the first of equally long matches
     suffix = Path(model_path).suffix.lower()
-    for spec in REGISTRY.values():
-        if suffix in spec.suffixes:
-            return spec
     known = ", ".join(f"{s} ({spec.name})" for spec in REGISTRY.values() for s in spec.suffixes)
     raise UsageError(f"{model_path}: no runner takes {suffix or 'files without a suffix'}; "
                      f"known: {known}")

@@ -17,7 +17,7 @@ Example:
 
   edge-fer run model.dlc --input-list raws/input_list.txt --snpe-runtime dsp --device SERIAL
 
-  edge-fer run model_qnn_sm8650_ctx.onnx --runtime qnn --input-list raws/input_list.txt --profile
+  edge-fer run qnn/model_qnn_sm8650_ctx.onnx --input-list raws/input_list.txt --profile
 """
 
 
@@ -27,13 +27,14 @@ def register(app: typer.Typer) -> None:
     @reports_errors
     def run(
         model: Path = typer.Argument(..., help="Model file: .pb (tf), .tflite, .onnx, .dlc "
-                                     "(snpe); QDQ .onnx or _ctx.onnx with --runtime qnn."),
+                                     "(snpe), _ctx.onnx (qnn); a QDQ .onnx with --runtime qnn."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs (SNPE format)."),
         output_dir: Path = typer.Option(Path("output"), "--output-dir", "-o",
                                         help="Folder for the Result_<i> folders."),
         runtime: str = typer.Option(None, "--runtime", "-r", help="Runner by name (tf, tflite, "
-                                    "onnx, snpe, ...); default: by the model file's suffix."),
+                                    "onnx, snpe, qnn); default: by the model file's suffix "
+                                    "(the longest that matches)."),
         batch: int = typer.Option(1, "--batch", min=1, help="Images per inference call."),
         threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for the runtime."),
         input_dtype: str = typer.Option("float32", "--input-dtype", help="How the raws are "

@@ -78,11 +78,32 @@ def test_context_model_reloads_and_runs_like_the_tf_graph(qnn_export, synthetic_
                                                          reference_probs):
     from edge_fer.runners import load_runner
 
-    runner = load_runner(qnn_export["out"] / "qnn" / "model_qnn_sm8650_ctx.onnx", "qnn")
+    runner = load_runner(qnn_export["out"] / "qnn" / "model_qnn_sm8650_ctx.onnx")  # by suffix
+    assert runner.name == "qnn"
     probs = runner.infer(synthetic_inputs[:10])
     runner.close()
     assert np.mean(probs.argmax(1) == reference_probs[:10].argmax(1)) >= 0.9
     assert np.abs(probs - reference_probs[:10]).max() < 0.1
+
+
+@needs_qnn
+def test_edge_fer_run_takes_the_context_model_to_qnn_by_its_name(qnn_export, synthetic_inputs,
+                                                                  tmp_path):
+    from typer.testing import CliRunner
+
+    from edge_fer.cli import app
+
+    raws = [write_raw(tmp_path / "raws" / f"{i}.raw", image)
+            for i, image in enumerate(synthetic_inputs[:3])]
+    listing = write_input_list(tmp_path / "raws" / "input_list.txt", raws)
+    model = qnn_export["out"] / "qnn" / "model_qnn_sm8650_ctx.onnx"
+    done = CliRunner().invoke(app, ["run", str(model), "-i", str(listing), "-o",
+                                    str(tmp_path / "out"), "--json"])
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.stdout)
+    assert (summary["runtime"], summary["inputs"]) == ("qnn", 3)
+    assert sorted(p.name for p in (tmp_path / "out").glob("Result_*")) == [
+        "Result_0", "Result_1", "Result_2"]
 
 
 def test_an_unknown_soc_is_a_usage_error_listing_the_known_ones(frozen_model, tmp_path,

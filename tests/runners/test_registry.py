@@ -10,9 +10,29 @@ from edge_fer.errors import ToolMissingError, UsageError
 
 @pytest.mark.parametrize("name, runner", [("m.pb", "tf"), ("m.tflite", "tflite"),
                                           ("m_int8.TFLITE", "tflite"), ("m.onnx", "onnx"),
-                                          ("m.dlc", "snpe")])
+                                          ("m.dlc", "snpe"), ("m_qnn.onnx", "onnx"),
+                                          ("qnn/m_qnn_sm8650_ctx.onnx", "qnn"),
+                                          ("M_QNN_SM8650_CTX.ONNX", "qnn"),
+                                          ("m_ctx.onnx.dlc", "snpe")])
 def test_model_suffix_picks_the_runner(name, runner):
+    """The longest matching suffix wins: a compiled context model goes to qnn, a plain .onnx
+    (QDQ included) to onnx."""
     assert runner_for(name).name == runner
+
+
+def test_the_longest_suffix_wins_and_the_first_row_breaks_a_tie():
+    assert REGISTRY["qnn"].matched_suffix("m_ctx.onnx") == "_ctx.onnx"
+    assert REGISTRY["qnn"].matched_suffix("m.onnx") == REGISTRY["onnx"].matched_suffix("m.onnx") == ".onnx"
+    assert [spec.name for spec in RUNNERS].index("onnx") < [spec.name for spec in RUNNERS].index("qnn")
+    assert REGISTRY["tf"].matched_suffix("m_ctx.onnx") == ""
+
+
+def test_a_named_runtime_still_takes_either_onnx_kind(tmp_path):
+    """--runtime chooses over the suffix: qnn takes a QDQ .onnx, onnx a _ctx.onnx."""
+    for name in ("m_ctx.onnx", "m.onnx"):
+        assert REGISTRY["qnn"].matched_suffix(name) and REGISTRY["onnx"].matched_suffix(name)
+    with pytest.raises(UsageError, match=r"qnn runner takes _ctx\.onnx, \.onnx files"):
+        REGISTRY["qnn"].load(tmp_path / "m.tflite")
 
 
 def test_every_row_has_a_module_with_a_runner_and_an_availability_check():
