@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge_fer.data.dataset import DataSet, Split
-
 from edge_fer.errors import EdgeFerError
 
 SYNTHETIC = "synthetic"

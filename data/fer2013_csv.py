@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-from edge_fer.data.dataset import DataSet, Split, raise_if_empty, split_off_validation
 
+from edge_fer.data.dataset import DataSet, Split, raise_if_empty, split_off_validation
 from edge_fer.errors import EdgeFerError
 from edge_fer.labels import NUM_CLASSES
 from edge_fer.preprocess import INPUT_SIZE

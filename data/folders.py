@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from edge_fer.data.dataset import DataSet, Split, raise_if_empty, split_off_validation
 
 from edge_fer import reporter
+from edge_fer.data.dataset import DataSet, Split, raise_if_empty, split_off_validation
 from edge_fer.errors import EdgeFerError
 from edge_fer.labels import LABELS, label_index
 from edge_fer.preprocess import ImageError, gray48_to_uint8, load_image

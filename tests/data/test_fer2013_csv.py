@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from edge_fer.data.fer2013_csv import load_fer2013_csv
 from edge_fer.data.synthetic import generate
-
 from edge_fer.errors import EdgeFerError
 
 HEADER = "emotion,pixels,Usage"

@@ -7,9 +7,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
 from edge_fer.data.folders import load_image_folder
 from edge_fer.data.synthetic import generate, render_png_folder
-
 from edge_fer.errors import EdgeFerError
 from edge_fer.labels import LABELS, NUM_CLASSES
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from edge_fer.data import load_dataset
 from edge_fer.data.dataset import DataSet, Split, stratified_holdout
 from edge_fer.data.synthetic import generate, render_png_folder
-
 from edge_fer.errors import EdgeFerError
 from edge_fer.labels import NUM_CLASSES
 

@@ -6,8 +6,8 @@ import time
 
 import cv2
 import numpy as np
-from edge_fer.data.synthetic import generate, render_png_folder, synthetic_dataset
 
+from edge_fer.data.synthetic import generate, render_png_folder, synthetic_dataset
 from edge_fer.labels import LABELS, NUM_CLASSES
 
 
