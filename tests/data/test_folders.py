@@ -1,4 +1,4 @@
-"""Image-folder loader: flat and train/val/test layouts, bad files recorded, names case-insensitive."""
+"""Image-folder loader: flat and train/val/test layouts, bad files recorded, any-case names."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from edge_fer.labels import NUM_CLASSES
 
 def test_dispatch_synthetic_csv_and_folder(tmp_path):
     synthetic = load_dataset("Synthetic", seed=2, synthetic_size=(35, 14))
-    assert synthetic.source == "synthetic" and (len(synthetic.train), len(synthetic.val)) == (35, 14)
+    assert synthetic.source == "synthetic"
+    assert (len(synthetic.train), len(synthetic.val)) == (35, 14)
 
     images, labels = generate(14, seed=3)
     csv_path = tmp_path / "fer.csv"

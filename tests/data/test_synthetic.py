@@ -1,4 +1,4 @@
-"""Synthetic faces: deterministic, balanced, the right shape, and classes that differ but overlap."""
+"""Synthetic faces: deterministic, balanced, right shape; classes that differ but overlap."""
 
 from __future__ import annotations
 
