@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from edge_fer import reporter
 from edge_fer.errors import EdgeFerError
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "data" / "pretrained"
@@ -29,6 +30,16 @@ def default_model() -> Path:
     if not path.is_file():
         raise EdgeFerError(f"{path}: no shipped model in this installation; name a model file "
                            f"(train one with edge-fer train, then edge-fer freeze)")
+    return path
+
+
+def model_or_default(model: str | Path | None, note: str = "") -> Path:
+    """The model the user named, else the shipped one, said in one info line on stderr (`note`
+    added to it); with no shipped model, default_model()'s error (exit 1)."""
+    if model is not None:
+        return Path(model)
+    path = default_model()
+    reporter.info(f"no model named: using the shipped model {path}{note}")
     return path
 
 

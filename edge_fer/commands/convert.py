@@ -21,6 +21,8 @@ Examples:
 
   edge-fer convert model.pb --target tflite --precision int8 --calib synthetic
 
+  edge-fer convert --target qnn --soc sm8650    (the shipped model, into ./qnn/)
+
 Files, one folder per target under --out (default: beside the model), for model.pb: dlc/model.dlc, dlc/model_int8.dlc; tflite/model.tflite, tflite/model_fp16.tflite, tflite/model_int8.tflite (int8 in/out), tflite/model_int8_float_io.tflite (float in/out); onnx/model.onnx, onnx/model_int8.onnx (QDQ); qnn/model_qnn.onnx (QDQ for QNN), qnn/model_qnn_sm8650_ctx.onnx (+ _qnn.bin) per SoC. int8 DLC and ONNX also write the fp32 file they quantize. Each file <name>.<ext> gets a manifest <name>.json beside it (source sha256, exact command, tensors, calibration, check against the TF graph), and each folder a labels.txt.
 
 --calib takes an SNPE input list (*.txt naming float32 48x48x1 raws; all are used) or a data-set spec as for edge-fer train --data; default: the built-in synthetic faces.
@@ -101,8 +103,9 @@ def register(app: typer.Typer) -> None:
                  + EXAMPLE)
     @reports_errors
     def convert(
-        model: Path = typer.Argument(..., help="Frozen graph (.pb) with input x and output "
-                                     "`output` (edge-fer freeze)."),
+        model: Path = typer.Argument(None, help="Frozen graph (.pb) with input x and output "
+                                     "`output` (edge-fer freeze). Default: the shipped "
+                                     "FER2013 model, converted into the current folder."),
         target: str = typer.Option(..., "--target", "-t", help=f"{' | '.join([t.name for t in TARGETS] + [ALL])}. "
                                    f"{targets_help}; all: every target whose tools are here."),
         precision: str = typer.Option(None, "--precision", "-p",
@@ -133,8 +136,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from edge_fer.convert import ConvertRequest, convert_model
         from edge_fer.errors import EdgeFerError, ToolMissingError
+        from edge_fer.pretrained import model_or_default
 
         reporter.set_quiet(quiet or as_json)
+        if model is None and out is None:  # not beside it: that is the installed package
+            out = Path.cwd()
+        model = model_or_default(model, note=f", output in {out}")
         htp_socs = ",".join(name for value in socs or () for name in value.replace(",", " ").split())
         report = convert_model(ConvertRequest(
             model=model, target=target, precision=precision, calib=calib,

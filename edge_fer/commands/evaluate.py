@@ -11,10 +11,12 @@ from edge_fer.commands import reports_errors
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("evaluate", epilog="Example: edge-fer evaluate model_int8.tflite --data fer2013.csv.gz --split PublicTest")
+    @app.command("evaluate", epilog="Examples: edge-fer evaluate model_int8.tflite --data fer2013.csv.gz "
+                 "--split PublicTest; edge-fer evaluate --data fer2013.csv.gz (the shipped model)")
     @reports_errors
     def evaluate(
-        model: Path = typer.Argument(..., help="A .pb, .tflite, .onnx (or .dlc with the SDK) model."),
+        model: Path = typer.Argument(None, help="A .pb, .tflite, .onnx (or .dlc with the SDK) "
+                                     "model. Default: the shipped FER2013 model (.pb)."),
         data: str = typer.Option("synthetic", help="'synthetic', a FER2013 CSV or an image folder."),
         split: str = typer.Option(None, help="Split to score (default: the data set's validation split)."),
         runtime: str = typer.Option(None, help="Runner to use (default: from the model file)."),
@@ -28,8 +30,10 @@ def register(app: typer.Typer) -> None:
         from edge_fer import reporter
         from edge_fer.classify import metrics_text
         from edge_fer.evaluate import evaluate_model
+        from edge_fer.pretrained import model_or_default
 
         reporter.set_quiet(quiet or as_json)
+        model = model_or_default(model)
         report = evaluate_model(model, data, split, runtime, limit, batch, threads)
         metrics = report.pop("metrics")
         if as_json:

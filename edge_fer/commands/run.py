@@ -18,6 +18,8 @@ Example:
   edge-fer run model.dlc --input-list raws/input_list.txt --snpe-runtime dsp --device SERIAL
 
   edge-fer run qnn/model_qnn_sm8650_ctx.onnx --input-list raws/input_list.txt --profile
+
+  edge-fer run --input-list raws/input_list.txt    (the shipped model)
 """
 
 
@@ -26,8 +28,9 @@ def register(app: typer.Typer) -> None:
                  "folders (the snpe-net-run layout) for every runtime.\n" + EXAMPLE)
     @reports_errors
     def run(
-        model: Path = typer.Argument(..., help="Model file: .pb (tf), .tflite, .onnx, .dlc "
-                                     "(snpe), _ctx.onnx (qnn); a QDQ .onnx with --runtime qnn."),
+        model: Path = typer.Argument(None, help="Model file: .pb (tf), .tflite, .onnx, .dlc "
+                                     "(snpe), _ctx.onnx (qnn); a QDQ .onnx with --runtime qnn. "
+                                     "Default: the shipped FER2013 model (.pb)."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs (SNPE format)."),
         output_dir: Path = typer.Option(Path("output"), "--output-dir", "-o",
@@ -49,10 +52,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
+        from edge_fer.pretrained import model_or_default
         from edge_fer.rawio import read_input_list
         from edge_fer.runners import runner_for
 
         reporter.set_quiet(quiet or as_json)
+        model = model_or_default(model)
         spec = runner_for(model, runtime)
         parsed = read_input_list(input_list)
         runner = spec.load(model, threads=threads, snpe_runtime=snpe_runtime, device=device,
