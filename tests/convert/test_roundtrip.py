@@ -14,7 +14,6 @@ from edge_fer.labels import labels_text
 
 FLOAT = ["tflite-fp32", "onnx-fp32"]
 INT8 = ["tflite-int8", "tflite-int8-float-io", "onnx-int8"]
-INT8_STEP = 1.0 / 256  # resolution of an int8 softmax output
 
 
 @pytest.mark.parametrize("name", FLOAT)
@@ -34,14 +33,11 @@ def test_fp16_weights_stay_close(exported, run_artifact, synthetic_inputs, refer
 def test_int8_files_agree_on_top1_and_are_small(exported, run_artifact, synthetic_inputs,
                                                 reference_probs, name):
     probs = run_artifact(exported["files"][name], synthetic_inputs)
-    agrees = probs.argmax(1) == reference_probs.argmax(1)
-    ordered = np.sort(reference_probs, axis=1)
-    decisive = (ordered[:, -1] - ordered[:, -2]) >= INT8_STEP
-    # Where the graph's top two classes are closer than one output step, int8 cannot separate
-    # them; everywhere else it must agree. Both figures also go into the manifest.
-    assert decisive.sum() >= 100, "too few inputs the model decides for the check to mean much"
-    assert agrees[decisive].mean() >= 0.98
-    assert agrees.mean() >= 0.85
+    # The figure, on all 200 inputs: top-1 agrees with the TF graph on at least 98 %.
+    # (Measured on this fixture: 199/200 for each int8 file; the one miss is a near-tie whose
+    # top two classes are 0.003 apart. Other training seeds: 197/200 and 199/200.)
+    agreement = np.mean(probs.argmax(1) == reference_probs.argmax(1))
+    assert agreement >= 0.98, f"{name}: top-1 agreement {agreement:.1%} on 200 inputs"
     assert np.abs(probs - reference_probs).max() <= 0.1
     fp32 = exported["files"]["tflite-fp32" if name.startswith("tflite") else "onnx-fp32"]
     assert exported["files"][name].stat().st_size <= 0.30 * fp32.stat().st_size
