@@ -27,9 +27,8 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge_fer.convert.base import ConvertJob, manifest_path, native_stdout_to_stderr
-
 from edge_fer import reporter
+from edge_fer.convert.base import ConvertJob, manifest_path, native_stdout_to_stderr
 from edge_fer.errors import EdgeFerError, UsageError
 
 ALL = "all"

@@ -14,8 +14,8 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-from edge_fer.convert.base import LAYOUT, ConvertJob, Step
 
+from edge_fer.convert.base import LAYOUT, ConvertJob, Step
 from edge_fer.errors import EdgeFerError
 from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
 from edge_fer.labels import LABELS
@@ -129,8 +129,8 @@ def _convert(job: ConvertJob, path: Path) -> dict:
 
     import tensorflow as tf
     import tf2onnx
-    from edge_fer.convert.verify import compare
 
+    from edge_fer.convert.verify import compare
     from edge_fer.inspect_artifacts import inspect_onnx
 
     graph_def, rewritten = job.graph_def, []
@@ -179,10 +179,10 @@ class _CalibrationReader:
 
 def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
     import onnx
-    from edge_fer.convert.verify import compare
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    from edge_fer.convert.verify import compare
     from edge_fer.inspect_artifacts import inspect_onnx
 
     if not fp32.is_file():

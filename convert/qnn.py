@@ -24,9 +24,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from edge_fer.convert.base import ConvertJob, Step, sha256_file
 
 from edge_fer import qnn
+from edge_fer.convert.base import ConvertJob, Step, sha256_file
 from edge_fer.errors import EdgeFerError
 from edge_fer.graphio import INPUT_NAME
 
@@ -100,14 +100,14 @@ def _tool_versions() -> dict:
 
 def _quantize(job: ConvertJob, path: Path) -> dict:
     import onnx
-    from edge_fer.convert import onnx as onnx_target
-    from edge_fer.convert.verify import compare
     from onnxruntime.quantization import QuantType, quantize
     from onnxruntime.quantization.execution_providers.qnn import (
         get_qnn_qdq_config,
         qnn_preprocess_model,
     )
 
+    from edge_fer.convert import onnx as onnx_target
+    from edge_fer.convert.verify import compare
     from edge_fer.inspect_artifacts import inspect_onnx
 
     fp32 = path.parent / f"{job.stem}_fp32{SUFFIX}"

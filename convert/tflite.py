@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_fer.convert.base import ConvertJob, Step
-
 from edge_fer.errors import EdgeFerError
 from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
 
@@ -105,8 +104,8 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
     import importlib.metadata
 
     import tensorflow as tf
-    from edge_fer.convert.verify import compare
 
+    from edge_fer.convert.verify import compare
     from edge_fer.inspect_artifacts import inspect_tflite
 
     converter = _converter(job, flavour)

@@ -6,10 +6,10 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-from edge_fer.runners.base import Runner
 
 from edge_fer.errors import EdgeFerError
 from edge_fer.graphio import OUTPUT_NAME
+from edge_fer.runners.base import Runner
 
 
 def unavailable_reason() -> str | None:

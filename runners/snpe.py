@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from edge_fer.runners.base import Runner, RunTimings, finish_output_dir
 
 from edge_fer import reporter
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.rawio import InputList, read_raw
 from edge_fer.results import read_results, write_results
+from edge_fer.runners.base import Runner, RunTimings, finish_output_dir
 from edge_fer.sdk import SDK_HINT, require_adb, require_sdk_tool, sdk_info
 
 NET_RUN = "snpe-net-run"

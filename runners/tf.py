@@ -7,9 +7,9 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-from edge_fer.runners.base import Runner
 
 from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME, import_graph, load_graph_def
+from edge_fer.runners.base import Runner
 
 
 def unavailable_reason() -> str | None:

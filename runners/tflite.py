@@ -11,10 +11,10 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-from edge_fer.runners.base import Runner
-from edge_fer.runners.onnx import pick_output
 
 from edge_fer.errors import EdgeFerError
+from edge_fer.runners.base import Runner
+from edge_fer.runners.onnx import pick_output
 
 
 def unavailable_reason() -> str | None:

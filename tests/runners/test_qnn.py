@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from edge_fer.runners import REGISTRY, load_runner, runner_for
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
+from edge_fer.runners import REGISTRY, load_runner, runner_for
 
 HAVE_QNN = importlib.util.find_spec("onnxruntime_qnn") is not None
 needs_qnn = pytest.mark.skipif(not HAVE_QNN, reason="onnxruntime-qnn is not installed "
@@ -52,10 +52,9 @@ def qdq_model(onnx_model, synthetic_inputs) -> Path:
 @needs_qnn
 def test_run_profile_matches_tf_and_classify_reads_it(qdq_model, input_list, tmp_path,
                                                        reference_probs):
-    from edge_fer.runners.qnn import read_profile
-
     from edge_fer.classify import classify_output
     from edge_fer.labels import LABELS
+    from edge_fer.runners.qnn import read_profile
 
     out = tmp_path / "out"
     done = CliRunner().invoke(app, ["run", str(qdq_model), "--runtime", "qnn", "-i",
@@ -90,9 +89,8 @@ def test_runner_agrees_with_tf_and_is_batch_one(qdq_model, synthetic_inputs, ref
 
 @needs_qnn
 def test_detailed_profile_csv_gives_cycles_per_op(qdq_model, synthetic_inputs, tmp_path):
-    from edge_fer.runners.qnn import read_profile
-
     from edge_fer import qnn
+    from edge_fer.runners.qnn import read_profile
 
     csv_path = tmp_path / "detailed.csv"
     session = qnn.open_session(qdq_model, {"profiling_level": "detailed",

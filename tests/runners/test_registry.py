@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from edge_fer.runners import REGISTRY, RUNNERS, runner_for
 
 from edge_fer.errors import ToolMissingError, UsageError
+from edge_fer.runners import REGISTRY, RUNNERS, runner_for
 
 
 @pytest.mark.parametrize("name, runner", [("m.pb", "tf"), ("m.tflite", "tflite"),

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from edge_fer.runners import load_runner
-from edge_fer.runners.base import read_run_info, run_input_list
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
 from edge_fer.errors import EdgeFerError
 from edge_fer.rawio import read_input_list
 from edge_fer.results import read_results
+from edge_fer.runners import load_runner
+from edge_fer.runners.base import read_run_info, run_input_list
 
 
 @pytest.fixture(scope="module")
