@@ -41,14 +41,15 @@ class SampleSet:
     source: str                    # the list's path or the data-set spec
     input_list: Path | None = None  # the SNPE list itself, when the samples came from one
     note: str = ""
+    split: str = ""                # the data set's split the samples were drawn from
 
     def __len__(self) -> int:
         return len(self.images)
 
     def describe(self) -> dict:
         facts = {"kind": self.kind, "source": self.source, "count": len(self)}
-        if self.kind == "data-set":
-            facts["split"] = "val"
+        if self.split:
+            facts["split"] = self.split
         if self.note:
             facts["note"] = self.note
         return facts
@@ -78,19 +79,24 @@ def load_input_list_samples(path: str | Path) -> SampleSet:
 
 
 @functools.lru_cache(maxsize=4)
-def _dataset_val_images(spec: str) -> np.ndarray:
+def _dataset_images(spec: str) -> tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]]:
+    """(calibration pool, check pool) of a data set: its training split to calibrate on, as a
+    deployment would, and its validation split to check against the TF graph. The built-in set
+    is drawn fresh, so its validation faces serve both (calibration takes the first ones)."""
     from edge_fer.data import load_dataset
 
     if spec.strip().lower() == DEFAULT_DATASET:  # only its validation faces are needed
         dataset = load_dataset(spec, synthetic_size=(0, SYNTHETIC_VAL))
-    else:
-        dataset = load_dataset(spec)
+        pool = ("val", dataset.val.images)
+        return pool, pool
+    dataset = load_dataset(spec)
     if dataset.problems:
         reporter.warn(f"{dataset.source}: skipped {len(dataset.problems)} bad rows/files")
-    images = dataset.val.images
-    if len(images) == 0:
-        raise EdgeFerError(f"{spec}: data set has no validation images to calibrate with")
-    return images
+    train = (dataset.train_split, dataset.train.images)
+    val = (dataset.val_split, dataset.val.images)
+    if len(train[1]) == 0 and len(val[1]) == 0:
+        raise EdgeFerError(f"{spec}: data set has no images to calibrate with")
+    return (train if len(train[1]) else val), (val if len(val[1]) else train)
 
 
 def _dataset_order(count: int) -> np.ndarray:
@@ -98,17 +104,17 @@ def _dataset_order(count: int) -> np.ndarray:
 
 
 def load_calibration(spec: str | None, count: int) -> SampleSet:
-    """`count` calibration inputs from a data set, or every input of an SNPE list."""
+    """`count` calibration inputs from a data set (its training split; the built-in set's
+    validation faces), or every input of an SNPE list."""
     if spec is not None and is_input_list(spec):
         return load_input_list_samples(spec)
     name = spec or DEFAULT_DATASET
-    images = _dataset_val_images(name)
+    (split, images), _ = _dataset_images(name)
     chosen = np.sort(_dataset_order(len(images))[:count])
     note = "built-in default (no --calib)" if spec is None else ""
     if len(chosen) < count:
-        reporter.warn(f"{name}: only {len(chosen)} validation images to calibrate with "
-                      f"(asked for {count})")
-    return SampleSet(to_model_input(images[chosen]), "data-set", name, note=note)
+        reporter.warn(f"{name}: only {len(chosen)} images to calibrate with (asked for {count})")
+    return SampleSet(to_model_input(images[chosen]), "data-set", name, note=note, split=split)
 
 
 def load_check_samples(spec: str | None, count: int, calib_count: int) -> SampleSet:
@@ -119,12 +125,16 @@ def load_check_samples(spec: str | None, count: int, calib_count: int) -> Sample
         return SampleSet(samples.images[:count], samples.kind, samples.source, samples.input_list,
                          note="the calibration list's own inputs")
     name = spec or DEFAULT_DATASET
-    images = _dataset_val_images(name)
+    (_, calibration), (split, images) = _dataset_images(name)
     order = _dataset_order(len(images))
-    unused = order[calib_count:calib_count + count]
-    chosen = unused if len(unused) >= min(count, len(images)) else order[:count]
-    note = "validation images not used for calibration" if chosen is unused else ""
-    return SampleSet(to_model_input(images[np.sort(chosen)]), "data-set", name, note=note)
+    if calibration is not images:  # a separate split: none of it was used for calibration
+        chosen, note = order[:count], "validation split (calibration used the training split)"
+    else:
+        unused = order[calib_count:calib_count + count]
+        chosen = unused if len(unused) >= min(count, len(images)) else order[:count]
+        note = "validation images not used for calibration" if chosen is unused else ""
+    return SampleSet(to_model_input(images[np.sort(chosen)]), "data-set", name, note=note,
+                     split=split)
 
 
 def write_snpe_input_list(samples: SampleSet, folder: Path) -> Path:
