@@ -126,7 +126,8 @@ def flop_floor(model: Path) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True,
                         help="Model file, e.g. model_int8.tflite (edge-fer convert).")
     parser.add_argument("--images", type=int, default=5000, help="JPEGs to generate.")

@@ -91,7 +91,8 @@ def keras_epochs(arch: str, x: np.ndarray, y: np.ndarray, epochs: int, batch: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", default="seed003", choices=sorted(KERAS_ARCHS))
     parser.add_argument("--images", type=int, default=4200, help="Training images per epoch.")
     parser.add_argument("--epochs", type=int, default=2, help="Timed epochs (after 1 warm-up).")
