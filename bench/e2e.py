@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -128,8 +129,8 @@ def flop_floor(model: Path) -> int | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, required=True,
-                        help="Model file, e.g. model_int8.tflite (edge-fer convert).")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="Model file, e.g. model_int8.tflite (edge-fer convert); required.")
     parser.add_argument("--images", type=int, default=5000, help="JPEGs to generate.")
     parser.add_argument("--naive-images", type=int, default=None,
                         help="Images the naive loop runs on (default: all; it is a rate).")
@@ -141,9 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-rate", type=float, default=3000.0)
     parser.add_argument("--target-ratio", type=float, default=10.0)
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures here.")
+    parser.add_argument("--make-jpegs", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if not args.model.is_file():
-        parser.error(f"{args.model}: no such model file")
+    if args.make_jpegs:
+        make_jpegs(args.make_jpegs, args.images)
+        return 0
+    if args.model is None or not args.model.is_file():
+        parser.error(f"--model {args.model or ''}: no such model file")
 
     from edge_fer import reporter
 
@@ -158,11 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         made = time.perf_counter()
         # In a separate process: this one must not have run OpenCV's thread pool before
         # raw-inputs forks its workers (a forked child can inherit a held pool lock).
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            paths = sorted(pool.submit(make_jpegs, folder, args.images).result())
+        subprocess.run([sys.executable, __file__, "--make-jpegs", str(folder),
+                        "--images", str(args.images)], check=True)
+        paths = sorted(folder.rglob("*.jpg"))
         print(f"generated {len(paths)} JPEGs (48x48 synthetic faces) in "
               f"{time.perf_counter() - made:.1f} s in {folder}", flush=True)
         load_start = os.getloadavg()

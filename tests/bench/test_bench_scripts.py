@@ -1,0 +1,64 @@
+"""bench/e2e.py and bench/train_throughput.py, small: each prints both figures and their ratio
+from one run, and what they print agrees with what they write."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tflite_model(frozen_model, tmp_path_factory) -> Path:
+    from edge_fer.convert import ConvertRequest, convert_model
+
+    report = convert_model(ConvertRequest(model=frozen_model, target="tflite", precision="fp32",
+                                          out_dir=tmp_path_factory.mktemp("e2e_model"),
+                                          verify_count=0))
+    return next(r.path for r in report.results if r.status == "converted")
+
+
+def test_e2e_prints_both_rates_and_ratio(tflite_model, tmp_path, capsys):
+    e2e = load("e2e")
+    code = e2e.main(["--model", str(tflite_model), "--images", "70", "--batch", "16",
+                     "--work", str(tmp_path / "work"), "--json", str(tmp_path / "e2e.json"),
+                     "--target-rate", "1", "--target-ratio", "0.01"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    figures = json.loads((tmp_path / "e2e.json").read_text())
+    assert figures["product"]["images"] == figures["naive"]["images"] == 70
+    assert figures["labels_identical"] == 70  # both paths give the same labels
+    assert f"ratio: {figures['ratio']:.2f}x" in out
+    assert f"{figures['product']['images_per_s']:,.0f} images/s" in out
+    assert f"{figures['naive']['images_per_s']:,.0f} images/s" in out
+    assert "FLOP floor" in out and figures["flops_per_image"] > 0
+    assert "MET" in out
+
+
+def test_e2e_misses_are_exit_1(tflite_model, tmp_path, capsys):
+    e2e = load("e2e")
+    code = e2e.main(["--model", str(tflite_model), "--images", "14", "--target-ratio", "1000"])
+    assert code == 1 and "MISSED" in capsys.readouterr().out
+
+
+def test_train_throughput_prints_both_and_ratio(tmp_path, capsys):
+    train = load("train_throughput")
+    code = train.main(["--images", "128", "--epochs", "1", "--repeats", "1", "--batch", "32",
+                       "--json", str(tmp_path / "train.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    figures = json.loads((tmp_path / "train.json").read_text())
+    assert figures["params"] == figures["keras_params"] > 0  # the same network on both sides
+    assert figures["edge_fer_median"] > 0 and figures["keras_median"] > 0
+    assert f"ratio {figures['ratio']:.2f}x" in out
