@@ -90,9 +90,9 @@ def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: in
         for result in report.results:
             if result.status == "converted" or result.tool_missing or result.status == "failed":
                 conversions.setdefault((result.target, result.precision, result.variant), result.as_dict())
-            if result.status == "converted" and result.path and result.path.suffix in (".tflite", ".onnx"):
-                if result.path not in artifacts:
-                    artifacts.append(result.path)
+            runnable = result.path and result.path.suffix in (".tflite", ".onnx")
+            if result.status == "converted" and runnable and result.path not in artifacts:
+                artifacts.append(result.path)
     step("convert")
 
     reporter.info("[bold]4/7 render[/bold] a folder of test faces (a seed unseen in training)")

@@ -88,16 +88,22 @@ class Layers:
                             lambda: (tf.identity(moving_mean), tf.identity(moving_var)))
         return tf.nn.batch_normalization(h, mean, var, beta, gamma, BN_EPSILON)
 
-    def _folded(self, name: str, kernel: np.ndarray, bias: np.ndarray | None, bn: bool):
-        """Export: fold batch norm into kernel and bias (scale along the last, output axis)."""
-        if not bn:
+    def _kernel_and_bias(self, name: str, kernel_name: str, shape: list[int], init: str, bn: bool):
+        """The layer's last kernel and its bias. Training: variables (no bias under batch norm,
+        whose beta takes its place). Export: constants with batch norm folded in — the kernel
+        scaled along its output axis, the bias shifted — so BN leaves no op in the graph."""
+        kernel = self._param(f"{name}/{kernel_name}", shape, init, regularise=True)
+        bias = None if bn else self._param(f"{name}/b", [shape[-1]], "zeros")
+        if not self.exporting:
             return kernel, bias
-        gamma, beta, mean, var = self._bn_params(name, kernel.shape[-1])
-        scale = gamma / np.sqrt(var + BN_EPSILON)
-        folded_bias = beta - mean * scale + (0 if bias is None else bias * scale)
-        return (kernel * scale).astype(np.float32), folded_bias.astype(np.float32)
+        if bn:
+            gamma, beta, mean, var = self._bn_params(name, shape[-1])
+            scale = gamma / np.sqrt(var + BN_EPSILON)
+            kernel = (kernel * scale).astype(np.float32)
+            bias = (beta - mean * scale).astype(np.float32)
+        return self._const(f"{name}/{kernel_name}", kernel), bias
 
-    def _finish(self, h, name: str, kernel, bias, bn: bool, relu: bool, axes: list[int]):
+    def _finish(self, h, name: str, bias, bn: bool, relu: bool, axes: list[int]):
         tf = self.tf
         if self.exporting:
             h = tf.nn.bias_add(h, self._const(f"{name}/b", bias), name=f"{name}/BiasAdd")
@@ -112,44 +118,27 @@ class Layers:
              relu: bool = True):
         tf = self.tf
         shape = [size, size, int(h.shape[-1]), filters]
-        kernel = self._param(f"{name}/w", shape, "he", regularise=True)
-        bias = None if bn else self._param(f"{name}/b", [filters], "zeros")
-        if self.exporting:
-            kernel, bias = self._folded(name, kernel, bias, bn)
-            if bias is None:
-                bias = np.zeros([filters], np.float32)
-            kernel = self._const(f"{name}/w", kernel)
+        kernel, bias = self._kernel_and_bias(name, "w", shape, "he", bn)
         h = tf.nn.conv2d(h, kernel, [1, stride, stride, 1], "SAME", name=f"{name}/Conv2D")
-        return self._finish(h, name, kernel, bias, bn, relu, [0, 1, 2])
+        return self._finish(h, name, bias, bn, relu, [0, 1, 2])
 
     def separable(self, h, name: str, filters: int, size: int = 3, bn: bool = True, relu: bool = True):
         """Depthwise size×size then pointwise 1×1; batch norm folds into the pointwise conv."""
         tf = self.tf
         channels = int(h.shape[-1])
         depthwise = self._param(f"{name}/dw", [size, size, channels, 1], "he", regularise=True)
-        pointwise = self._param(f"{name}/pw", [1, 1, channels, filters], "he", regularise=True)
-        bias = None if bn else self._param(f"{name}/b", [filters], "zeros")
         if self.exporting:
-            pointwise, bias = self._folded(name, pointwise, bias, bn)
-            if bias is None:
-                bias = np.zeros([filters], np.float32)
             depthwise = self._const(f"{name}/dw", depthwise)
-            pointwise = self._const(f"{name}/pw", pointwise)
+        pointwise, bias = self._kernel_and_bias(name, "pw", [1, 1, channels, filters], "he", bn)
         h = tf.nn.depthwise_conv2d(h, depthwise, [1, 1, 1, 1], "SAME", name=f"{name}/depthwise")
         h = tf.nn.conv2d(h, pointwise, [1, 1, 1, 1], "SAME", name=f"{name}/pointwise")
-        return self._finish(h, name, pointwise, bias, bn, relu, [0, 1, 2])
+        return self._finish(h, name, bias, bn, relu, [0, 1, 2])
 
     def dense(self, h, name: str, units: int, bn: bool = False, relu: bool = True):
         tf = self.tf
-        kernel = self._param(f"{name}/w", [int(h.shape[-1]), units], "glorot", regularise=True)
-        bias = None if bn else self._param(f"{name}/b", [units], "zeros")
-        if self.exporting:
-            kernel, bias = self._folded(name, kernel, bias, bn)
-            if bias is None:
-                bias = np.zeros([units], np.float32)
-            kernel = self._const(f"{name}/w", kernel)
+        kernel, bias = self._kernel_and_bias(name, "w", [int(h.shape[-1]), units], "glorot", bn)
         h = tf.linalg.matmul(h, kernel, name=f"{name}/MatMul")
-        return self._finish(h, name, kernel, bias, bn, relu, [0])
+        return self._finish(h, name, bias, bn, relu, [0])
 
     def max_pool(self, h, size: int = 2, stride: int = 2):
         return self.tf.nn.max_pool2d(h, size, stride, "SAME")
@@ -157,7 +146,7 @@ class Layers:
     def global_avg_pool(self, h):
         """AvgPool over the whole map + Reshape: SNPE-friendly global average pooling."""
         tf = self.tf
-        height, width, channels = (int(d) for d in h.shape[1:])
+        height, width = int(h.shape[1]), int(h.shape[2])
         h = tf.nn.avg_pool2d(h, [height, width], [height, width], "VALID")
         return self.flatten(h)
 

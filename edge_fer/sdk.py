@@ -79,14 +79,15 @@ def _sdk_version(root: Path | None, tool: Path) -> str:
     if root is not None:
         for manifest in (root / "sdk.yaml", root / "share" / "QNN" / "sdk.yaml"):
             if manifest.is_file():
-                match = re.search(r"^version:\s*(\S+)", manifest.read_text(errors="replace"), re.M)
+                match = re.search(r"^version:\s*(\S+)", manifest.read_text(errors="replace"), re.MULTILINE)
                 if match:
                     return match.group(1)
         match = re.search(r"(\d+\.\d+\.\d+(?:\.\d+)?)", root.name)
         if match:
             return match.group(1)
     try:
-        out = subprocess.run([str(tool), "--version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([str(tool), "--version"], capture_output=True, text=True, timeout=30,
+                             check=False)
     except (OSError, subprocess.TimeoutExpired):
         return ""
     match = re.search(r"(\d+\.\d+\.\d+(?:\.\d+)?)", out.stdout + out.stderr)

@@ -295,7 +295,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     metrics = {
         "arch": config.arch, "params": t["params"], "data": dataset.source,
         "train_split": dataset.train_split, "val_split": dataset.val_split,
-        "n_train": int(len(train_split.labels)), "n_val": int(len(val_split.labels)),
+        "n_train": len(train_split.labels), "n_val": len(val_split.labels),
         "skipped": len(dataset.problems), "epochs_run": len(history),
         "val_accuracy": best["val_accuracy"], "best": best, "history": history,
         "wall_seconds": round(wall, 1), "command": config.command(),

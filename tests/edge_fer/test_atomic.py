@@ -12,10 +12,9 @@ from edge_fer.atomic import atomic_dir, atomic_path, atomic_write_text
 def test_failed_write_leaves_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "model.bin"
     target.write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model.bin"]
 
@@ -31,9 +30,8 @@ def test_atomic_dir_replaces_whole_folder_only_on_success(tmp_path):
     with atomic_dir(target) as tmp:
         (tmp / "output.raw").write_bytes(b"1234")
     assert (target / "output.raw").read_bytes() == b"1234"
-    with pytest.raises(RuntimeError):
-        with atomic_dir(target) as tmp:
-            (tmp / "output.raw").write_bytes(b"half")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "output.raw").write_bytes(b"half")
+        raise RuntimeError("crash")
     assert (target / "output.raw").read_bytes() == b"1234"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Result_0"]

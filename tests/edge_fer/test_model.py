@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edge_fer.errors import UsageError
 from edge_fer.freeze import export_graph_def, frozen_outputs
 from edge_fer.graphio import SNPE_OPS, check_snpe_ops
 from edge_fer.model import ARCHITECTURES, get_architecture
-from edge_fer.errors import UsageError
 
 
 def _random_weights(arch: str) -> tuple[dict, object, object]:
