@@ -76,6 +76,7 @@ class BenchRow:
     min_ms: float | None = None
     max_ms: float | None = None
     images_per_s: float | None = None
+    model_batch: int | None = None       # images per invoke the model takes (None: any)
     peak_rss_mib: float | None = None    # VmHWM of the case's own process
     rss_growth_mib: float | None = None  # VmHWM − VmRSS before runtime import and model load
 
@@ -327,7 +328,7 @@ def measure_case(case: BenchCase, images: np.ndarray, settings: BenchSettings) -
     memory = _memory_kib()
     ms = np.asarray(latencies) * 1000.0
     return {
-        "calls": len(latencies), "load_s": runner.load_s,
+        "calls": len(latencies), "load_s": runner.load_s, "model_batch": runner.max_batch,
         "mean_ms": float(ms.mean()), "p50_ms": float(np.percentile(ms, 50)),
         "p90_ms": float(np.percentile(ms, 90)), "p99_ms": float(np.percentile(ms, 99)),
         "min_ms": float(ms.min()), "max_ms": float(ms.max()),
@@ -437,7 +438,9 @@ TABLE_COLUMNS = ("model", "runtime", "prec", "batch", "thr", "size KiB", "p50 ms
 def table_rows(report: BenchReport) -> list[tuple[str, ...]]:
     rows = []
     for row in report.rows:
-        head = (Path(row.model).name, row.runtime, row.precision, str(row.batch),
+        looped = row.model_batch is not None and row.model_batch < row.batch
+        head = (Path(row.model).name, row.runtime, row.precision,
+                f"{row.batch}*" if looped else str(row.batch),
                 str(row.threads or "auto"), _fmt(row.bytes / 1024 if row.bytes else None, ".1f"))
         if row.status != MEASURED:
             rows.append(head + (f"{row.status.upper()}: {row.reason}",))
@@ -462,11 +465,20 @@ def format_table(report: BenchReport) -> str:
         if len(line) < len(TABLE_COLUMNS):  # a skipped/failed row: its reason after the size
             cells = cells[:6] + [line[6]]
         text.append("  ".join(cells).rstrip())
-    flops = {Path(r.model).name: r.flops_per_image for r in report.rows if r.flops_per_image}
+    by_flops: dict[int, list[str]] = {}
+    for row in report.rows:
+        names = by_flops.setdefault(row.flops_per_image, []) if row.flops_per_image else []
+        if row.flops_per_image and Path(row.model).name not in names:
+            names.append(Path(row.model).name)
     notes = []
-    if flops:
-        shown = ", ".join(f"{name} {value / 1e6:.1f} MFLOP" for name, value in flops.items())
-        notes.append(f"FLOPs per image (2 x multiply-adds of Conv2D/MatMul): {shown}")
+    if by_flops:
+        shown = "; ".join(f"{value / 1e6:.1f} MFLOP ({', '.join(names)})"
+                          for value, names in by_flops.items())
+        notes.append(f"FLOPs per image (2 x multiply-adds of Conv2D/MatMul of the source graph): "
+                     f"{shown}")
+    if any(r.model_batch is not None and r.model_batch < r.batch for r in report.rows):
+        notes.append("batch N* = the model takes fewer images per invoke (a frozen graph pins "
+                     "batch 1), so one call is N invokes")
     settings = report.settings
     notes.append(f"{settings.iterations} timed calls per case (fewer past {settings.max_seconds:g}"
                  f" s) after {settings.warmup} warm-up calls; p50/p90/p99 per call of `batch` "
