@@ -152,28 +152,32 @@ def parse_int_list(text: str, flag: str, allow_auto: bool = False) -> list[int |
     return list(dict.fromkeys(values))
 
 
-def _onnx_ops(model: Path) -> set[str]:
+def _onnx_facts(model: Path) -> tuple[set[str], bool]:
+    """The op types of an .onnx, and whether its inputs all have a fixed batch."""
     try:
         import onnx
     except ImportError:
-        return set()
+        return set(), True
     try:
         proto = onnx.load(str(model), load_external_data=False)
     except Exception:  # noqa: BLE001 - unreadable: the runner reports it when the case runs
-        return set()
-    return {node.op_type for node in proto.graph.node}
+        return set(), True
+    fixed = all(i.type.tensor_type.shape.dim and i.type.tensor_type.shape.dim[0].dim_value > 0
+                for i in proto.graph.input)
+    return {node.op_type for node in proto.graph.node}, fixed
 
 
 def default_runtimes(model: Path) -> list[str]:
-    """The file's default runner; a QDQ `.onnx` also on qnn, a compiled `_ctx.onnx` on qnn only."""
+    """The file's default runner; a QDQ `.onnx` with a fixed batch also on qnn (HTP takes static
+    shapes only), a compiled `_ctx.onnx` on qnn only."""
     from edge_fer.runners import REGISTRY, runner_for
 
     runtimes = [runner_for(model).name]
     if model.suffix.lower() == ".onnx" and "qnn" in REGISTRY:
-        ops = _onnx_ops(model)
+        ops, fixed_batch = _onnx_facts(model)
         if "EPContext" in ops:
             return ["qnn"]
-        if {"QuantizeLinear", "DequantizeLinear"} & ops:
+        if {"QuantizeLinear", "DequantizeLinear"} & ops and fixed_batch:
             runtimes.append("qnn")
     return runtimes
 

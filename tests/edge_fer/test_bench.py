@@ -99,7 +99,6 @@ def test_json_to_stdout_is_only_json(converted):
 def test_qnn_native_line_stays_out_of_json(frozen_model, tmp_path):
     """onnxruntime-qnn prints '# LIBNATIVE: ...' on fd 1 once per process (CONVENTIONS)."""
     from edge_fer.convert import ConvertRequest, convert_model
-
     from edge_fer.qnn import unavailable_reason
 
     if unavailable_reason():
@@ -161,3 +160,22 @@ def test_parse_int_list():
     for bad in ("0", "x", ""):
         with pytest.raises(UsageError):
             parse_int_list(bad, "--batch")
+
+
+@pytest.mark.parametrize("batch, expected", [(1, ["onnx", "qnn"]), ("N", ["onnx"])])
+def test_qdq_onnx_runs_on_qnn_only_with_a_fixed_batch(tmp_path, batch, expected):
+    """HTP takes static shapes: a dynamic-batch QDQ file is benchmarked on the CPU EP only."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["q"]),
+         helper.make_node("DequantizeLinear", ["q", "scale", "zero"], ["output"])],
+        "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 48, 48, 1])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [batch, 48, 48, 1])],
+        [numpy_helper.from_array(np.array(0.01, np.float32), "scale"),
+         numpy_helper.from_array(np.array(0, np.uint8), "zero")])
+    path = tmp_path / "qdq.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    assert default_runtimes(path) == expected
