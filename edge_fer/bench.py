@@ -435,15 +435,30 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def display_names(models: list[str]) -> dict[str, str]:
+    """Each model's file name, or as many trailing path parts as make it unique in the table."""
+    paths = list(dict.fromkeys(models))
+    names = {}
+    for path in paths:
+        parts = Path(path).parts
+        for depth in range(1, len(parts) + 1):
+            tail = parts[-depth:]
+            if sum(Path(other).parts[-depth:] == tail for other in paths) == 1:
+                break
+        names[path] = "/".join(tail)
+    return names
+
+
 TABLE_COLUMNS = ("model", "runtime", "prec", "batch", "thr", "size KiB", "p50 ms", "p90 ms",
                  "p99 ms", "ms/img", "img/s", "GFLOP/s", "peak MiB", "+MiB", "load s")
 
 
 def table_rows(report: BenchReport) -> list[tuple[str, ...]]:
+    names = display_names([row.model for row in report.rows])
     rows = []
     for row in report.rows:
         looped = row.model_batch is not None and row.model_batch < row.batch
-        head = (Path(row.model).name, row.runtime, row.precision,
+        head = (names[row.model], row.runtime, row.precision,
                 f"{row.batch}*" if looped else str(row.batch),
                 str(row.threads or "auto"), _fmt(row.bytes / 1024 if row.bytes else None, ".1f"))
         if row.status != MEASURED:
@@ -469,11 +484,12 @@ def format_table(report: BenchReport) -> str:
         if len(line) < len(TABLE_COLUMNS):  # a skipped/failed row: its reason after the size
             cells = cells[:6] + [line[6]]
         text.append("  ".join(cells).rstrip())
+    shown_as = display_names([row.model for row in report.rows])
     by_flops: dict[int, list[str]] = {}
     for row in report.rows:
         names = by_flops.setdefault(row.flops_per_image, []) if row.flops_per_image else []
-        if row.flops_per_image and Path(row.model).name not in names:
-            names.append(Path(row.model).name)
+        if row.flops_per_image and shown_as[row.model] not in names:
+            names.append(shown_as[row.model])
     notes = []
     if by_flops:
         shown = "; ".join(f"{value / 1e6:.1f} MFLOP ({', '.join(names)})"
@@ -515,7 +531,8 @@ def plot_report(report: BenchReport, path: str | Path) -> Path:
     rows = [row for row in report.rows if row.status == MEASURED]
     if not rows:
         raise EdgeFerError(f"{path}: no measured case to plot")
-    labels = [f"{Path(r.model).name} @{r.runtime} batch {r.batch} threads {r.threads or 'auto'}"
+    names = display_names([r.model for r in rows])
+    labels = [f"{names[r.model]} @{r.runtime} batch {r.batch} threads {r.threads or 'auto'}"
               for r in rows]
     runtimes = sorted({r.runtime for r in rows})
     palette = plt.get_cmap("tab10")

@@ -179,3 +179,13 @@ def test_qdq_onnx_runs_on_qnn_only_with_a_fixed_batch(tmp_path, batch, expected)
     path = tmp_path / "qdq.onnx"
     onnx.save(helper.make_model(graph), str(path))
     assert default_runtimes(path) == expected
+
+
+def test_table_names_files_by_the_shortest_unique_path():
+    from edge_fer.bench import display_names
+
+    names = display_names(["m/onnx/model_int8.onnx", "dyn/onnx/model_int8.onnx",
+                           "m/tflite/model.tflite", "m/onnx/model_int8.onnx"])
+    assert names == {"m/onnx/model_int8.onnx": "m/onnx/model_int8.onnx",
+                     "dyn/onnx/model_int8.onnx": "dyn/onnx/model_int8.onnx",
+                     "m/tflite/model.tflite": "model.tflite"}
