@@ -551,11 +551,11 @@ def plot_report(report: BenchReport, path: str | Path) -> Path:
             axes.text(value, y, f" {value:,.0f}" if value >= 100 else f" {value:.3g}",
                       va="center", fontsize=7)
     left.set_yticks(positions, labels, fontsize=7)
-    left.invert_yaxis()
     host = report.host
     figure.suptitle(f"edge-fer bench on {host.get('cpu_count')} CPUs ({host.get('machine')}), "
                     f"load {host.get('load_average_start')}", fontsize=10)
-    figure.tight_layout()
+    left.set_ylim(len(rows) - 0.5, -0.5)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.5 / height))  # room for the title
     fmt = path.suffix.lstrip(".").lower() or "png"
     try:
         with atomic_path(path) as tmp:
