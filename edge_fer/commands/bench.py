@@ -12,9 +12,9 @@ from edge_fer.commands import reports_errors
 EXAMPLE = """
 Example:
 
-  edge-fer bench model.pb model.tflite model_fp16.tflite model_int8.tflite model.onnx model_int8.onnx --batch 1,32 --threads 1,2 --json bench.json --plot bench.png
+  edge-fer bench model/model.pb model/tflite/*.tflite model/onnx/*.onnx --batch 1,32 --threads 1,2 --json bench.json --plot bench.png
 
-  edge-fer bench model_qnn.onnx --runtimes qnn --iterations 50
+  edge-fer bench model/qnn/model_qnn.onnx --runtimes qnn --iterations 50 --json -
 """
 
 
