@@ -120,13 +120,15 @@ def write_input_list(path: str | Path, raw_paths: list[Path], relative: bool = T
     """Write an input list (paths relative to the list's folder unless asked otherwise)."""
     path = Path(path)
     lines = [f"%{' '.join(output_tensors)}"] if output_tensors else []
+    folder = path.parent.resolve()
+    resolved_parents: dict[Path, Path] = {}  # raws share a few folders: resolve each folder once
     for raw in raw_paths:
         raw = Path(raw)
         if relative:
-            try:
-                raw = raw.resolve().relative_to(path.parent.resolve())
-            except ValueError:
-                raw = raw.resolve()
+            parent = resolved_parents.setdefault(raw.parent, raw.parent.resolve())
+            raw = parent / raw.name
+            if raw.is_relative_to(folder):
+                raw = raw.relative_to(folder)
         lines.append(raw.as_posix())
     return atomic_write_text(path, "\n".join(lines) + "\n")
 
