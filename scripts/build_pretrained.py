@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Build the shipped model (data/pretrained/) from FER2013: train → freeze → int8 → score.
+
+One command reproduces it:
+
+    python scripts/build_pretrained.py --data ../shared/data/fer2013/fer2013.csv.gz
+
+Trains on `Training`, selects the checkpoint on `PublicTest`, freezes (optionally with the
+mirror-image average inside the graph), converts to int8 TFLite calibrated on `Training` rows,
+scores float and int8 on `PublicTest`, and writes model.pb, labels.txt and metrics.json.
+Training is long on a CPU: it resumes where it stopped when run again (`--resume` is implied
+when the run folder holds a run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = {"arch": "resxs", "epochs": 20, "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine",
+          "warmup_epochs": 1.0, "augment": "full", "label_smoothing": 0.1, "seed": 0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="FER2013 CSV (.csv or .csv.gz)")
+    parser.add_argument("--run", default="runs/pretrained", help="training run folder")
+    parser.add_argument("--out", default=str(REPO / "data" / "pretrained"), help="where to ship")
+    parser.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=True,
+                        help="average the mirror image inside the frozen graph")
+    parser.add_argument("--skip-train", action="store_true", help="use the run as it is")
+    args = parser.parse_args(argv)
+
+    from edge_fer.atomic import atomic_write_bytes, atomic_write_text
+    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.evaluate import evaluate_model
+    from edge_fer.freeze import freeze_run
+    from edge_fer.inspect import inspect_model
+    from edge_fer.labels import write_labels
+    from edge_fer.train import METRICS_NAME, STATE_NAME, TrainConfig, train
+
+    run, out = Path(args.run), Path(args.out)
+    config = TrainConfig(data=args.data, out=str(run), **RECIPE)
+    if not args.skip_train:
+        train(config, resume=(run / STATE_NAME).is_file())
+    history = json.loads((run / METRICS_NAME).read_text())
+
+    with tempfile.TemporaryDirectory(prefix="edge-fer-pretrained-") as scratch:
+        scratch = Path(scratch)
+        frozen = scratch / "model.pb"
+        freeze_run(run, frozen, tta_flip=args.tta_flip)
+        report = convert_model(ConvertRequest(model=frozen, target="tflite", precision="int8",
+                                              calib=args.data, calib_count=200, out_dir=scratch,
+                                              verify_count=0))
+        int8 = next(r.path for r in report.results if r.variant.startswith("int8 in"))
+        scores = {name: evaluate_model(path, args.data, "PublicTest")
+                  for name, path in (("float", frozen), ("int8", int8))}
+        facts = inspect_model(frozen)
+        atomic_write_bytes(out / "model.pb", frozen.read_bytes())
+    write_labels(out / "labels.txt")
+
+    best = history["best"]
+    metrics = {
+        "model": "model.pb", "arch": history["arch"], "parameters": facts["parameters"],
+        "flops_per_image": facts["flops"], "bytes": (out / "model.pb").stat().st_size,
+        "tta_flip_in_graph": args.tta_flip,
+        "input": facts["inputs"][0],
+        "output": next(t for t in facts["outputs"] if t["name"] == "output"),
+        "public_test": {
+            name: {"accuracy": round(s["accuracy"], 4), "count": s["count"],
+                   "recall": s["recall"], "runtime": s["runtime"]}
+            for name, s in scores.items()},
+        "selection": {"split": history["val_split"], "best_epoch": best["epoch"],
+                      "val_accuracy_without_tta": round(best["val_accuracy"], 4)},
+        "training": {"recipe": RECIPE, "epochs_run": history["epochs_run"],
+                     "wall_seconds": history["wall_seconds"],
+                     "images_per_second": [h["images_per_second"] for h in history["history"]],
+                     "machine": f"{platform.machine()}, 2 CPU cores (shared)",
+                     "train_command": history["command"]},
+        "command": "python scripts/build_pretrained.py " + shlex.join(
+            ["--data", "fer2013.csv.gz", *([] if args.tta_flip else ["--no-tta-flip"])]),
+    }
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    print(json.dumps({k: metrics[k] for k in ("arch", "parameters", "flops_per_image", "bytes")}
+                     | {n: v["accuracy"] for n, v in metrics["public_test"].items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
