@@ -24,7 +24,7 @@ test: $(VENV)/.installed-all
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-all
-	$(BIN)/ruff check edge_fer convert runners data scripts tests
+	$(BIN)/ruff check edge_fer convert runners data scripts bench tests
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -70,3 +70,21 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_figure(figure, path: str | Path) -> Path:
+    """Save a matplotlib figure atomically in the format its suffix names, then close it."""
+    import matplotlib.pyplot as plt
+
+    from edge_fer.errors import EdgeFerError
+
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    try:
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, format=fmt)
+    except ValueError as exc:
+        raise EdgeFerError(f"{path}: cannot write the plot ({exc})") from None
+    finally:
+        plt.close(figure)
+    return path

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.atomic import atomic_path, atomic_write_text
+from edge_fer.atomic import atomic_write_text, save_figure
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 
 MEASURED, SKIPPED, FAILED = "measured", "skipped", "failed"
@@ -556,12 +556,4 @@ def plot_report(report: BenchReport, path: str | Path) -> Path:
                     f"load {host.get('load_average_start')}", fontsize=10)
     left.set_ylim(len(rows) - 0.5, -0.5)
     figure.tight_layout(rect=(0, 0, 1, 1 - 0.5 / height))  # room for the title
-    fmt = path.suffix.lstrip(".").lower() or "png"
-    try:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, format=fmt)
-    except ValueError as exc:
-        raise EdgeFerError(f"{path}: cannot write the plot ({exc})") from None
-    finally:
-        plt.close(figure)
-    return path
+    return save_figure(figure, path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.atomic import atomic_path
+from edge_fer.atomic import save_figure
 from edge_fer.errors import EdgeFerError
 from edge_fer.labels import LABELS
 from edge_fer.rawio import MANIFEST_NAME, ManifestRow, read_input_list, read_manifest
@@ -221,7 +221,6 @@ def plot_confusion(metrics: Metrics, path: str | Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    fmt = path.suffix.lstrip(".").lower() or "png"
     counts = metrics.confusion
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros(counts.shape, float), where=totals > 0)
@@ -237,11 +236,4 @@ def plot_confusion(metrics: Metrics, path: str | Path, title: str = "") -> Path:
     axes.set_title(title or f"accuracy {metrics.accuracy:.3f} ({metrics.correct}/{metrics.count})")
     figure.colorbar(image, ax=axes, label="share of the true class")
     figure.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, format=fmt)
-    except ValueError as exc:
-        raise EdgeFerError(f"{path}: cannot write the plot ({exc})") from None
-    finally:
-        plt.close(figure)
-    return path
+    return save_figure(figure, path)
