@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="FER2013 CSV (.csv or .csv.gz)")
     parser.add_argument("--run", default="runs/pretrained", help="training run folder")
     parser.add_argument("--out", default=str(REPO / "data" / "pretrained"), help="where to ship")
-    parser.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=False,
                         help="average the mirror image inside the frozen graph")
     parser.add_argument("--skip-train", action="store_true", help="use the run as it is")
     args = parser.parse_args(argv)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                      "machine": f"{platform.machine()}, 2 CPU cores (shared)",
                      "train_command": history["command"]},
         "command": "python scripts/build_pretrained.py " + shlex.join(
-            ["--data", "fer2013.csv.gz", *([] if args.tta_flip else ["--no-tta-flip"])]),
+            ["--data", "fer2013.csv.gz", *(["--tta-flip"] if args.tta_flip else [])]),
     }
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     print(json.dumps({k: metrics[k] for k in ("arch", "parameters", "flops_per_image", "bytes")}
