@@ -58,7 +58,7 @@ class Target:
 TARGETS: tuple[Target, ...] = (
     Target("dlc", "dlc", ".dlc", ("fp32", "int8"), ("htp_socs",),
            "Qualcomm SNPE DLC: snpe-tensorflow-to-dlc (+ snpe-dlc-quantize); needs the SDK"),
-    Target("tflite", "tflite", ".tflite", ("fp32", "fp16", "int8"), (),
+    Target("tflite", "tflite", ".tflite", ("fp32", "fp16", "int8"), ("dynamic_batch",),
            "TFLite via TFLiteConverter.from_frozen_graph; int8 with int8 and float I/O"),
     Target("onnx", "onnx", ".onnx", ("fp32", "int8"), ("dynamic_batch",),
            "ONNX opset 17 via tf2onnx, NHWC; int8 = QDQ via onnxruntime.quantization"),

@@ -46,7 +46,7 @@ class ConvertJob:
     calib: str | None = None          # --calib as given (input list or data-set spec)
     calib_count: int = 100
     verify_count: int = 200
-    dynamic_batch: bool = False       # onnx
+    dynamic_batch: bool = False       # onnx, tflite
     htp_socs: str | None = None       # int8 for Qualcomm HTP (dlc, qnn)
     _model_sha256: str | None = field(default=None, repr=False)
     _calibration: object = field(default=None, repr=False)

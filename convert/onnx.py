@@ -17,7 +17,7 @@ import numpy as np
 
 from edge_fer.convert.base import LAYOUT, ConvertJob, Step
 from edge_fer.errors import EdgeFerError
-from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
+from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME, dynamic_batch_graph
 from edge_fer.labels import LABELS
 
 TARGET = "onnx"
@@ -56,30 +56,6 @@ def plan(job: ConvertJob) -> list[Step]:
             "onnx.checker.check_model(model, full_check=True)",
         ], functools.partial(_quantize, job, fp32), "QDQ, float in/out"))
     return steps
-
-
-def dynamic_batch_graph(graph_def, batch: int):
-    """A copy of graph_def whose input batch is -1 and whose Reshapes to [batch, …] (the frozen
-    flatten) go to [-1, …]; returns it and the names of the rewritten Reshapes."""
-    import tensorflow as tf
-
-    graph_def = type(graph_def).FromString(graph_def.SerializeToString())
-    consts = {node.name: node for node in graph_def.node if node.op == "Const"}
-    rewritten = []
-    for node in graph_def.node:
-        if node.name == INPUT_NAME:
-            node.attr["shape"].shape.dim[0].size = -1
-        elif node.op == "Reshape" and len(node.input) > 1:
-            const = consts.get(node.input[1].split(":")[0])
-            if const is None:
-                continue
-            shape = tf.make_ndarray(const.attr["value"].tensor)
-            if shape.ndim == 1 and len(shape) > 1 and shape[0] == batch and -1 not in shape:
-                shape = shape.copy()
-                shape[0] = -1
-                const.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(shape))
-                rewritten.append(node.name)
-    return graph_def, rewritten
 
 
 def _finish(model, job: ConvertJob, path: Path) -> None:

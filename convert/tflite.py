@@ -4,6 +4,11 @@ fp32 as is; fp16 stores float16 weights (float32 in/out); int8 is full-integer p
 quantization from the calibration samples, written in two flavours: int8 input/output
 (`_int8.tflite`, for integer-only accelerators) and float32 input/output
 (`_int8_float_io.tflite`, a drop-in for the float model). Tensor names `x`/`output` are kept.
+
+`--dynamic-batch` converts the graph with a free batch (graphio.dynamic_batch_graph, as the onnx
+target does): same file names, the input's shape signature is [-1, 48, 48, 1] and the manifest
+says `batch: dynamic`, so a runner resizes the input and runs a whole batch in one invoke. It is
+checked by running a batch of 3 against 3 single runs.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
 
 TARGET = "tflite"
 SUFFIX = ".tflite"
+BATCH_CHECK = 3
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,14 @@ def missing(job: ConvertJob) -> str | None:
 
 def api_calls(job: ConvertJob, flavour: Flavour) -> list[str]:
     shape = job.input_shape()
+    if job.dynamic_batch:
+        return [
+            "graph_def, _ = edge_fer.graphio.dynamic_batch_graph(graph_def, 1)",
+            (f"converter = tf.compat.v1.lite.TFLiteConverter(graph_def, "
+             f"[graph[{INPUT_NAME + ':0'!r}]], [graph[{OUTPUT_NAME + ':0'!r}]])"),
+            *flavour.settings,
+            "converter.convert()",
+        ]
     return [
         (f"converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph({str(job.model)!r}, "
          f"input_arrays=[{INPUT_NAME!r}], output_arrays=[{OUTPUT_NAME!r}], "
@@ -70,7 +84,8 @@ def api_calls(job: ConvertJob, flavour: Flavour) -> list[str]:
 def plan(job: ConvertJob) -> list[Step]:
     return [Step(TARGET, flavour.precision, job.output(TARGET, SUFFIX, flavour.tag),
                  api_calls(job, flavour), functools.partial(_convert, job, flavour),
-                 flavour.variant)
+                 ", ".join(filter(None, (flavour.variant,
+                                         "dynamic batch" if job.dynamic_batch else ""))))
             for flavour in FLAVOURS[job.precision]]
 
 
@@ -78,9 +93,18 @@ def _converter(job: ConvertJob, flavour: Flavour):
     import numpy as np
     import tensorflow as tf
 
-    converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
-        str(job.model), input_arrays=[INPUT_NAME], output_arrays=[OUTPUT_NAME],
-        input_shapes={INPUT_NAME: job.input_shape()})
+    if job.dynamic_batch:
+        from edge_fer.graphio import dynamic_batch_graph, import_graph
+
+        graph_def, _ = dynamic_batch_graph(job.graph_def, job.input_shape()[0])
+        graph = import_graph(graph_def)
+        converter = tf.compat.v1.lite.TFLiteConverter(
+            graph_def, [graph.get_tensor_by_name(f"{INPUT_NAME}:0")],
+            [graph.get_tensor_by_name(f"{OUTPUT_NAME}:0")])
+    else:
+        converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
+            str(job.model), input_arrays=[INPUT_NAME], output_arrays=[OUTPUT_NAME],
+            input_shapes={INPUT_NAME: job.input_shape()})
     if flavour.precision == "fp16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -98,6 +122,30 @@ def _converter(job: ConvertJob, flavour: Flavour):
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
     return converter
+
+
+def _batch_facts(job: ConvertJob, path: Path) -> dict:
+    """With --dynamic-batch, run BATCH_CHECK images in one invoke and one by one: the results
+    must agree (a graph that pins the batch past the input, or mixes images, fails here)."""
+    if not job.dynamic_batch:
+        return {"dynamic": False, "size": job.input_shape()[0]}
+    import numpy as np
+
+    from edge_fer.graphio import dynamic_batch_graph
+    from edge_fer.runners.tflite import TfliteRunner
+
+    runner = TfliteRunner(path)
+    images = np.random.default_rng(0).random((BATCH_CHECK, *job.input_shape()[1:]), np.float32)
+    batched = runner.predict(images)
+    if runner.max_batch == 1:
+        raise EdgeFerError(f"{job.model}: TFLite model does not run with a dynamic batch; "
+                           f"freeze it with a free batch")
+    single = np.concatenate([TfliteRunner(path).predict(image[None]) for image in images])
+    if np.abs(batched - single).max() > 1e-5:
+        raise EdgeFerError(f"{job.model}: a batch of {BATCH_CHECK} does not give what "
+                           f"{BATCH_CHECK} single runs give; the graph mixes images across the batch")
+    _, rewritten = dynamic_batch_graph(job.graph_def, job.input_shape()[0])
+    return {"dynamic": True, "rewritten_reshapes": rewritten}
 
 
 def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
@@ -121,6 +169,7 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
         "inputs": described["inputs"],
         "outputs": described["outputs"],
         "ops": described["ops"],
+        "batch": _batch_facts(job, path),
     }
     if flavour.precision == "int8":
         facts["calibration"] = job.calibration().describe()

@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
                                      "commands, convert nothing, write nothing (an installed "
                                      "SNPE converter is asked for its --help, to print its "
                                      "flag names)."),
-        dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="onnx: free batch "
+        dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="onnx, tflite: free batch "
                                            "dimension (default: the graph's fixed batch)."),
         socs: list[str] = typer.Option(None, "--soc", "--htp-socs", help="int8 for these "
                                        "Snapdragon SoCs' HTP, e.g. sm8650 (repeat it or give "

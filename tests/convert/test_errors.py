@@ -76,7 +76,7 @@ def test_a_calibration_raw_of_the_wrong_size_is_exit_1_naming_it(frozen_model, t
     ["--target", "dlc", "--soc", "sm8650"],  # dlc's default precision is fp32
     ["--target", "qnn", "--precision", "fp32"],
     ["--target", "all", "--soc", "sm8650"],  # all: fp32 unless --precision int8
-    ["--target", "tflite", "--dynamic-batch"],
+    ["--target", "dlc", "--dynamic-batch"],
 ])
 def test_usage_errors_are_exit_2(frozen_model, tmp_path, convert_cli, args):
     done = convert_cli(frozen_model, *args, "--out", tmp_path / "out")

@@ -196,3 +196,35 @@ def test_a_free_batch_graph_is_fixed_to_1_unless_asked(tmp_path, convert_cli):
                        "--verify-count", "0", "-q")
     assert done.exit_code == 0, done.output
     assert not batch_dim(tmp_path / "free" / "onnx" / "free.onnx").HasField("dim_value")
+
+
+def test_tflite_int8_dynamic_batch_runs_32_images_in_one_invoke(frozen_model, tmp_path, convert_cli,
+                                                                 exported, run_artifact,
+                                                                 synthetic_inputs, reference_probs):
+    from ai_edge_litert.interpreter import Interpreter
+
+    done = convert_cli(frozen_model, "--target", "tflite", "--precision", "int8", "--dynamic-batch",
+                       "--out", tmp_path, "--verify-count", "0", "-q")
+    assert done.exit_code == 0, done.output
+    path = tmp_path / "tflite" / "model_int8.tflite"
+    interpreter = Interpreter(model_path=str(path))
+    source, sink = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    assert list(source["shape_signature"]) == [-1, 48, 48, 1]
+    interpreter.resize_tensor_input(source["index"], [32, 48, 48, 1])
+    interpreter.allocate_tensors()
+    scale, zero = source["quantization"]
+    images = synthetic_inputs[:32]
+    interpreter.set_tensor(source["index"],
+                           np.clip(np.round(images / scale + zero), -128, 127).astype(np.int8))
+    interpreter.invoke()  # the whole batch in one call
+    out_scale, out_zero = sink["quantization"]
+    probs = (interpreter.get_tensor(sink["index"]).astype(np.float32) - out_zero) * out_scale
+    assert probs.shape == (32, 7)
+    fixed = run_artifact(exported["files"]["tflite-int8"], images)
+    assert np.abs(probs - fixed).max() <= 2 / 256  # same calibration: the fixed file's answers
+    assert np.abs(probs - reference_probs[:32]).max() <= 0.1
+    agreement = np.mean(probs.argmax(1) == reference_probs[:32].argmax(1))
+    assert agreement >= np.mean(fixed.argmax(1) == reference_probs[:32].argmax(1)) - 1 / 32
+    manifest = json.loads((tmp_path / "tflite" / "model_int8.json").read_text())
+    assert manifest["batch"]["dynamic"] is True and manifest["batch"]["rewritten_reshapes"]
+    assert manifest["variant"].endswith("dynamic batch")
