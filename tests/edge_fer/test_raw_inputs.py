@@ -93,6 +93,7 @@ def test_the_process_pool_gives_the_same_raws_as_one_process(tmp_path, monkeypat
                     rng.integers(0, 256, (60 + i, 50, 3), np.uint8))
     single = raw_inputs_from_folder(tmp_path / "in", tmp_path / "one", workers=1)
     monkeypatch.setattr(raw_inputs, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(raw_inputs, "POOL_MIN_BYTES", 0)
     pooled = raw_inputs_from_folder(tmp_path / "in", tmp_path / "two", workers=2)
     for a, b in zip(read_input_list(single.input_list).raw_paths(),
                     read_input_list(pooled.input_list).raw_paths()):
@@ -137,3 +138,16 @@ def test_a_fer2013_csv_split_becomes_labelled_raws(tmp_path):
     np.testing.assert_allclose(read_image_raw(tmp_path / "raws" / rows[0].raw_path).ravel(),
                                first_pixels, atol=1e-7)
     assert "fer2013.csv.gz:11" in (tmp_path / "raws" / "skipped.csv").read_text()
+
+
+def test_small_files_are_decoded_in_this_process_unless_faces_are_detected(tmp_path, monkeypatch):
+    (tmp_path / "in").mkdir()
+    paths = []
+    for i in range(3):
+        path = tmp_path / "in" / f"{i}.png"
+        cv2.imwrite(str(path), np.full((48, 48), 40 * i, np.uint8))
+        paths.append(path)
+    assert raw_inputs._little_work(paths, detect_faces=False)
+    assert not raw_inputs._little_work(paths, detect_faces=True)
+    monkeypatch.setattr(raw_inputs, "POOL_MIN_BYTES", sum(p.stat().st_size for p in paths))
+    assert not raw_inputs._little_work(paths, detect_faces=False)
