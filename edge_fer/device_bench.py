@@ -46,10 +46,6 @@ PERF_PROFILES = ("high_performance", "burst", "sustained_high_performance", "bal
 # (e.g. $SNPE_ROOT/bin/aarch64-android/snpe-net-run, $SNPE_ROOT/lib/aarch64-android/libSNPE.so;
 # SNPE 1.x names them aarch64-android-clang8.0 etc., hence the prefix match).
 ABI_SDK_PREFIX = {"arm64-v8a": "aarch64-android", "armeabi-v7a": "arm-android"}
-# Where Android looks for DSP skeletons besides our own folder (SNPE docs, DSP runtime setup;
-# /vendor/dsp/cdsp on recent devices).
-DEVICE_DSP_PATHS = ("/vendor/dsp/cdsp", "/vendor/lib/rfsa/adsp", "/system/lib/rfsa/adsp",
-                    "/system/vendor/lib/rfsa/adsp", "/dsp")
 TFLITE_DELEGATE_FLAGS: dict[str, tuple[str, ...]] = {
     "cpu": (),                              # XNNPACK, applied by default
     "gpu": ("--use_gpu=true",),
@@ -315,6 +311,14 @@ def device_prop(device, name: str) -> str:
         return ""
 
 
+def _clean_device(device, remote: str) -> None:
+    """Remove our folder from the device; a failure is a warning, never the run's error."""
+    try:
+        device.shell(["rm", "-rf", remote], what="cleaning the device folder")
+    except EdgeFerError as exc:
+        reporter.warn(str(exc))
+
+
 def reference_model(model: Path, reference: Path | None) -> Path | None:
     """The host reference for the label check: --reference, else the model's source `.pb`."""
     from edge_fer.bench import source_graph
@@ -410,7 +414,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
                       perf_profile: str = "high_performance", serial: str | None = None,
                       reference: Path | None = None) -> list[RuntimeSummary]:
     """Run the DLC on the device per runtime; summaries written to out_dir (see module doc)."""
-    from edge_fer.runners.snpe import NET_RUN, RUNTIME_FLAGS
+    from edge_fer.runners.snpe import RUNTIME_FLAGS, push_snpe_runtime
 
     dlc, input_list, out_dir = Path(dlc), Path(input_list), Path(out_dir)
     if not dlc.is_file():
@@ -434,26 +438,16 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
         _stage_inputs(parsed, stage, remote)
         shutil.copyfile(dlc, stage / "model.dlc")
         device.shell(["rm", "-rf", remote], what="clearing the device folder")
-        device.shell(["mkdir", "-p", f"{remote_sdk}/bin", f"{remote_sdk}/lib", f"{remote_sdk}/dsp"],
-                     what="creating the device folders")
-        device.push(build.net_run, f"{remote_sdk}/bin/{NET_RUN}")
-        device.push(build.lib_dir, f"{remote_sdk}/lib")
-        for dsp_dir in build.dsp_dirs:
-            device.push(dsp_dir, f"{remote_sdk}/dsp")
-        device.shell(["chmod", "755", f"{remote_sdk}/bin/{NET_RUN}"], what="chmod snpe-net-run")
+        env = push_snpe_runtime(device, build.net_run, build.lib_dir, build.dsp_dirs, remote_sdk,
+                                f"{remote_sdk}/dsp")
         device.push(stage, remote)
-        env = {"LD_LIBRARY_PATH": f"{remote_sdk}/lib",
-               "ADSP_LIBRARY_PATH": ";".join((f"{remote_sdk}/dsp", *DEVICE_DSP_PATHS))}
         try:
             for runtime in runtimes:
                 summaries.append(_snpe_runtime(device, build, diagview, runtime, iterations,
                                                perf_profile, env, remote, parsed, out_dir,
                                                reference, input_list))
         finally:
-            try:
-                device.shell(["rm", "-rf", remote], what="cleaning the device folder")
-            except EdgeFerError as exc:
-                reporter.warn(str(exc))
+            _clean_device(device, remote)
     write_summary(summaries, out_dir, "snpe_device_bench", {
         "device": device.serial, "dlc": str(dlc), "input_list": str(input_list),
         "inputs": len(parsed), "perf_profile": perf_profile, "iterations": iterations,
@@ -568,10 +562,7 @@ def tflite_device_bench(model: Path, input_list: Path, out_dir: Path, benchmark_
                                                   threads, [n for _, n in staged], input_detail,
                                                   output_detail, out_dir, reference, check_list))
         finally:
-            try:
-                device.shell(["rm", "-rf", remote], what="cleaning the device folder")
-            except EdgeFerError as exc:
-                reporter.warn(str(exc))
+            _clean_device(device, remote)
     write_summary(summaries, out_dir, "tflite_device_bench", {
         "device": device.serial, "model": str(model), "input_list": str(input_list),
         "iterations": iterations, "warmup": warmup, "threads": threads,

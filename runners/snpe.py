@@ -34,7 +34,10 @@ RUNTIME_FLAGS: dict[str, tuple[str, ...]] = {
     "aip": ("--use_aip",),
 }
 DEVICE_ROOT = "/data/local/tmp/edge-fer"
-DEVICE_DSP_PATHS = ("/system/lib/rfsa/adsp", "/system/vendor/lib/rfsa/adsp", "/dsp")
+# Where Android looks for DSP skeletons besides our own folder (SNPE docs, DSP runtime setup;
+# /vendor/dsp/cdsp on recent devices).
+DEVICE_DSP_PATHS = ("/vendor/dsp/cdsp", "/vendor/lib/rfsa/adsp", "/system/lib/rfsa/adsp",
+                    "/system/vendor/lib/rfsa/adsp", "/dsp")
 TOOL_TIMEOUT_S = 3600
 
 
@@ -119,6 +122,22 @@ class Device:
         self.call("pull", f"{remote}/.", str(local), what=f"adb pull {remote}")
 
 
+def push_snpe_runtime(device: Device, net_run: Path, lib_dir: Path, dsp_dirs: list[Path],
+                      remote_sdk: str, remote_dsp: str, also_create: tuple[str, ...] = ()
+                      ) -> dict[str, str]:
+    """Push snpe-net-run, its libraries and the DSP skeletons to the device; return the
+    environment it runs with there (shared by `run --device` and the device benchmark)."""
+    device.shell(["mkdir", "-p", *also_create, f"{remote_sdk}/bin", f"{remote_sdk}/lib", remote_dsp],
+                 what="creating the device folders")
+    device.push(net_run, f"{remote_sdk}/bin/{NET_RUN}")
+    device.push(lib_dir, f"{remote_sdk}/lib")
+    for dsp_dir in dsp_dirs:
+        device.push(dsp_dir, remote_dsp)
+    device.shell(["chmod", "755", f"{remote_sdk}/bin/{NET_RUN}"], what="chmod snpe-net-run")
+    return {"LD_LIBRARY_PATH": f"{remote_sdk}/lib",
+            "ADSP_LIBRARY_PATH": ";".join((remote_dsp, *DEVICE_DSP_PATHS))}
+
+
 class SnpeRunner(Runner):
     name = "snpe"
     options = ("snpe_runtime", "device")
@@ -200,18 +219,9 @@ class SnpeRunner(Runner):
         reporter.info(f"pushing SNPE ({sdk.arch}), model and {len(input_list)} raws to "
                       f"{device.serial}:{DEVICE_ROOT}")
         device.shell(["rm", "-rf", remote], what="clearing the device folder")
-        device.shell(["mkdir", "-p", remote, f"{remote_sdk}/bin", f"{remote_sdk}/lib",
-                      f"{DEVICE_ROOT}/sdk/dsp"], what="creating the device folders")
-        device.push(sdk.net_run, f"{remote_sdk}/bin/{NET_RUN}")
-        device.push(sdk.lib_dir, f"{remote_sdk}/lib")
-        for dsp_dir in sdk.dsp_dirs:
-            device.push(dsp_dir, f"{DEVICE_ROOT}/sdk/dsp")
-        device.shell(["chmod", "755", f"{remote_sdk}/bin/{NET_RUN}"], what="chmod snpe-net-run")
+        env = push_snpe_runtime(device, sdk.net_run, sdk.lib_dir, sdk.dsp_dirs, remote_sdk,
+                                f"{DEVICE_ROOT}/sdk/dsp", also_create=(remote,))
         device.push(stage, remote)
-        env = {
-            "LD_LIBRARY_PATH": f"{remote_sdk}/lib",
-            "ADSP_LIBRARY_PATH": ";".join((f"{DEVICE_ROOT}/sdk/dsp", *DEVICE_DSP_PATHS)),
-        }
         argv = [f"{remote_sdk}/bin/{NET_RUN}", *self.net_run_args(
             f"{remote}/model.dlc", f"{remote}/input_list.txt", f"{remote}/output")]
         reporter.info(f"{NET_RUN} ({self.snpe_runtime}) on {device.serial}")
