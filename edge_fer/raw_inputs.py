@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.atomic import atomic_write_text
+from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
 from edge_fer.rawio import (
@@ -200,34 +200,49 @@ def raw_name(index: int, stem: str) -> str:
 
 def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray | str]],
                   dtype: str = "float32") -> RawInputsResult:
-    """Write (source, name stem, label, image or skip reason) items as raws, list and manifest."""
+    """Write (source, name stem, label, image or skip reason) items as raws, list and manifest.
+
+    A new folder (or one holding only an earlier raw-inputs' output) is built whole and renamed
+    into place; any other folder gets its files one by one, each under a temporary name.
+    """
     if dtype not in RAW_DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(RAW_DTYPES)}, not {dtype!r}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     result = RawInputsResult(out_dir, out_dir / INPUT_LIST_NAME, out_dir / MANIFEST_NAME,
                              out_dir / SKIPPED_NAME, dtype)
     started = time.perf_counter()
     rows: list[ManifestRow] = []
     raws: list[Path] = []
-    for source, stem, label, image in items:
-        if isinstance(image, str):
-            result.skipped.append((source, image))
-            continue
-        raw = write_image_raw(out_dir / raw_name(len(raws), stem), image, dtype)
-        raws.append(raw)
-        rows.append(ManifestRow(len(rows), raw.name, source, label))
-    if not raws:
-        reasons = "; ".join(f"{s}: {r}" for s, r in result.skipped[:3])
-        raise EdgeFerError(f"no image could be read{': ' + reasons if reasons else ''}")
-    _remove_stale_raws(out_dir, {raw.name for raw in raws})
-    write_input_list(result.input_list, raws)
-    write_manifest(result.manifest, rows)
-    _write_skipped(result.skipped_csv, result.skipped)
+    with staged_dir(out_dir, _is_raw_inputs_output) as staging:
+        folder = staging or out_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        for source, stem, label, image in items:
+            if isinstance(image, str):
+                result.skipped.append((source, image))
+                continue
+            raw = write_image_raw(folder / raw_name(len(raws), stem), image, dtype,
+                                  atomic=staging is None)
+            raws.append(raw)
+            rows.append(ManifestRow(len(rows), raw.name, source, label))
+        if not raws:
+            reasons = "; ".join(f"{s}: {r}" for s, r in result.skipped[:3])
+            raise EdgeFerError(f"no image could be read{': ' + reasons if reasons else ''}")
+        if staging is None:
+            _remove_stale_raws(out_dir, {raw.name for raw in raws})
+        write_input_list(folder / INPUT_LIST_NAME, raws)
+        write_manifest(folder / MANIFEST_NAME, rows)
+        _write_skipped(folder / SKIPPED_NAME, result.skipped)
     result.written = len(raws)
     result.labelled = sum(1 for row in rows if row.label)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _is_raw_inputs_output(path: Path) -> bool:
+    """What an earlier raw-inputs leaves in its folder (so the folder may be replaced whole)."""
+    if path.name in (INPUT_LIST_NAME, MANIFEST_NAME, SKIPPED_NAME):
+        return path.is_file()
+    return bool(_OUR_RAW.match(path.name)) and path.is_file()
 
 
 def _remove_stale_raws(out_dir: Path, keep: set[str]) -> None:

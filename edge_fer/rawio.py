@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.atomic import atomic_write_bytes, atomic_write_text
+from edge_fer.atomic import atomic_write_bytes, atomic_write_text, write_plain
 from edge_fer.errors import EdgeFerError
 from edge_fer.preprocess import INPUT_SIZE
 
@@ -18,23 +18,30 @@ MANIFEST_NAME = "manifest.csv"
 MANIFEST_FIELDS = ("index", "raw_path", "source_path", "label")
 
 
-def write_raw(path: str | Path, tensor: np.ndarray, dtype: str = "float32") -> Path:
-    """Write a tensor's bytes, C order, little-endian, no header."""
+def write_raw(path: str | Path, tensor: np.ndarray, dtype: str = "float32",
+              atomic: bool = True) -> Path:
+    """Write a tensor's bytes, C order, little-endian, no header (`atomic=False`: only inside a
+    folder `atomic.staged_dir` is building)."""
     array = np.ascontiguousarray(tensor, dtype=np.dtype(dtype).newbyteorder("<"))
-    return atomic_write_bytes(path, array.tobytes())
+    if atomic:
+        return atomic_write_bytes(path, array.tobytes())
+    write_plain(path, array.tobytes())
+    return Path(path)
 
 
-def write_image_raw(path: str | Path, image: np.ndarray, dtype: str = "float32") -> Path:
+def write_image_raw(path: str | Path, image: np.ndarray, dtype: str = "float32",
+                    atomic: bool = True) -> Path:
     """Write one preprocessed image (float in [0, 1]) as a model input raw: float32 (9,216 bytes)
     or uint8 (2,304 bytes, value × 255) — the inverse of `read_image_raw`."""
     image = np.asarray(image, dtype=np.float32)
     if image.size != IMAGE_ELEMENTS:
         raise EdgeFerError(f"{path}: image has {image.size} values, expected {IMAGE_ELEMENTS}")
     if dtype == "uint8":
-        return write_raw(path, np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8), "uint8")
+        return write_raw(path, np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8), "uint8",
+                         atomic)
     if dtype != "float32":
         raise EdgeFerError(f"{path}: raw inputs are float32 or uint8, not {dtype}")
-    return write_raw(path, image, "float32")
+    return write_raw(path, image, "float32", atomic)
 
 
 def read_raw(path: str | Path, dtype: str = "float32") -> np.ndarray:

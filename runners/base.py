@@ -6,6 +6,7 @@ reading raws, batching, timing, progress and writing Result folders happen once,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import time
@@ -17,11 +18,11 @@ from typing import ClassVar
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.atomic import atomic_write_text
+from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import NUM_CLASSES
 from edge_fer.rawio import InputList, read_image_raw, read_input_list
-from edge_fer.results import remove_results_from, write_results
+from edge_fer.results import RESULT_DIR_PATTERN, remove_results_from, write_results
 
 RUN_INFO_NAME = "run.json"
 
@@ -137,30 +138,40 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
     output_dir = Path(output_dir)
     raw_paths = input_list.raw_paths("x")
     timings = RunTimings(load_s=runner.load_s)
-    start_all = time.perf_counter()
-    with reporter.make_progress() as bar:
-        task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
-                            status="")
-        for first, arrays in _line_chunks(raw_paths, batch, input_dtype):
-            stacked = np.concatenate(arrays)
-            for _ in range(warmup):
-                runner.infer(stacked)
-            warmup = 0
-            started = time.perf_counter()
-            probs = runner.infer(stacked)
-            timings.batch_latencies_s.append(time.perf_counter() - started)
-            timings.batch_sizes.append(len(stacked))
-            if write:
-                rows, offset = [], 0
-                for array in arrays:  # a line holding k images gets k rows in its one Result
-                    rows.append(probs[offset:offset + len(array)])
-                    offset += len(array)
-                write_results(output_dir, rows, start_index=first)
-            bar.advance(task, len(arrays))
-    timings.total_s = time.perf_counter() - start_all
-    if write:
-        finish_output_dir(output_dir, runner, input_list, batch, timings)
+    with contextlib.ExitStack() as stack:
+        staging = stack.enter_context(staged_dir(output_dir, is_run_output)) if write else None
+        folder = staging or output_dir
+        start_all = time.perf_counter()
+        with reporter.make_progress() as bar:
+            task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
+                                status="")
+            for first, arrays in _line_chunks(raw_paths, batch, input_dtype):
+                stacked = np.concatenate(arrays)
+                for _ in range(warmup):
+                    runner.infer(stacked)
+                warmup = 0
+                started = time.perf_counter()
+                probs = runner.infer(stacked)
+                timings.batch_latencies_s.append(time.perf_counter() - started)
+                timings.batch_sizes.append(len(stacked))
+                if write:
+                    rows, offset = [], 0
+                    for array in arrays:  # a line holding k images gets k rows in its one Result
+                        rows.append(probs[offset:offset + len(array)])
+                        offset += len(array)
+                    write_results(folder, rows, start_index=first, atomic=staging is None)
+                bar.advance(task, len(arrays))
+        timings.total_s = time.perf_counter() - start_all
+        if write:
+            finish_output_dir(folder, runner, input_list, batch, timings)
     return timings
+
+
+def is_run_output(path: Path) -> bool:
+    """What a runner leaves in its output folder (so the folder may be replaced whole)."""
+    if path.name == RUN_INFO_NAME or path.name.startswith("qnn_profile"):
+        return path.is_file()
+    return bool(RESULT_DIR_PATTERN.match(path.name)) and path.is_dir()
 
 
 def finish_output_dir(output_dir: Path, runner: Runner, input_list: InputList, batch: int,

@@ -108,6 +108,19 @@ def test_a_second_smaller_run_leaves_no_stale_raws(mixed_folder, tmp_path):
     assert len(list((tmp_path / "raws").glob("*.raw"))) == result.written == 3
 
 
+def test_a_folder_holding_other_files_keeps_them_and_gets_no_temporaries(mixed_folder, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's")
+    (out / "000009_old.raw").write_bytes(b"stale")
+    result = raw_inputs_from_folder(mixed_folder, out)
+    names = sorted(p.name for p in out.iterdir())
+    assert "notes.txt" in names and "000009_old.raw" not in names
+    assert not [n for n in names if n.startswith(".")]
+    assert len([n for n in names if n.endswith(".raw")]) == result.written == 4
+    assert all(p.is_file() for p in read_input_list(result.input_list).raw_paths())
+
+
 def test_nothing_readable_and_no_folder_are_errors(tmp_path):
     (tmp_path / "only").mkdir()
     (tmp_path / "only" / "a.jpg").write_bytes(b"")

@@ -61,6 +61,16 @@ def test_driver_writes_one_result_per_line_and_times_each_call(models, input_lis
     np.testing.assert_allclose(entries[7].probs, expected, atol=1e-6)
 
 
+def test_an_output_folder_holding_other_files_keeps_them(models, input_list, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's")
+    run_input_list(load_runner(models["onnx"]), input_list, out, batch=8)
+    assert (out / "notes.txt").read_text() == "the user's"
+    assert len(read_results(out)) == 24
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
 def test_a_bad_raw_fails_naming_it_and_leaves_no_partial_result(models, tmp_path):
     (tmp_path / "a.raw").write_bytes(np.zeros(2304, "<f4").tobytes()[:100])
     (tmp_path / "list.txt").write_text("a.raw\n")
