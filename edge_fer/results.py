@@ -18,7 +18,6 @@ import numpy as np
 from edge_fer.atomic import write_plain
 from edge_fer.errors import EdgeFerError
 from edge_fer.labels import NUM_CLASSES
-from edge_fer.rawio import read_raw
 
 RESULT_PREFIX = "Result_"
 OUTPUT_TENSOR = "output"
@@ -131,16 +130,23 @@ def find_output_raw(folder: Path, tensor_name: str = OUTPUT_TENSOR) -> Path | st
 def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
                 num_classes: int = NUM_CLASSES) -> ResultEntry:
     """Read one Result folder; a missing, short or non-finite tensor becomes `problem`."""
-    if not folder.is_dir():
-        return ResultEntry(index, None, "missing Result folder", folder)
-    found = find_output_raw(folder, tensor_name)
-    if isinstance(found, str):
-        return ResultEntry(index, None, found, folder)
     try:
-        values = read_raw(found, "float32")
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except (FileNotFoundError, NotADirectoryError):
+        return ResultEntry(index, None, "missing Result folder", folder)
+    if len(entries) == 1 and entries[0].name.endswith(".raw") and entries[0].is_file():
+        found = Path(entries[0].path)  # the usual folder, one tensor: no search
+    else:
+        found = find_output_raw(folder, tensor_name)
+        if isinstance(found, str):
+            return ResultEntry(index, None, found, folder)
+    try:
+        data = found.read_bytes()
     except OSError as exc:
         return ResultEntry(index, None, f"cannot read ({exc.strerror or exc})", found)
-    size = found.stat().st_size
+    size = len(data)
+    values = np.frombuffer(data, np.dtype("<f4"), count=size // 4)
     if values.size != num_classes or size != num_classes * 4:
         if values.size > num_classes and values.size % num_classes == 0 and size % 4 == 0:
             problem = (f"{size} bytes = {values.size // num_classes} images of {num_classes} "

@@ -11,6 +11,7 @@ import json
 import statistics
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -141,6 +142,10 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
     with contextlib.ExitStack() as stack:
         staging = stack.enter_context(staged_dir(output_dir, is_run_output)) if write else None
         folder = staging or output_dir
+        # Result folders of one batch are written on a second thread while the next batch is
+        # read and inferred (file creation and inference both release the GIL).
+        writer = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="edge-fer-results"))
+        writing = None
         start_all = time.perf_counter()
         with reporter.make_progress() as bar:
             task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
@@ -157,10 +162,15 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
                 if write:
                     rows, offset = [], 0
                     for array in arrays:  # a line holding k images gets k rows in its one Result
-                        rows.append(probs[offset:offset + len(array)])
+                        rows.append(np.array(probs[offset:offset + len(array)]))
                         offset += len(array)
-                    write_results(folder, rows, start_index=first, atomic=staging is None)
+                    if writing is not None:
+                        writing.result()
+                    writing = writer.submit(write_results, folder, rows, start_index=first,
+                                            atomic=staging is None)
                 bar.advance(task, len(arrays))
+            if writing is not None:
+                writing.result()
         timings.total_s = time.perf_counter() - start_all
         if write:
             finish_output_dir(folder, runner, input_list, batch, timings)
