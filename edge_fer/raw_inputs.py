@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,10 +141,14 @@ def preprocess_files(paths: list[Path], detect_faces: bool = False,
         task = bar.add_task("preprocessing", total=len(paths), status="")
         if (workers == 1 or len(chunks) < 2 or len(paths) < POOL_MIN_FILES
                 or not _main_importable() or _little_work(paths, detect_faces)):
-            results = (_preprocess_chunk(chunk, detect_faces) for chunk in chunks)
-            for chunk, outcome in zip(chunks, results):
-                yield from zip(chunk, outcome)
-                bar.advance(task, len(chunk))
+            # Threads, not processes: OpenCV decodes without the GIL and a thread starts in
+            # microseconds, while the caller writes the raws of the chunks already done.
+            with ThreadPoolExecutor(max_workers=min(workers, len(chunks)),
+                                    thread_name_prefix="edge-fer-decode") as threads:
+                results = threads.map(_preprocess_chunk, chunks, [detect_faces] * len(chunks))
+                for chunk, outcome in zip(chunks, results):
+                    yield from zip(chunk, outcome)
+                    bar.advance(task, len(chunk))
             return
         done = 0
         try:
