@@ -100,10 +100,11 @@ def remove_results_from(output_dir: str | Path, first_stale: int) -> int:
 
 def _result_folders(output_dir: Path) -> list[tuple[int, Path]]:
     folders = []
-    for child in output_dir.iterdir():
-        match = RESULT_DIR_PATTERN.match(child.name)
-        if match and child.is_dir():
-            folders.append((int(match.group(1)), child))
+    with os.scandir(output_dir) as listing:  # the entries' types come with the listing
+        for entry in listing:
+            match = RESULT_DIR_PATTERN.match(entry.name)
+            if match and entry.is_dir():
+                folders.append((int(match.group(1)), output_dir / entry.name))
     return sorted(folders)
 
 
@@ -136,15 +137,16 @@ def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
     except (FileNotFoundError, NotADirectoryError):
         return ResultEntry(index, None, "missing Result folder", folder)
     if len(entries) == 1 and entries[0].name.endswith(".raw") and entries[0].is_file():
-        found = Path(entries[0].path)  # the usual folder, one tensor: no search
+        found = entries[0].path  # the usual folder, one tensor: no search
     else:
         found = find_output_raw(folder, tensor_name)
         if isinstance(found, str):
             return ResultEntry(index, None, found, folder)
     try:
-        data = found.read_bytes()
+        with open(found, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
-        return ResultEntry(index, None, f"cannot read ({exc.strerror or exc})", found)
+        return ResultEntry(index, None, f"cannot read ({exc.strerror or exc})", Path(found))
     size = len(data)
     values = np.frombuffer(data, np.dtype("<f4"), count=size // 4)
     if values.size != num_classes or size != num_classes * 4:
@@ -154,10 +156,10 @@ def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
         else:
             problem = (f"{size} bytes, expected {num_classes * 4} "
                        f"({num_classes} float32 probabilities)")
-        return ResultEntry(index, None, problem, found)
+        return ResultEntry(index, None, problem, Path(found))
     if not np.all(np.isfinite(values)):
-        return ResultEntry(index, None, "holds NaN or infinite values", found)
-    return ResultEntry(index, values.astype(np.float32), None, found)
+        return ResultEntry(index, None, "holds NaN or infinite values", Path(found))
+    return ResultEntry(index, values.astype(np.float32), None, Path(found))
 
 
 def read_results(output_dir: str | Path, expected: int | None = None,
@@ -174,8 +176,8 @@ def read_results(output_dir: str | Path, expected: int | None = None,
     if not found and not expected:
         raise EdgeFerError(f"{output_dir}: holds no Result_<i> folders (is it a runner's output?)")
     count = expected if expected is not None else max(found, default=-1) + 1
-    return [read_result(found.get(index, result_dir(output_dir, index)), index, tensor_name)
-            for index in range(count)]
+    return [read_result(found[index] if index in found else result_dir(output_dir, index), index,
+                        tensor_name) for index in range(count)]
 
 
 def stack_probs(entries: list[ResultEntry]) -> np.ndarray:
