@@ -28,6 +28,7 @@ import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,16 +37,15 @@ from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.rawio import InputList, read_image_raw, read_input_list, write_input_list
 from edge_fer.results import read_results, write_results
-from edge_fer.sdk import SDK_HINT, require_adb, require_sdk_tool, sdk_info
+from edge_fer.sdk import require_adb, require_sdk_tool
+
+if TYPE_CHECKING:
+    from edge_fer.runners.snpe import SnpeAndroidBuild
 
 DEVICE_ROOT = "/data/local/tmp/edge-fer-bench"
 PERF_PROFILES = ("high_performance", "burst", "sustained_high_performance", "balanced",
                  "default", "power_saver", "low_power_saver", "high_power_saver",
                  "system_settings")
-# Device ABI (getprop ro.product.cpu.abi) → the SDK's Android folder prefix under bin/ and lib/
-# (e.g. $SNPE_ROOT/bin/aarch64-android/snpe-net-run, $SNPE_ROOT/lib/aarch64-android/libSNPE.so;
-# SNPE 1.x names them aarch64-android-clang8.0 etc., hence the prefix match).
-ABI_SDK_PREFIX = {"arm64-v8a": "aarch64-android", "armeabi-v7a": "arm-android"}
 TFLITE_DELEGATE_FLAGS: dict[str, tuple[str, ...]] = {
     "cpu": (),                              # XNNPACK, applied by default
     "gpu": ("--use_gpu=true",),
@@ -304,13 +304,6 @@ def pick_device(serial: str | None = None):
     return Device(serial)
 
 
-def device_prop(device, name: str) -> str:
-    try:
-        return device.shell(["getprop", name], what=f"getprop {name}").stdout.strip()
-    except EdgeFerError:
-        return ""
-
-
 def _clean_device(device, remote: str) -> None:
     """Remove our folder from the device; a failure is a warning, never the run's error."""
     try:
@@ -365,56 +358,12 @@ def _stage_inputs(input_list: InputList, stage: Path, remote: str, count: int | 
 # SNPE
 
 
-@dataclass
-class SnpeAndroidBuild:
-    """The SDK's files for one device: snpe-net-run, its libraries and the DSP skeletons."""
-
-    arch: str
-    net_run: Path
-    lib_dir: Path
-    dsp_dirs: list[Path]
-    dsp_note: str
-
-
-def snpe_android_build(abi: str, soc_model: str) -> SnpeAndroidBuild:
-    """$SNPE_ROOT/bin/<arch>/snpe-net-run, lib/<arch>/ and lib/hexagon-v<NN>/unsigned/ for the
-    device's ABI and (when its SoC is in edge_fer.qnn's table) its Hexagon version."""
-    from edge_fer.qnn import SOC_TABLE
-
-    info = sdk_info()
-    if info is None or info.root is None:
-        raise ToolMissingError(f"running on a device needs the SDK folder's Android build: "
-                               f"{SDK_HINT} (SNPE_ROOT, not just PATH)")
-    prefix = ABI_SDK_PREFIX.get(abi)
-    if prefix is None:
-        raise ToolMissingError(f"device ABI {abi or 'unknown'!r}: the SNPE SDK has Android "
-                               f"builds for {', '.join(ABI_SDK_PREFIX)} only")
-    binaries = sorted((info.root / "bin").glob(f"{prefix}*/snpe-net-run"))
-    if not binaries:
-        raise ToolMissingError(f"{info.root}/bin/{prefix}*/snpe-net-run not found: the SDK at "
-                               f"{info.root} lacks the Android build for {abi}")
-    arch = binaries[-1].parent.name
-    lib_dir = info.root / "lib" / arch
-    if not lib_dir.is_dir():
-        raise ToolMissingError(f"{lib_dir} not found: the SDK lacks its {arch} libraries")
-    every = sorted(p for p in (info.root / "lib").glob("hexagon-v*/unsigned") if p.is_dir())
-    soc = SOC_TABLE.get(soc_model.strip().lower())
-    chosen = [p for p in every if soc and p.parent.name == f"hexagon-v{soc.htp_arch}"]
-    if chosen:
-        note = f"{soc.name} ({soc.marketing_name}): hexagon-v{soc.htp_arch}"
-    else:
-        chosen = every
-        note = (f"SoC {soc_model or 'unknown'} not in edge_fer.qnn's table: pushed every "
-                f"hexagon-v*/unsigned ({', '.join(p.parent.name for p in every) or 'none'})")
-    return SnpeAndroidBuild(arch, binaries[-1], lib_dir, chosen, note)
-
-
 def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
                       runtimes: tuple[str, ...] = ("cpu", "gpu", "dsp"), iterations: int = 10,
                       perf_profile: str = "high_performance", serial: str | None = None,
                       reference: Path | None = None) -> list[RuntimeSummary]:
     """Run the DLC on the device per runtime; summaries written to out_dir (see module doc)."""
-    from edge_fer.runners.snpe import RUNTIME_FLAGS, push_snpe_runtime
+    from edge_fer.runners.snpe import RUNTIME_FLAGS, push_snpe_runtime, snpe_android_build
 
     dlc, input_list, out_dir = Path(dlc), Path(input_list), Path(out_dir)
     if not dlc.is_file():
@@ -425,8 +374,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
                          f"{', '.join(PERF_PROFILES)}; --iterations ≥ 1")
     parsed = read_input_list(input_list)
     device = pick_device(serial)
-    build = snpe_android_build(device_prop(device, "ro.product.cpu.abi"),
-                               device_prop(device, "ro.soc.model"))
+    build = snpe_android_build(device)
     diagview = require_sdk_tool("snpe-diagview")
     reference = reference_model(dlc, reference)
     out_dir.mkdir(parents=True, exist_ok=True)

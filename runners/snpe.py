@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,27 +63,6 @@ def _run_tool(argv: list[str], what: str, cwd: Path | None = None) -> subprocess
     return done
 
 
-class AndroidSdk:
-    """The SDK's Android build: snpe-net-run, its libraries and the DSP skeletons."""
-
-    def __init__(self) -> None:
-        info = sdk_info()
-        root = info.root if info else None
-        if root is None:
-            raise ToolMissingError(f"running on a device needs the SDK folder's Android binaries: "
-                                   f"{SDK_HINT} (SNPE_ROOT, not just PATH)")
-        arch_bins = sorted((root / "bin").glob("aarch64-android*/" + NET_RUN))
-        if not arch_bins:
-            raise ToolMissingError(f"{root}/bin/aarch64-android*/{NET_RUN} not found: the SDK at "
-                                   f"SNPE_ROOT lacks its Android build")
-        self.arch = arch_bins[-1].parent.name
-        self.net_run = arch_bins[-1]
-        self.lib_dir = root / "lib" / self.arch
-        self.dsp_dirs = sorted(p for p in (root / "lib").glob("hexagon-v*/unsigned") if p.is_dir())
-        if not self.lib_dir.is_dir():
-            raise ToolMissingError(f"{self.lib_dir} not found: the SDK lacks its Android libraries")
-
-
 class Device:
     """One adb device, addressed by serial on every call."""
 
@@ -114,12 +94,70 @@ class Device:
             line = f"cd {shlex.quote(cwd)} && {line}"
         return self.call("shell", line, what=what)
 
+    def getprop(self, name: str) -> str:
+        """An Android system property ('' when the device does not answer)."""
+        try:
+            return self.shell(["getprop", name], what=f"getprop {name}").stdout.strip()
+        except EdgeFerError:
+            return ""
+
     def push(self, local: Path, remote: str) -> None:
         source = f"{local}/." if local.is_dir() else str(local)
         self.call("push", source, remote, what=f"adb push {local}")
 
     def pull(self, remote: str, local: Path) -> None:
         self.call("pull", f"{remote}/.", str(local), what=f"adb pull {remote}")
+
+
+# Device ABI (getprop ro.product.cpu.abi) → the SDK's Android folder prefix under bin/ and lib/
+# (e.g. $SNPE_ROOT/bin/aarch64-android/snpe-net-run, $SNPE_ROOT/lib/aarch64-android/libSNPE.so;
+# SNPE 1.x names them aarch64-android-clang8.0 etc., hence the prefix match).
+ABI_SDK_PREFIX = {"arm64-v8a": "aarch64-android", "armeabi-v7a": "arm-android"}
+
+
+@dataclass
+class SnpeAndroidBuild:
+    """The SDK's files for one device: snpe-net-run, its libraries and the DSP skeletons."""
+
+    arch: str
+    net_run: Path
+    lib_dir: Path
+    dsp_dirs: list[Path]
+    dsp_note: str
+
+
+def snpe_android_build(device: Device) -> SnpeAndroidBuild:
+    """$SNPE_ROOT/bin/<arch>/snpe-net-run, lib/<arch>/ and lib/hexagon-v<NN>/unsigned/ for the
+    device's ABI and (when its SoC is in edge_fer.qnn's table) its Hexagon version."""
+    from edge_fer.qnn import SOC_TABLE
+
+    abi, soc_model = device.getprop("ro.product.cpu.abi"), device.getprop("ro.soc.model")
+    info = sdk_info()
+    if info is None or info.root is None:
+        raise ToolMissingError(f"running on a device needs the SDK folder's Android build: "
+                               f"{SDK_HINT} (SNPE_ROOT, not just PATH)")
+    prefix = ABI_SDK_PREFIX.get(abi)
+    if prefix is None:
+        raise ToolMissingError(f"device ABI {abi or 'unknown'!r}: the SNPE SDK has Android "
+                               f"builds for {', '.join(ABI_SDK_PREFIX)} only")
+    binaries = sorted((info.root / "bin").glob(f"{prefix}*/{NET_RUN}"))
+    if not binaries:
+        raise ToolMissingError(f"{info.root}/bin/{prefix}*/{NET_RUN} not found: the SDK at "
+                               f"{info.root} lacks the Android build for {abi}")
+    arch = binaries[-1].parent.name
+    lib_dir = info.root / "lib" / arch
+    if not lib_dir.is_dir():
+        raise ToolMissingError(f"{lib_dir} not found: the SDK lacks its {arch} libraries")
+    every = sorted(p for p in (info.root / "lib").glob("hexagon-v*/unsigned") if p.is_dir())
+    soc = SOC_TABLE.get(soc_model.strip().lower())
+    chosen = [p for p in every if soc and p.parent.name == f"hexagon-v{soc.htp_arch}"]
+    if chosen:
+        note = f"{soc.name} ({soc.marketing_name}): hexagon-v{soc.htp_arch}"
+    else:
+        chosen = every
+        note = (f"SoC {soc_model or 'unknown'} not in edge_fer.qnn's table: pushed every "
+                f"hexagon-v*/unsigned ({', '.join(p.parent.name for p in every) or 'none'})")
+    return SnpeAndroidBuild(arch, binaries[-1], lib_dir, chosen, note)
 
 
 def push_snpe_runtime(device: Device, net_run: Path, lib_dir: Path, dsp_dirs: list[Path],
@@ -152,7 +190,7 @@ class SnpeRunner(Runner):
         self.device: Device | None = None
         if device:
             self.device = Device(device)
-            self.android = AndroidSdk()
+            self.android = snpe_android_build(self.device)
         else:
             self.net_run = require_sdk_tool(NET_RUN)
 
@@ -216,8 +254,8 @@ class SnpeRunner(Runner):
         (stage / "input_list.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         shutil.copyfile(self.model_path, stage / "model.dlc")
 
-        reporter.info(f"pushing SNPE ({sdk.arch}), model and {len(input_list)} raws to "
-                      f"{device.serial}:{DEVICE_ROOT}")
+        reporter.info(f"pushing SNPE ({sdk.arch}; DSP skeletons {sdk.dsp_note}), model and "
+                      f"{len(input_list)} raws to {device.serial}:{DEVICE_ROOT}")
         device.shell(["rm", "-rf", remote], what="clearing the device folder")
         env = push_snpe_runtime(device, sdk.net_run, sdk.lib_dir, sdk.dsp_dirs, remote_sdk,
                                 f"{DEVICE_ROOT}/sdk/dsp", also_create=(remote,))

@@ -191,6 +191,10 @@ def fake_device(tmp_path, monkeypatch, snpe_sdk) -> Path:
     adb = tools / "adb"
     adb.write_text(FAKE_ADB.format(python=sys.executable))
     adb.chmod(0o755)
+    getprop = tools / "getprop"  # the device's own, run by the stand-in's shell
+    getprop.write_text('#!/bin/sh\ncase "$1" in\n  ro.product.cpu.abi) echo arm64-v8a ;;\n'
+                       '  ro.soc.model) echo SM8550 ;;\nesac\n')
+    getprop.chmod(0o755)
     (tmp_path / "device").mkdir()
     monkeypatch.setenv("FAKE_DEVICE_ROOT", str(tmp_path / "device"))
     monkeypatch.setenv("FAKE_ADB_LOG", str(tmp_path / "adb.log"))
