@@ -304,14 +304,6 @@ def pick_device(serial: str | None = None):
     return Device(serial)
 
 
-def _clean_device(device, remote: str) -> None:
-    """Remove our folder from the device; a failure is a warning, never the run's error."""
-    try:
-        device.shell(["rm", "-rf", remote], what="cleaning the device folder")
-    except EdgeFerError as exc:
-        reporter.warn(str(exc))
-
-
 def reference_model(model: Path, reference: Path | None) -> Path | None:
     """The host reference for the label check: --reference, else the model's source `.pb`."""
     from edge_fer.bench import source_graph
@@ -395,7 +387,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
                                                perf_profile, env, remote, parsed, out_dir,
                                                reference, input_list))
         finally:
-            _clean_device(device, remote)
+            device.remove_quietly(remote)
     write_summary(summaries, out_dir, "snpe_device_bench", {
         "device": device.serial, "dlc": str(dlc), "input_list": str(input_list),
         "inputs": len(parsed), "perf_profile": perf_profile, "iterations": iterations,
@@ -510,7 +502,7 @@ def tflite_device_bench(model: Path, input_list: Path, out_dir: Path, benchmark_
                                                   threads, [n for _, n in staged], input_detail,
                                                   output_detail, out_dir, reference, check_list))
         finally:
-            _clean_device(device, remote)
+            device.remove_quietly(remote)
     write_summary(summaries, out_dir, "tflite_device_bench", {
         "device": device.serial, "model": str(model), "input_list": str(input_list),
         "iterations": iterations, "warmup": warmup, "threads": threads,

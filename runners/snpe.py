@@ -101,6 +101,13 @@ class Device:
         except EdgeFerError:
             return ""
 
+    def remove_quietly(self, remote: str) -> None:
+        """Remove our folder from the device; a failure is a warning, never the run's error."""
+        try:
+            self.shell(["rm", "-rf", remote], what="cleaning the device folder")
+        except EdgeFerError as exc:
+            reporter.warn(str(exc))
+
     def push(self, local: Path, remote: str) -> None:
         source = f"{local}/." if local.is_dir() else str(local)
         self.call("push", source, remote, what=f"adb push {local}")
@@ -269,10 +276,7 @@ class SnpeRunner(Runner):
             (scratch / "output").mkdir()
             device.pull(f"{remote}/output", scratch / "output")
         finally:
-            try:
-                device.shell(["rm", "-rf", remote], what="cleaning the device folder")
-            except EdgeFerError as exc:
-                reporter.warn(str(exc))
+            device.remove_quietly(remote)
 
     def _adopt_results(self, produced: Path, input_list: InputList, output_dir: Path) -> None:
         """Rewrite snpe-net-run's Result folders in our layout; keep its diagnostic logs."""
