@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,8 @@ POOL_MIN_FILES = 200
 # Without face detection the work per file is a decode and a resize, ~70 MB/s of JPEG in one
 # process here (48×48 files: ~35 µs each); below this many input bytes the pool's start-up and
 # per-result pickling cost more than it saves (3,000 48×48 JPEGs: 0.11 s serial, 0.23-0.44 s pooled).
+# Nor do threads help: 5,000 48x48 JPEGs took 0.87-1.08 s serial, 1.15-1.20 s with a decode thread
+# per core, the raws' file creation in one folder being the larger, serial part.
 POOL_MIN_BYTES = 64 * 2**20
 
 
@@ -141,14 +143,10 @@ def preprocess_files(paths: list[Path], detect_faces: bool = False,
         task = bar.add_task("preprocessing", total=len(paths), status="")
         if (workers == 1 or len(chunks) < 2 or len(paths) < POOL_MIN_FILES
                 or not _main_importable() or _little_work(paths, detect_faces)):
-            # Threads, not processes: OpenCV decodes without the GIL and a thread starts in
-            # microseconds, while the caller writes the raws of the chunks already done.
-            with ThreadPoolExecutor(max_workers=min(workers, len(chunks)),
-                                    thread_name_prefix="edge-fer-decode") as threads:
-                results = threads.map(_preprocess_chunk, chunks, [detect_faces] * len(chunks))
-                for chunk, outcome in zip(chunks, results):
-                    yield from zip(chunk, outcome)
-                    bar.advance(task, len(chunk))
+            results = (_preprocess_chunk(chunk, detect_faces) for chunk in chunks)
+            for chunk, outcome in zip(chunks, results):
+                yield from zip(chunk, outcome)
+                bar.advance(task, len(chunk))
             return
         done = 0
         try:

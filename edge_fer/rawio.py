@@ -128,15 +128,19 @@ def write_input_list(path: str | Path, raw_paths: list[Path], relative: bool = T
     path = Path(path)
     lines = [f"%{' '.join(output_tensors)}"] if output_tensors else []
     folder = path.parent.resolve()
-    resolved_parents: dict[Path, Path] = {}  # raws share a few folders: resolve each folder once
+    prefixes: dict[Path, str] = {}  # raws share a few folders: work out each folder's prefix once
     for raw in raw_paths:
         raw = Path(raw)
-        if relative:
-            parent = resolved_parents.setdefault(raw.parent, raw.parent.resolve())
-            raw = parent / raw.name
-            if raw.is_relative_to(folder):
-                raw = raw.relative_to(folder)
-        lines.append(raw.as_posix())
+        if not relative:
+            lines.append(raw.as_posix())
+            continue
+        prefix = prefixes.get(raw.parent)
+        if prefix is None:
+            parent = raw.parent.resolve()
+            prefix = prefixes[raw.parent] = "" if parent == folder else (
+                parent.relative_to(folder) if parent.is_relative_to(folder) else parent
+            ).as_posix() + "/"
+        lines.append(prefix + raw.name)
     return atomic_write_text(path, "\n".join(lines) + "\n")
 
 
