@@ -62,3 +62,7 @@ def test_staged_dir_declines_a_folder_holding_anything_else(tmp_path):
     with staged_dir(tmp_path, _ours) as staging:
         assert staging is None
     assert (tmp_path / "notes.txt").read_text() == "the user's"
+    (tmp_path / "link").symlink_to(tmp_path / "empty", target_is_directory=True)
+    (tmp_path / "empty").mkdir()
+    with staged_dir(tmp_path / "link", _ours) as staging:
+        assert staging is None
