@@ -6,6 +6,8 @@ conversion and runner round trips (confident, non-trivial predictions), quick en
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +63,67 @@ def reference_probs(frozen_model, synthetic_inputs) -> np.ndarray:
     from edge_fer.graphio import load_graph_def
 
     return frozen_outputs(load_graph_def(frozen_model), synthetic_inputs)
+
+
+FAKE_ADB = '''#!{python}
+"""adb with one device (FAKE123, unless FAKE_NO_DEVICE) whose /data/local/tmp is
+$FAKE_DEVICE_ROOT: devices, get-state, push, pull, shell (sh with the paths mapped); every call
+is appended to $FAKE_ADB_LOG."""
+import os, shutil, subprocess, sys
+from pathlib import Path
+root = os.environ["FAKE_DEVICE_ROOT"]
+local = lambda p: p.replace("/data/local/tmp", root)
+args = sys.argv[1:]
+with open(os.environ["FAKE_ADB_LOG"], "a") as log:
+    log.write(" ".join(args) + "\\n")
+present = not os.environ.get("FAKE_NO_DEVICE")
+if args[0] == "devices":
+    print("List of devices attached" + ("\\nFAKE123\\tdevice" if present else "")); sys.exit(0)
+serial, command, rest = args[1], args[2], args[3:]
+if serial != "FAKE123" or not present:
+    print(f"error: device '{{serial}}' not found", file=sys.stderr); sys.exit(1)
+if command == "get-state":
+    print("device"); sys.exit(0)
+def copy(src, dst):
+    s, d = Path(src.removesuffix("/.")), Path(dst)
+    if src.endswith("/."):
+        shutil.copytree(s, d, dirs_exist_ok=True)
+    else:
+        d.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(s, d / s.name if d.is_dir() else d)
+if command == "push":
+    copy(rest[0], local(rest[1]))
+    if rest[0].endswith(".sh"):  # a script run on the device names device paths
+        pushed = Path(local(rest[1]))
+        pushed.write_text(local(pushed.read_text()))
+    sys.exit(0)
+if command == "pull":
+    copy(local(rest[0]), rest[1]); sys.exit(0)
+if command == "shell":
+    sys.exit(subprocess.run(["sh", "-c", local(" ".join(rest))]).returncode)
+sys.exit("fake adb: unknown command " + command)
+'''
+
+# The device's own getprop, run by the stand-in's shell: an arm64 Snapdragon 8 Gen 3.
+FAKE_GETPROP = '''#!/bin/sh
+case "$1" in
+  ro.product.cpu.abi) echo arm64-v8a ;;
+  ro.soc.model) echo SM8650 ;;
+esac
+'''
+
+
+@pytest.fixture
+def fake_adb(tmp_path, monkeypatch) -> Path:
+    """adb (one device, FAKE123) and the device's getprop on PATH; returns the folder standing in
+    for the device's /data/local/tmp. adb's calls are logged to tmp_path/adb.log."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name, text in (("adb", FAKE_ADB.format(python=sys.executable)), ("getprop", FAKE_GETPROP)):
+        (tools / name).write_text(text)
+        (tools / name).chmod(0o755)
+    (tmp_path / "device").mkdir()
+    monkeypatch.setenv("FAKE_DEVICE_ROOT", str(tmp_path / "device"))
+    monkeypatch.setenv("FAKE_ADB_LOG", str(tmp_path / "adb.log"))
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path / "device"

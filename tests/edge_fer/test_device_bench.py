@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -219,49 +218,6 @@ def probs_of(pixels):
     probs = np.exp(logits - logits.max()); return (probs / probs.sum()).astype(np.float32)
 '''
 
-FAKE_ADB = '''#!{python}
-"""adb with one device (FAKE_SERIAL, unless FAKE_NO_DEVICE) whose /data/local/tmp is
-$FAKE_DEVICE_ROOT: devices, get-state, push, pull, shell (sh with the paths mapped)."""
-import os, shutil, subprocess, sys
-from pathlib import Path
-root = os.environ["FAKE_DEVICE_ROOT"]
-local = lambda p: p.replace("/data/local/tmp", root)
-args = sys.argv[1:]
-if args[0] == "devices":
-    print("List of devices attached")
-    if not os.environ.get("FAKE_NO_DEVICE"):
-        print("FAKE_SERIAL\\tdevice")
-    sys.exit(0)
-serial, command, rest = args[1], args[2], args[3:]
-if command == "get-state":
-    print("device"); sys.exit(0)
-def copy(src, dst):
-    s, d = Path(src.removesuffix("/.")), Path(dst)
-    if src.endswith("/."):
-        shutil.copytree(s, d, dirs_exist_ok=True)
-    else:
-        d.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(s, d / s.name if d.is_dir() else d)
-if command == "push":
-    copy(rest[0], local(rest[1]))
-    if rest[0].endswith(".sh"):  # a script run on the device names device paths
-        pushed = Path(local(rest[1]))
-        pushed.write_text(local(pushed.read_text()))
-    sys.exit(0)
-if command == "pull":
-    copy(local(rest[0]), rest[1]); sys.exit(0)
-if command == "shell":
-    sys.exit(subprocess.run(["sh", "-c", local(" ".join(rest))]).returncode)
-sys.exit("unknown adb command " + command)
-'''
-
-FAKE_GETPROP = '''#!/bin/sh
-case "$1" in
-  ro.product.cpu.abi) echo arm64-v8a ;;
-  ro.soc.model) echo SM8650 ;;
-esac
-'''
-
 FAKE_NET_RUN = '''#!{python}
 """snpe-net-run: Result_<i>/output:0.raw per input, SNPEDiag_0.log recording the runtime."""
 import os, sys
@@ -321,15 +277,9 @@ def _script(path: Path, text: str) -> Path:
 
 
 @pytest.fixture
-def device(tmp_path, monkeypatch) -> Path:
-    """A fake adb + getprop on PATH, the device's /data/local/tmp under tmp_path/device."""
-    tools = tmp_path / "tools"
-    _script(tools / "adb", FAKE_ADB.format(python=sys.executable))
-    _script(tools / "getprop", FAKE_GETPROP)
-    (tmp_path / "device").mkdir()
-    monkeypatch.setenv("FAKE_DEVICE_ROOT", str(tmp_path / "device"))
-    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
-    return tmp_path / "device"
+def device(fake_adb) -> Path:
+    """The fake device (tests/conftest.py): its /data/local/tmp under tmp_path/device."""
+    return fake_adb
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ The conversions call the converters' own APIs directly so the runners are tested
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -140,43 +139,8 @@ def snpe_sdk(tmp_path, monkeypatch) -> Path:
     return log
 
 
-FAKE_ADB = '''#!{python}
-"""Stand-in for adb with one device whose /data/local/tmp is $FAKE_DEVICE_ROOT: get-state,
-devices, push, pull and shell (run by sh with the device paths mapped)."""
-import os, shutil, subprocess, sys
-from pathlib import Path
-root = os.environ["FAKE_DEVICE_ROOT"]
-local = lambda p: p.replace("/data/local/tmp", root, 1)
-args = sys.argv[1:]
-with open(os.environ["FAKE_ADB_LOG"], "a") as log:
-    log.write(" ".join(args) + "\\n")
-if args[0] == "devices":
-    print("List of devices attached\\nFAKE123\\tdevice"); sys.exit(0)
-serial, command, rest = args[1], args[2], args[3:]
-if serial != "FAKE123":
-    print(f"error: device '{{serial}}' not found", file=sys.stderr); sys.exit(1)
-if command == "get-state":
-    print("device"); sys.exit(0)
-def copy(src, dst):
-    src_path, dst_path = Path(src.removesuffix("/.")), Path(dst)
-    if src.endswith("/."):
-        shutil.copytree(src_path, dst_path, dirs_exist_ok=True)
-    else:
-        dst_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src_path, dst_path / src_path.name if dst_path.is_dir() else dst_path)
-if command == "push":
-    copy(rest[0], local(rest[1])); sys.exit(0)
-if command == "pull":
-    copy(local(rest[0]), rest[1]); sys.exit(0)
-if command == "shell":
-    line = " ".join(rest).replace("/data/local/tmp", root)
-    sys.exit(subprocess.run(["sh", "-c", line]).returncode)
-sys.exit(f"fake adb: unknown command {{command}}")
-'''
-
-
 @pytest.fixture
-def fake_device(tmp_path, monkeypatch, snpe_sdk) -> Path:
+def fake_device(tmp_path, fake_adb, snpe_sdk) -> Path:
     """adb on PATH with device FAKE123, and the fake SDK's Android build; returns adb's call log."""
     sdk = tmp_path / "sdk"
     android_bin = sdk / "bin" / "aarch64-android"
@@ -186,17 +150,4 @@ def fake_device(tmp_path, monkeypatch, snpe_sdk) -> Path:
     (sdk / "lib" / "aarch64-android" / "libSNPE.so").write_bytes(b"lib")
     (sdk / "lib" / "hexagon-v73" / "unsigned").mkdir(parents=True)
     (sdk / "lib" / "hexagon-v73" / "unsigned" / "libSnpeHtpV73Skel.so").write_bytes(b"skel")
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    adb = tools / "adb"
-    adb.write_text(FAKE_ADB.format(python=sys.executable))
-    adb.chmod(0o755)
-    getprop = tools / "getprop"  # the device's own, run by the stand-in's shell
-    getprop.write_text('#!/bin/sh\ncase "$1" in\n  ro.product.cpu.abi) echo arm64-v8a ;;\n'
-                       '  ro.soc.model) echo SM8550 ;;\nesac\n')
-    getprop.chmod(0o755)
-    (tmp_path / "device").mkdir()
-    monkeypatch.setenv("FAKE_DEVICE_ROOT", str(tmp_path / "device"))
-    monkeypatch.setenv("FAKE_ADB_LOG", str(tmp_path / "adb.log"))
-    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
     return tmp_path / "adb.log"

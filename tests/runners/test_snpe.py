@@ -113,7 +113,7 @@ def test_device_run_pushes_runs_and_pulls_back(fake_device, snpe_sdk, dlc, input
                "/data/local/tmp/edge-fer/run/model.dlc" in call for call in calls)
     assert all(call.startswith("-s FAKE123") for call in calls)
     assert any(call.startswith("-s FAKE123 pull") for call in calls)
-    # the SDK build and DSP skeletons chosen by the device's ABI and SoC (SM8550: hexagon-v73)
+    # the SDK build and DSP skeletons are chosen by the device's ABI and SoC
     assert any(call.endswith("getprop ro.soc.model") for call in calls)
     assert any(call.endswith("getprop ro.product.cpu.abi") for call in calls)
     entries = read_results(out)
