@@ -53,33 +53,49 @@ def mirrored(x, batch: int | None):
     return tf.reshape(tf.linalg.matmul(rows, flip), shape, name="flip/x")
 
 
-def export_graph_def(arch_name: str, weights: dict[str, np.ndarray], batch: int | None = 1,
-                     tta_flip: bool = False):
+def export_graph_def(arch_name: str | list[str], weights: dict[str, np.ndarray] | list[dict[str, np.ndarray]],
+                     batch: int | None = 1, tta_flip: bool = False):
     """Inference graph x [batch,48,48,1] → logits → output with weights as constants.
 
-    tta_flip: the network runs on x and on its mirror image (sharing every weight) and `output`
-    is the mean of the two softmaxes — test-time augmentation inside the graph, so every runtime
-    and device gets it without extra code.
+    Several members (lists of architectures and weights, one per training run) make an ensemble:
+    each network sits under its own name scope `m<i>/` and `output` is the mean of their softmaxes.
+    tta_flip: every network also runs on the mirror image of x (sharing its weights) and its
+    softmax joins the mean — test-time augmentation inside the graph, so every runtime and device
+    gets it without extra code.
     """
     import tensorflow as tf
 
-    arch = get_architecture(arch_name)
+    arch_names = [arch_name] if isinstance(arch_name, str) else list(arch_name)
+    member_weights = [weights] if isinstance(weights, dict) else list(weights)
     graph = tf.Graph()
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, [batch, INPUT_SIZE, INPUT_SIZE, 1], name=INPUT_NAME)
-        layers = Layers(weights=weights)
-        if not tta_flip:
-            logits = tf.identity(arch.build(layers, x), name=LOGITS_NAME)
-            tf.nn.softmax(logits, name=OUTPUT_NAME)
+        views = [x, mirrored(x, batch)] if tta_flip else [x]
+        logits = []
+        for i, (name, values) in enumerate(zip(arch_names, member_weights, strict=True)):
+            arch, layers = get_architecture(name), Layers(weights=values)
+            with tf.compat.v1.name_scope(f"m{i}" if len(arch_names) > 1 else None):
+                logits += [arch.build(layers, view) for view in views]
+        if len(logits) == 1:
+            tf.nn.softmax(tf.identity(logits[0], name=LOGITS_NAME), name=OUTPUT_NAME)
         else:
-            plain = arch.build(layers, x)
-            flipped = arch.build(layers, mirrored(x, batch))
-            tf.multiply(tf.add(plain, flipped), 0.5, name=LOGITS_NAME)
-            tf.multiply(tf.add(tf.nn.softmax(plain), tf.nn.softmax(flipped)), 0.5, name=OUTPUT_NAME)
+            # chained AddV2 and one Mul: ops every converter takes (AddN is not on SNPE's list)
+            scale = np.float32(1 / len(logits))
+            tf.multiply(_sum(logits), scale, name=LOGITS_NAME)
+            tf.multiply(_sum([tf.nn.softmax(z) for z in logits]), scale, name=OUTPUT_NAME)
     graph_def = graph.as_graph_def()
     for node in graph_def.node:
         node.device = ""
     return graph_def
+
+
+def _sum(tensors: list):
+    import tensorflow as tf
+
+    total = tensors[0]
+    for tensor in tensors[1:]:
+        total = tf.add(total, tensor)
+    return total
 
 
 def reference_outputs(prefix: Path, inputs: np.ndarray) -> np.ndarray:
@@ -106,32 +122,36 @@ def frozen_outputs(graph_def, inputs: np.ndarray) -> np.ndarray:
                                for i in range(0, len(inputs), batch)])
 
 
-def freeze_run(run: str | Path, out: str | Path, which: str = "best", batch: int | None = 1,
+def freeze_run(run: str | Path | list, out: str | Path, which: str = "best", batch: int | None = 1,
                checks: int = 8, tta_flip: bool = False) -> dict:
-    """Freeze run's checkpoint to `out`; returns a summary (ops, max |Δp| against the checkpoint)."""
+    """Freeze a run's checkpoint (or several runs' as one ensemble) to `out`; returns a summary
+    (ops, max |Δp| against the mean of the checkpoints' own inference paths)."""
     from edge_fer.graphio import op_histogram
     from edge_fer.labels import write_labels
 
-    run, out = Path(run), Path(out)
-    config = read_run_config(run)
-    prefix = find_checkpoint(run, which)
-    weights = checkpoint_values(prefix)
+    runs = [Path(r) for r in (run if isinstance(run, (list, tuple)) else [run])]
+    out = Path(out)
+    archs, prefixes, member_weights = [], [], []
+    for member in runs:
+        archs.append(read_run_config(member)["arch"])
+        prefixes.append(find_checkpoint(member, which))
+        member_weights.append(checkpoint_values(prefixes[-1]))
     try:
-        graph_def = export_graph_def(config["arch"], weights, batch, tta_flip)
+        graph_def = export_graph_def(archs, member_weights, batch, tta_flip)
     except KeyError as exc:
-        raise EdgeFerError(f"{prefix}: checkpoint lacks tensor {exc} needed by {config['arch']}") from None
+        raise EdgeFerError(f"{prefixes[0] if len(runs) == 1 else ', '.join(map(str, prefixes))}: "
+                           f"checkpoint lacks tensor {exc} needed by {'+'.join(archs)}") from None
     check_snpe_ops(graph_def, out)
     inputs = np.random.default_rng(0).random((checks, INPUT_SIZE, INPUT_SIZE, 1), dtype=np.float32)
-    reference = reference_outputs(prefix, inputs)
-    if tta_flip:
-        reference = 0.5 * (reference + reference_outputs(prefix, inputs[:, :, ::-1].copy()))
+    views = [inputs, inputs[:, :, ::-1].copy()] if tta_flip else [inputs]
+    reference = np.mean([reference_outputs(prefix, view) for prefix in prefixes for view in views], axis=0)
     delta = float(np.abs(reference - frozen_outputs(graph_def, inputs)).max())
     if delta > FREEZE_TOLERANCE:
-        raise EdgeFerError(f"{out}: frozen graph differs from checkpoint {prefix} by {delta:.2e} "
-                           f"(> {FREEZE_TOLERANCE}); not written")
+        raise EdgeFerError(f"{out}: frozen graph differs from checkpoint {', '.join(map(str, prefixes))} "
+                           f"by {delta:.2e} (> {FREEZE_TOLERANCE}); not written")
     save_graph_def(graph_def, out)
     write_labels(out.parent / "labels.txt")
-    return {"path": str(out), "arch": config["arch"], "checkpoint": str(prefix), "batch": batch,
-            "tta_flip": tta_flip,
+    return {"path": str(out), "arch": "+".join(archs), "checkpoint": ", ".join(map(str, prefixes)),
+            "members": len(runs), "batch": batch, "tta_flip": tta_flip,
             "bytes": out.stat().st_size, "ops": dict(op_histogram(graph_def)),
             "max_abs_diff_vs_checkpoint": delta}

@@ -22,7 +22,8 @@ BN_MOMENTUM = 0.99
 class Layers:
     """Layer vocabulary of the architectures; `weights=None` builds for training, else for export."""
 
-    def __init__(self, weights: dict[str, np.ndarray] | None = None, is_training=None, keep_prob=None):
+    def __init__(self, weights: dict[str, np.ndarray] | None = None, is_training: bool = False,
+                 keep_prob=None):
         import tensorflow as tf
 
         self.tf = tf
@@ -73,20 +74,27 @@ class Layers:
         return gamma, beta, mean, var
 
     def _batch_norm(self, h, name: str, axes: list[int]):
-        """Training-time batch norm: batch statistics when training, moving averages otherwise."""
+        """Training-time batch norm: batch statistics in the training tower (which also updates
+        the moving averages), moving averages in the evaluation tower. Conv maps use the fused
+        kernel, which oneDNN fuses with the convolution (about 2× faster than tf.nn.moments)."""
         tf = self.tf
         channels = int(h.shape[-1])
         gamma, beta, moving_mean, moving_var = self._bn_params(name, channels)
-        batch_mean, batch_var = tf.nn.moments(h, axes=axes)
-        updates = [
-            tf.compat.v1.assign(moving_mean, moving_mean * BN_MOMENTUM + batch_mean * (1 - BN_MOMENTUM)),
-            tf.compat.v1.assign(moving_var, moving_var * BN_MOMENTUM + batch_var * (1 - BN_MOMENTUM)),
-        ]
-        for update in updates:
-            tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, update)
-        mean, var = tf.cond(self.is_training, lambda: (batch_mean, batch_var),
-                            lambda: (tf.identity(moving_mean), tf.identity(moving_var)))
-        return tf.nn.batch_normalization(h, mean, var, beta, gamma, BN_EPSILON)
+        if not self.is_training:
+            if axes == [0, 1, 2]:
+                return tf.compat.v1.nn.fused_batch_norm(h, gamma, beta, moving_mean, moving_var,
+                                                        epsilon=BN_EPSILON, is_training=False)[0]
+            return tf.nn.batch_normalization(h, moving_mean, moving_var, beta, gamma, BN_EPSILON)
+        if axes == [0, 1, 2]:
+            h, batch_mean, batch_var = tf.compat.v1.nn.fused_batch_norm(h, gamma, beta, epsilon=BN_EPSILON,
+                                                                        is_training=True)
+        else:
+            batch_mean, batch_var = tf.nn.moments(h, axes=axes)
+            h = tf.nn.batch_normalization(h, batch_mean, batch_var, beta, gamma, BN_EPSILON)
+        for moving, batch in ((moving_mean, batch_mean), (moving_var, batch_var)):
+            tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, tf.compat.v1.assign(
+                moving, moving * BN_MOMENTUM + batch * (1 - BN_MOMENTUM)))
+        return h
 
     def _kernel_and_bias(self, name: str, kernel_name: str, shape: list[int], init: str, bn: bool):
         """The layer's last kernel and its bias. Training: variables (no bias under batch norm,
@@ -157,7 +165,7 @@ class Layers:
 
     def dropout(self, h, rate: float):
         """Dropout driven by the keep-probability placeholder scaled to this layer's rate."""
-        if self.exporting or rate <= 0:
+        if self.exporting or not self.is_training or rate <= 0:
             return h
         tf = self.tf
         keep = 1.0 - rate * (1.0 - self.keep_prob) / 0.5  # keep_prob 0.5 → this layer's rate

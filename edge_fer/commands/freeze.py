@@ -11,17 +11,19 @@ from edge_fer.commands import reports_errors
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("freeze", epilog="Example: edge-fer freeze runs/fer --out model.pb")
+    @app.command("freeze", epilog="Example: edge-fer freeze runs/fer --out model.pb   "
+                 "(ensemble: edge-fer freeze runs/seed0 runs/seed1 --out model.pb)")
     @reports_errors
     def freeze(
-        run: Path = typer.Argument(..., help="Run folder written by edge-fer train."),
+        run: list[Path] = typer.Argument(..., help="Run folder written by edge-fer train; several runs "
+                                         "are frozen into one ensemble graph averaging their softmaxes."),
         out: Path = typer.Option(Path("model.pb"), help="Frozen graph to write (labels.txt goes beside it)."),
         checkpoint: str = typer.Option("best", help="best | last"),
         batch: int = typer.Option(1, min=0, help="Fixed batch of input x (0: dynamic)."),
         tta_flip: bool = typer.Option(False, help="Average the softmax of x and its mirror image inside the graph."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
-        """Fold batch norm, drop dropout and training ops, check the ops SNPE takes, verify against the checkpoint."""
+        """Fold batch norm, drop dropout and training ops, check the ops SNPE takes, verify against the checkpoint(s)."""
         from edge_fer.errors import UsageError
         from edge_fer.freeze import freeze_run
 

@@ -71,3 +71,28 @@ def test_tta_flip_graph_averages_the_mirror_image_with_snpe_ops(trained_run, fro
     np.testing.assert_allclose(frozen_outputs(graph_def, x), expected, atol=1e-5)
     # the two towers share every weight: the file is barely larger than the plain model
     assert (tmp_path / "tta.pb").stat().st_size < 1.01 * frozen_model.stat().st_size
+
+
+def test_several_runs_freeze_into_one_ensemble_averaging_their_softmaxes(trained_run, frozen_model,
+                                                                         synthetic_inputs, tmp_path):
+    from edge_fer.train import TrainConfig, train
+
+    other = tmp_path / "bn4"
+    train(TrainConfig(data="synthetic", arch="bn4", epochs=1, max_steps=20, synthetic_train=700,
+                      synthetic_val=70, seed=1, out=str(other)))
+    single = tmp_path / "bn4.pb"
+    assert runner.invoke(app, ["freeze", str(other), "--out", str(single)]).exit_code == 0
+    result = runner.invoke(app, ["freeze", str(trained_run), str(other), "--out", str(tmp_path / "ens.pb"),
+                                 "--tta-flip", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["arch"] == "seed003+bn4" and summary["members"] == 2
+    graph_def = load_graph_def(tmp_path / "ens.pb")
+    assert {node.op for node in graph_def.node} <= SNPE_OPS
+    x = synthetic_inputs[:6]
+    mirror = x[:, :, ::-1].copy()
+    members = [load_graph_def(frozen_model), load_graph_def(single)]
+    expected = np.mean([frozen_outputs(g, v) for g in members for v in (x, mirror)], axis=0)
+    np.testing.assert_allclose(frozen_outputs(graph_def, x), expected, atol=1e-5)
+    # each member keeps its own weights under its own scope; the flip matrix is shared
+    assert {node.name.split("/")[0] for node in graph_def.node if node.op == "Conv2D"} == {"m0", "m1"}

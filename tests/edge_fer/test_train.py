@@ -6,9 +6,11 @@ import gzip
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
+from edge_fer.train import TrainConfig, train
 
 runner = CliRunner()
 
@@ -81,3 +83,32 @@ def test_list_archs_and_help():
     help_text = runner.invoke(app, ["--help"]).output
     for command in ("train", "freeze", "inspect"):
         assert command in help_text
+
+
+def test_precision_auto_follows_the_cpu_and_bad_values_are_usage_errors(monkeypatch):
+    from edge_fer import train as training
+    from edge_fer.errors import UsageError
+
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: True)
+    assert training.resolve_precision("auto") == "bf16"
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
+    assert training.resolve_precision("auto") == "fp32"
+    assert training.resolve_precision("bf16") == "bf16"
+    with pytest.raises(UsageError, match="--precision"):
+        training.resolve_precision("fp16")
+    rewrite = training.session_config("bf16").graph_options.rewrite_options
+    assert rewrite.auto_mixed_precision_onednn_bfloat16 == 1
+    assert training.session_config("fp32").graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 == 0
+
+
+def test_bf16_training_keeps_fp32_variables_and_freezes_exactly(tmp_path):
+    """Mixed precision only changes how the session computes: checkpoints stay fp32 and the frozen
+    graph matches the checkpoint's own (fp32) inference path."""
+    from edge_fer.freeze import freeze_run
+
+    run = tmp_path / "bf16"
+    metrics = train(TrainConfig(data="synthetic", arch="resxs", epochs=1, max_steps=4, synthetic_train=256,
+                                synthetic_val=70, precision="bf16", out=str(run)))
+    assert metrics["precision"] == "bf16"
+    summary = freeze_run(run, tmp_path / "model.pb")
+    assert summary["max_abs_diff_vs_checkpoint"] < 1e-4
