@@ -62,3 +62,14 @@ def test_train_throughput_prints_both_and_ratio(tmp_path, capsys):
     assert figures["params"] == figures["keras_params"] > 0  # the same network on both sides
     assert figures["edge_fer_median"] > 0 and figures["keras_median"] > 0
     assert f"ratio {figures['ratio']:.2f}x" in out
+
+
+def test_train_throughput_resxs_in_bf16_is_the_same_network_on_both_sides(tmp_path, capsys):
+    train = load("train_throughput")
+    code = train.main(["--arch", "resxs", "--precision", "bf16", "--images", "64", "--epochs", "1",
+                       "--repeats", "1", "--batch", "32", "--json", str(tmp_path / "train.json")])
+    assert code == 0
+    figures = json.loads((tmp_path / "train.json").read_text())
+    assert figures["precision"] == "bf16"
+    assert figures["params"] == figures["keras_params"] == 1_227_623
+    assert "resxs (bf16)" in capsys.readouterr().out
