@@ -247,17 +247,31 @@ def vggbn(layers: Layers, x):
     return layers.dense(h, "fc", 7, relu=False)
 
 
-@register("resxs", 1e-4, "residual CNN: stem conv + 4 stages of two conv3×3+BN with a skip, GAP, FC 7")
-def resxs(layers: Layers, x):
-    h = layers.conv(x, "stem", 3, 32, bn=True)
-    for stage, filters in enumerate((32, 64, 128, 256), start=1):
+def residual_network(layers: Layers, x, widths: tuple[int, ...], blocks: tuple[int, ...]):
+    """Stem conv, then per stage (max-pool between stages) `blocks` residual blocks of two
+    conv3×3+BN with a skip (a 1×1 conv+BN projection where the width changes), GAP, FC 7."""
+    h = layers.conv(x, "stem", 3, widths[0], bn=True)
+    for stage, (filters, count) in enumerate(zip(widths, blocks, strict=True), start=1):
         if stage > 1:
             h = layers.max_pool(h)
-        shortcut = h if int(h.shape[-1]) == filters else layers.conv(h, f"s{stage}proj", 1, filters, bn=True, relu=False)
-        h = layers.conv(h, f"s{stage}a", 3, filters, bn=True)
-        h = layers.conv(h, f"s{stage}b", 3, filters, bn=True, relu=False)
-        h = layers.tf.nn.relu(layers.add(h, shortcut))
+        for block in range(count):
+            name = f"s{stage}" if block == 0 else f"s{stage}b{block + 1}"  # resxs's names for block 1
+            shortcut = h if int(h.shape[-1]) == filters else \
+                layers.conv(h, f"{name}proj", 1, filters, bn=True, relu=False)
+            h = layers.conv(h, f"{name}a", 3, filters, bn=True)
+            h = layers.conv(h, f"{name}b", 3, filters, bn=True, relu=False)
+            h = layers.tf.nn.relu(layers.add(h, shortcut))
         h = layers.dropout(h, 0.1)
     h = layers.global_avg_pool(h)
     h = layers.dropout(h, 0.5)
     return layers.dense(h, "fc", 7, relu=False)
+
+
+@register("resxs", 1e-4, "residual CNN: stem conv + 4 stages of two conv3×3+BN with a skip, GAP, FC 7")
+def resxs(layers: Layers, x):
+    return residual_network(layers, x, (32, 64, 128, 256), (1, 1, 1, 1))
+
+
+@register("resm", 1e-4, "deeper resxs: two residual blocks in stages 2 and 3 (widths 32/64/128/256)")
+def resm(layers: Layers, x):
+    return residual_network(layers, x, (32, 64, 128, 256), (1, 2, 2, 1))
