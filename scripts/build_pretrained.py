@@ -24,16 +24,16 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RECIPE = {"arch": "resxs", "epochs": 50, "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine",
-          "warmup_epochs": 1.0, "augment": "full", "label_smoothing": 0.1}
-# One network per seed, the same recipe: independently trained networks err on different faces,
-# so the mean of their softmaxes beats each of them (two stay under the 10 MB budget).
-SEEDS = (0, 1)
-# Epochs at which each training stage ends. The run is first trained for 20 epochs (one cosine
-# cycle), then resumed with --epochs 50: the cosine schedule is recomputed over 50 epochs, so the
-# learning rate restarts at 6.4e-4 and decays to 0 again (a warm restart, as in SGDR), reusing
-# the first cycle's weights instead of training 50 epochs from scratch.
-STAGES = (20, 50)
+RECIPE = {"arch": "resm", "epochs": 45, "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine",
+          "warmup_epochs": 1.0, "augment": "full", "label_smoothing": 0.1, "precision": "auto"}
+# One network per seed, the same recipe; several seeds freeze into one ensemble graph (the mean of
+# their softmaxes). Measured: two resxs seeds with mirror averaging gave 68.29 % on PublicTest
+# against 68.38 % for one, so the shipped model is one network.
+SEEDS = (0,)
+# Epochs at which each training stage ends: one cosine cycle. With (20, 50) the run would first
+# be trained for 20 epochs, then resumed with --epochs 50, which recomputes the cosine over 50
+# epochs (a warm restart, as in SGDR) — the recipe of the previous shipped resxs.
+STAGES = (45,)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, s in scores.items()},
         "training": {"recipe": RECIPE, "seeds": list(SEEDS), "stages_end_at_epochs": list(STAGES),
                      "machine": f"{platform.machine()}, 2 CPU cores (shared)",
-                     "members": [member_record(run, seed, h, args.data) for run, seed, h in zip(runs, SEEDS, histories)]},
+                     "members": [member_record(run, seed, h) for run, seed, h in zip(runs, SEEDS, histories)]},
         "command": "python scripts/build_pretrained.py " + shlex.join(
             ["--data", "fer2013.csv.gz", *(["--tta-flip"] if args.tta_flip else [])]),
     }
@@ -102,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def member_record(run: Path, seed: int, history: dict, data: str) -> dict:
-    """What one member's training did: its selection on PublicTest, time, speed and commands."""
+def member_record(run: Path, seed: int, history: dict) -> dict:
+    """What one member's training did: its selection on PublicTest, time, speed, and the train
+    commands the one command runs (with its default run folder and the CSV's file name)."""
     from edge_fer.train import TrainConfig
 
     best = history["best"]
@@ -114,7 +115,8 @@ def member_record(run: Path, seed: int, history: dict, data: str) -> dict:
         "epochs_run": history["epochs_run"], "wall_seconds": history["wall_seconds"],
         "images_per_second": [h["images_per_second"] for h in history["history"]],
         "train_commands": [
-            TrainConfig(data=data, out=str(run), seed=seed, **(RECIPE | {"epochs": e})).command()
+            TrainConfig(data="fer2013.csv.gz", out=f"runs/pretrained/{run.name}", seed=seed,
+                        **(RECIPE | {"epochs": e})).command()
             + (" --resume" if i else "") for i, e in enumerate(STAGES)],
     }
 
