@@ -20,7 +20,9 @@ BN_MOMENTUM = 0.99
 
 
 class Layers:
-    """Layer vocabulary of the architectures; `weights=None` builds for training, else for export."""
+    """Layer vocabulary of the architectures. `weights=None` builds on variables: the training tower
+    (`is_training=True`: batch statistics, dropout) or the inference tower over the same variables
+    (moving averages); with `weights` it builds the export graph from constants."""
 
     def __init__(self, weights: dict[str, np.ndarray] | None = None, is_training: bool = False,
                  keep_prob=None):
