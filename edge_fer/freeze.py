@@ -14,6 +14,7 @@ import numpy as np
 
 from edge_fer.errors import EdgeFerError
 from edge_fer.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME, check_snpe_ops, save_graph_def
+from edge_fer.labels import NUM_CLASSES, write_labels
 from edge_fer.model import Layers, get_architecture
 from edge_fer.preprocess import INPUT_SIZE
 from edge_fer.train import BEST_CKPT, CONFIG_NAME, LAST_CKPT, session_config
@@ -127,7 +128,6 @@ def freeze_run(run: str | Path | list, out: str | Path, which: str = "best", bat
     """Freeze a run's checkpoint (or several runs' as one ensemble) to `out`; returns a summary
     (ops, max |Δp| against the mean of the checkpoints' own inference paths)."""
     from edge_fer.graphio import op_histogram
-    from edge_fer.labels import write_labels
 
     runs = [Path(r) for r in (run if isinstance(run, (list, tuple)) else [run])]
     out = Path(out)
@@ -139,12 +139,14 @@ def freeze_run(run: str | Path | list, out: str | Path, which: str = "best", bat
     try:
         graph_def = export_graph_def(archs, member_weights, batch, tta_flip)
     except KeyError as exc:
-        raise EdgeFerError(f"{prefixes[0] if len(runs) == 1 else ', '.join(map(str, prefixes))}: "
-                           f"checkpoint lacks tensor {exc} needed by {'+'.join(archs)}") from None
+        raise EdgeFerError(f"{', '.join(map(str, prefixes))}: checkpoint lacks tensor {exc} "
+                           f"needed by {'+'.join(archs)}") from None
     check_snpe_ops(graph_def, out)
     inputs = np.random.default_rng(0).random((checks, INPUT_SIZE, INPUT_SIZE, 1), dtype=np.float32)
-    views = [inputs, inputs[:, :, ::-1].copy()] if tta_flip else [inputs]
-    reference = np.mean([reference_outputs(prefix, view) for prefix in prefixes for view in views], axis=0)
+    views = np.concatenate([inputs, inputs[:, :, ::-1]]) if tta_flip else inputs
+    # one restore per checkpoint, every view in one batch; the mean over checkpoints and views
+    reference = np.mean([reference_outputs(prefix, views).reshape(-1, checks, NUM_CLASSES)
+                         for prefix in prefixes], axis=(0, 1))
     delta = float(np.abs(reference - frozen_outputs(graph_def, inputs)).max())
     if delta > FREEZE_TOLERANCE:
         raise EdgeFerError(f"{out}: frozen graph differs from checkpoint {', '.join(map(str, prefixes))} "

@@ -131,9 +131,10 @@ def build_training_graph(config: TrainConfig):
         init = tf.compat.v1.global_variables_initializer()
         best_saver = tf.compat.v1.train.Saver(max_to_keep=1)
         last_saver = tf.compat.v1.train.Saver(max_to_keep=1)
-    return graph, {"x": x, "labels": labels, "weights": weights, "keep_prob": keep_prob, "lr": lr, "output": output, "loss": data_loss,
-                       "correct": correct, "train_op": train_op, "global_step": global_step, "init": init,
-                       "best_saver": best_saver, "last_saver": last_saver, "params": params}
+    return graph, {"x": x, "labels": labels, "weights": weights, "keep_prob": keep_prob, "lr": lr,
+                   "output": output, "loss": data_loss, "correct": correct, "train_op": train_op,
+                   "global_step": global_step, "init": init, "best_saver": best_saver,
+                   "last_saver": last_saver, "params": params}
 
 
 def cpu_has_bf16() -> bool:

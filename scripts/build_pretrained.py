@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from edge_fer.freeze import freeze_run
     from edge_fer.inspect import inspect_model
     from edge_fer.labels import write_labels
-    from edge_fer.train import METRICS_NAME, STATE_NAME, TrainConfig, train
+    from edge_fer.train import METRICS_NAME, STATE_NAME, train
 
     root, out = Path(args.run), Path(args.out)
     runs = [root / f"seed{seed}" for seed in SEEDS]
@@ -61,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             state = run / STATE_NAME
             if state.is_file() and json.loads(state.read_text())["epoch"] >= stage_epochs:
                 continue  # this stage is done: a re-run resumes where it stopped
-            train(TrainConfig(data=args.data, out=str(run), seed=seed, **(RECIPE | {"epochs": stage_epochs})),
-                  resume=state.is_file())
+            train(stage_config(args.data, run, seed, stage_epochs), resume=state.is_file())
     histories = [json.loads((run / METRICS_NAME).read_text()) for run in runs]
 
     with tempfile.TemporaryDirectory(prefix="edge-fer-pretrained-") as scratch:
@@ -105,8 +104,6 @@ def main(argv: list[str] | None = None) -> int:
 def member_record(run: Path, seed: int, history: dict) -> dict:
     """What one member's training did: its selection on PublicTest, time, speed, and the train
     commands the one command runs (with its default run folder and the CSV's file name)."""
-    from edge_fer.train import TrainConfig
-
     best = history["best"]
     return {
         "run": run.name, "seed": seed, "precision": history.get("precision", "fp32"),
@@ -115,10 +112,16 @@ def member_record(run: Path, seed: int, history: dict) -> dict:
         "epochs_run": history["epochs_run"], "wall_seconds": history["wall_seconds"],
         "images_per_second": [h["images_per_second"] for h in history["history"]],
         "train_commands": [
-            TrainConfig(data="fer2013.csv.gz", out=f"runs/pretrained/{run.name}", seed=seed,
-                        **(RECIPE | {"epochs": e})).command()
+            stage_config("fer2013.csv.gz", Path("runs/pretrained") / run.name, seed, e).command()
             + (" --resume" if i else "") for i, e in enumerate(STAGES)],
     }
+
+
+def stage_config(data: str, run: Path, seed: int, epochs: int):
+    """The training configuration of one stage of one member: what is run and what is recorded."""
+    from edge_fer.train import TrainConfig
+
+    return TrainConfig(data=data, out=str(run), seed=seed, **(RECIPE | {"epochs": epochs}))
 
 
 if __name__ == "__main__":
