@@ -33,6 +33,7 @@ class Layers:
         self.is_training = is_training
         self.keep_prob = keep_prob
         self.regularised: list = []  # kernels that take weight decay
+        self.batch_norms: dict = {}  # training tower: per layer, its batch statistics and moving averages
         self._constants: dict = {}   # export: one Const per weight, shared by repeated towers
 
     @property
@@ -93,6 +94,8 @@ class Layers:
         else:
             batch_mean, batch_var = tf.nn.moments(h, axes=axes)
             h = tf.nn.batch_normalization(h, batch_mean, batch_var, beta, gamma, BN_EPSILON)
+        self.batch_norms[name] = {"batch_mean": batch_mean, "batch_variance": batch_var,
+                                  "moving_mean": moving_mean, "moving_variance": moving_var}
         for moving, batch in ((moving_mean, batch_mean), (moving_var, batch_var)):
             tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, tf.compat.v1.assign(
                 moving, moving * BN_MOMENTUM + batch * (1 - BN_MOMENTUM)))

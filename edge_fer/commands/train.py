@@ -32,6 +32,9 @@ def register(app: typer.Typer) -> None:
         tta_flip: bool = typer.Option(False, help="Validate with horizontal-flip averaging."),
         precision: str = typer.Option("auto", help="auto | fp32 | bf16 (mixed precision; auto: bf16 where the CPU "
                                       "has AMX or AVX512-BF16)."),
+        bn_statistics: str = typer.Option("precise", help="precise | moving-average: after training, recompute "
+                                          "the best checkpoint's batch-norm statistics on the clean training "
+                                          "images, kept if they validate better."),
         out: Path = typer.Option(Path("runs/train"), help="Run folder for checkpoints, summaries, metrics.json."),
         resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
         overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
@@ -55,7 +58,8 @@ def register(app: typer.Typer) -> None:
                              class_weights=class_weights, label_smoothing=label_smoothing,
                              dropout_keep=dropout_keep, seed=seed, strict=strict, max_steps=max_steps,
                              synthetic_train=synthetic_train, synthetic_val=synthetic_val,
-                             tta_flip=tta_flip, precision=precision, out=str(out))
+                             tta_flip=tta_flip, precision=precision, bn_statistics=bn_statistics,
+                             out=str(out))
         metrics = run_training(config, resume=resume, overwrite=overwrite)
         best = metrics["best"]
         typer.echo(f"best {metrics['val_split']} accuracy {best['val_accuracy']:.4f} at epoch {best['epoch']} "
