@@ -48,7 +48,9 @@ def load_graph_def(path: str | Path):
 
 
 def save_graph_def(graph_def, path: str | Path) -> Path:
-    return atomic_write_bytes(path, graph_def.SerializeToString())
+    """Deterministic serialisation (attribute maps in key order): the same graph always gives the
+    same bytes, so the sha256 that manifests record identifies the model."""
+    return atomic_write_bytes(path, graph_def.SerializeToString(deterministic=True))
 
 
 def op_histogram(graph_def) -> Counter:

@@ -8,7 +8,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
-from edge_fer.freeze import frozen_outputs, reference_outputs
+from edge_fer.freeze import freeze_run, frozen_outputs, reference_outputs
 from edge_fer.graphio import SNPE_OPS, load_graph_def
 
 runner = CliRunner()
@@ -96,3 +96,11 @@ def test_several_runs_freeze_into_one_ensemble_averaging_their_softmaxes(trained
     np.testing.assert_allclose(frozen_outputs(graph_def, x), expected, atol=1e-5)
     # each member keeps its own weights under its own scope; the flip matrix is shared
     assert {node.name.split("/")[0] for node in graph_def.node if node.op == "Conv2D"} == {"m0", "m1"}
+
+
+def test_freezing_twice_gives_the_same_bytes(trained_run, tmp_path):
+    """Manifests identify a model by its sha256, so the same checkpoint must freeze to the same file."""
+    first, second = tmp_path / "a.pb", tmp_path / "b.pb"
+    freeze_run(trained_run, first, tta_flip=True)
+    freeze_run(trained_run, second, tta_flip=True)
+    assert first.read_bytes() == second.read_bytes()
