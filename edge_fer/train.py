@@ -134,8 +134,8 @@ def build_training_graph(config: TrainConfig):
         best_saver = tf.compat.v1.train.Saver(max_to_keep=1)
         last_saver = tf.compat.v1.train.Saver(max_to_keep=1)
     return graph, {"x": x, "labels": labels, "weights": weights, "keep_prob": keep_prob, "lr": lr,
-                   "train_logits": train_logits, "output": output, "loss": data_loss, "correct": correct, "train_op": train_op,
-                   "global_step": global_step, "init": init, "best_saver": best_saver,
+                   "train_logits": train_logits, "output": output, "loss": data_loss, "correct": correct,
+                   "train_op": train_op, "global_step": global_step, "init": init, "best_saver": best_saver,
                    "last_saver": last_saver, "params": params, "batch_norm": layers.batch_norms}
 
 
@@ -355,7 +355,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     writer.close()
 
     if config.bn_statistics == "precise" and t["batch_norm"] and best["epoch"] and len(val_split.labels) \
-            and best.get("bn_statistics") != "precise":
+            and "bn_statistics" not in best:  # decided once per best checkpoint
         best = settle_batch_norm(graph, t, run, config, train_split, val_split, best)
         atomic_write_text(run / STATE_NAME, json.dumps(
             {"epoch": history[-1]["epoch"], "best": best, "history": history,
