@@ -25,17 +25,18 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RECIPE = {"arch": "resm", "epochs": 45, "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine",
+RECIPE = {"arch": "resm", "epochs": 90, "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine",
           "warmup_epochs": 1.0, "augment": "full", "label_smoothing": 0.1, "precision": "auto",
           "bn_statistics": "precise"}
 # One network per seed, the same recipe; several seeds freeze into one ensemble graph (the mean of
 # their softmaxes). Measured: two resxs seeds with mirror averaging gave 68.29 % on PublicTest
 # against 68.38 % for one, so the shipped model is one network.
 SEEDS = (0,)
-# Epochs at which each training stage ends: one cosine cycle. With (20, 50) the run would first
-# be trained for 20 epochs, then resumed with --epochs 50, which recomputes the cosine over 50
-# epochs (a warm restart, as in SGDR) — the recipe of the previous shipped resxs.
-STAGES = (45,)
+# Epochs at which each training stage ends. The run is trained for 45 epochs (one cosine cycle),
+# then resumed with --epochs 90, which recomputes the cosine over 90 epochs: the learning rate
+# jumps back to half its peak and decays to zero again (a warm restart, as in SGDR). Measured on
+# PublicTest with precise batch-norm statistics, no mirror: 69.10 % after 45 epochs, 70.08 % after 90.
+STAGES = (45, 90)
 
 
 def main(argv: list[str] | None = None) -> int:
