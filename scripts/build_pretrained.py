@@ -62,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     for run, seed in zip(runs, SEEDS):
         for stage_epochs in STAGES if not args.skip_train else ():
             state = run / STATE_NAME
-            if state.is_file() and json.loads(state.read_text())["epoch"] >= stage_epochs:
-                continue  # this stage is done: a re-run resumes where it stopped
+            done = state.is_file() and json.loads(state.read_text())["epoch"] >= stage_epochs
+            if done and stage_epochs != STAGES[-1]:
+                continue  # an earlier stage is done: a re-run resumes where it stopped
+            # the last stage always runs: it finishes what an interrupted run left (epochs, or the
+            # batch-norm statistics after them) and does nothing else
             train(stage_config(args.data, run, seed, stage_epochs), resume=state.is_file())
     histories = [json.loads((run / METRICS_NAME).read_text()) for run in runs]
 
