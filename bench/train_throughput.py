@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         from edge_fer.atomic import atomic_write_text
 
         atomic_write_text(args.json, json.dumps({
-            "arch": args.arch, "precision": args.precision, "params": params, "keras_params": kparams, "batch": args.batch,
+            "arch": args.arch, "precision": args.precision, "params": params, "keras_params": kparams,
+            "batch": args.batch,
             "images_per_epoch": args.images, "edge_fer_images_per_s": ours,
             "keras_images_per_s": theirs, "edge_fer_median": mine, "keras_median": keras_rate,
             "ratio": mine / keras_rate, "keras_jit_compile": jit, "cpu_count": os.cpu_count(),

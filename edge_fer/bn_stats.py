@@ -29,8 +29,9 @@ def population_statistics(sess, t, images: np.ndarray, batch: int = 256) -> dict
         chunk = images[start:start + batch]
         values = sess.run(fetches, {t["x"]: to_model_input(chunk), t["keep_prob"]: 1.0})
         for name, (mean, variance) in values.items():
-            sums[name][0] += mean.astype(np.float64) * len(chunk)
-            sums[name][1] += (variance.astype(np.float64) + mean.astype(np.float64) ** 2) * len(chunk)
+            mean = mean.astype(np.float64)
+            sums[name][0] += mean * len(chunk)
+            sums[name][1] += (variance.astype(np.float64) + mean ** 2) * len(chunk)
     count = float(len(images))
     stats = {}
     for name, (mean_sum, square_sum) in sums.items():

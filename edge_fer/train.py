@@ -221,6 +221,11 @@ def _load_state(run: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _save_state(run: Path, epoch: int, best: dict, history: list, wall_seconds: float) -> None:
+    atomic_write_text(run / STATE_NAME, json.dumps(
+        {"epoch": epoch, "best": best, "history": history, "wall_seconds": wall_seconds}, indent=2))
+
+
 def prepare_run_dir(run: Path, config: TrainConfig, resume: bool, overwrite: bool) -> dict | None:
     """Refuse to clobber a run unless asked; return the saved state when resuming."""
     state = _load_state(run)
@@ -347,8 +352,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
             writer.add_summary(summary, epoch)
             writer.flush()
             wall = elapsed_before + time.perf_counter() - started
-            atomic_write_text(run / STATE_NAME, json.dumps(
-                {"epoch": epoch, "best": best, "history": history, "wall_seconds": wall}, indent=2))
+            _save_state(run, epoch, best, history, wall)
             reporter.info(f"epoch {epoch}: train loss {record['train_loss']:.4f} acc "
                           f"{record['train_accuracy']:.4f} | {dataset.val_split} loss {val['loss']:.4f} "
                           f"acc {val['accuracy']:.4f} | {record['images_per_second']:.0f} img/s")
@@ -357,9 +361,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     if config.bn_statistics == "precise" and t["batch_norm"] and best["epoch"] and len(val_split.labels) \
             and "bn_statistics" not in best:  # decided once per best checkpoint
         best = settle_batch_norm(graph, t, run, config, train_split, val_split, best)
-        atomic_write_text(run / STATE_NAME, json.dumps(
-            {"epoch": history[-1]["epoch"], "best": best, "history": history,
-             "wall_seconds": elapsed_before + time.perf_counter() - started}, indent=2))
+        _save_state(run, history[-1]["epoch"], best, history, elapsed_before + time.perf_counter() - started)
     wall = elapsed_before + time.perf_counter() - started
     metrics = {
         "arch": config.arch, "params": t["params"], "data": dataset.source,
