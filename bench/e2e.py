@@ -59,10 +59,10 @@ def make_jpegs(folder: Path, count: int, seed: int = 7, quality: int = 95) -> li
 def product_path(folder: Path, work: Path, model: Path, batch: int,
                  workers: int | None) -> dict:
     """raw-inputs → run → classify, timed stage by stage; labels by manifest source path."""
-    from edge_fer.classify import classify_output
-    from edge_fer.raw_inputs import raw_inputs_from_folder
+    from edge_fer.analysis.classify import classify_output
     from edge_fer.runners import load_runner
     from edge_fer.runners.base import run_input_list
+    from edge_fer.tensors.raw_inputs import raw_inputs_from_folder
 
     raws, output = work / "raws", work / "output"
     stages = {}
@@ -94,9 +94,9 @@ def naive_loop(paths: list[Path], work: Path, model: Path) -> dict:
     """One image at a time: decode+preprocess → raw → invoke → Result folder → parse."""
     from edge_fer.labels import LABELS
     from edge_fer.preprocess import preprocess_file
-    from edge_fer.rawio import write_image_raw
-    from edge_fer.results import read_result, result_dir, write_results
     from edge_fer.runners import load_runner
+    from edge_fer.tensors.rawio import write_image_raw
+    from edge_fer.tensors.results import read_result, result_dir, write_results
 
     raws, output = work / "naive_raws", work / "naive_output"
     raws.mkdir(parents=True)
@@ -121,7 +121,7 @@ def naive_loop(paths: list[Path], work: Path, model: Path) -> dict:
 
 
 def flop_floor(model: Path) -> int | None:
-    from edge_fer.bench import flops_per_image, source_graph
+    from edge_fer.benchmarks.bench import flops_per_image, source_graph
 
     graph = source_graph(model)
     return flops_per_image(graph) if graph else None

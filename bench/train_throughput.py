@@ -9,7 +9,7 @@ batch 64; He-normal / Glorot initialisation as edge-fer's) on the same synthetic
 (`--precision fp32`, or `bf16`: edge-fer's oneDNN mixed precision against Keras's
 `mixed_bfloat16` policy).
 
-- edge-fer: `edge_fer.train.train()` itself — the function behind `edge-fer train` — for
+- edge-fer: `edge_fer.training.train.train()` itself — the function behind `edge-fer train` — for
   1 + `--epochs` epochs; its own per-epoch `images_per_second` (the training loop only: feeding,
   `sess.run(train_op)`, progress; not validation or checkpoints). Epoch 1 is the warm-up.
 - Keras: `model.fit(x, y, batch_size, epochs=1 + --epochs, shuffle=True)` with a callback that
@@ -37,7 +37,7 @@ import numpy as np
 
 
 def keras_seed003(keep_prob: float):
-    """seed003 (edge_fer.model) in Keras layers: same shapes, padding, init and dropout."""
+    """seed003 (edge_fer.training.model) in Keras layers: same shapes, padding, init and dropout."""
     import keras
     from keras import layers
 
@@ -56,7 +56,7 @@ def keras_seed003(keep_prob: float):
 
 
 def keras_resxs(keep_prob: float):
-    """resxs (edge_fer.model) in Keras layers: conv without bias before batch norm (momentum 0.99,
+    """resxs (edge_fer.training.model) in Keras layers: conv without bias before batch norm (momentum 0.99,
     epsilon 1e-3), the same weight decay (edge-fer adds 1e-4 · Σ w²/2), dropout and shortcuts."""
     import keras
     from keras import layers
@@ -90,8 +90,8 @@ KERAS_ARCHS = {"seed003": keras_seed003, "resxs": keras_resxs}
 
 def edge_fer_epochs(arch: str, images: int, epochs: int, batch: int, lr: float,
                     keep_prob: float, work: Path, seed: int, precision: str) -> tuple[list[float], int]:
-    """images/s of each epoch of edge_fer.train.train (first epoch included), and the params."""
-    from edge_fer.train import TrainConfig, train
+    """images/s of each epoch of edge_fer.training.train.train (first epoch included), and the params."""
+    from edge_fer.training.train import TrainConfig, train
 
     metrics = train(TrainConfig(data="synthetic", arch=arch, epochs=epochs, batch_size=batch,
                                 lr=lr, augment="none", dropout_keep=keep_prob, seed=seed,
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     reporter.set_quiet(True)
     keep_prob = 0.5
-    # The very faces edge_fer.train loads for data="synthetic" with this seed and size.
+    # The very faces edge_fer.training.train loads for data="synthetic" with this seed and size.
     train_split = synthetic_dataset(args.images, 64, seed=args.seed).train
     x, y = to_model_input(train_split.images), train_split.labels
     load_start = os.getloadavg()

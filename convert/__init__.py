@@ -19,6 +19,9 @@ one place, `ConvertJob.folder`.
 
 Without a precision each target converts at its `default_precision` (fp32; int8 for qnn, which
 offers nothing else); `all` converts at ALL_DEFAULT_PRECISION.
+
+Wing 7 of the layout (see edge_fer/__init__.py): imports every wing below it; it checks each
+file it writes by running it (runners) and inspecting it (analysis).
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_fer import reporter
-from edge_fer.convert.base import ConvertJob, manifest_path, native_stdout_to_stderr
+from edge_fer.convert.base import ConvertJob, manifest_path
 from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.reporter import native_stdout_to_stderr
 
 ALL = "all"
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -167,7 +171,7 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
     `missing_tool` (exit 3) after the commands that would have run. `all`: every target whose
     tools are present is converted; the others are listed as skipped, failures as failed.
     """
-    from edge_fer.graphio import load_graph_def
+    from edge_fer.tensors.graphio import load_graph_def
 
     targets, precision = _validate(request)
     graph_def = load_graph_def(request.model)

@@ -17,7 +17,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -26,8 +25,9 @@ from pathlib import Path
 
 from edge_fer import __version__, reporter
 from edge_fer.errors import EdgeFerError
-from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
 from edge_fer.labels import NUM_CLASSES, write_labels
+from edge_fer.reporter import native_stdout_to_stderr
+from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME
 
 LAYOUT = "NHWC"
 LABELS_NAME = "labels.txt"
@@ -217,29 +217,6 @@ def staging_dir(parent: Path, name: str) -> Iterator[Path]:
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def native_stdout_to_stderr() -> Iterator[None]:
-    """Send what native libraries print on file descriptor 1 to stderr while converting, so
-    `--json` output on stdout stays machine-readable (CONVENTIONS: Qualcomm runtimes)."""
-    try:
-        stdout_fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
-    except (OSError, ValueError):
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(stdout_fd)
-    try:
-        os.dup2(sys.__stderr__.fileno() if sys.__stderr__ else 2, stdout_fd)
-        yield
-    finally:
-        try:
-            sys.stdout.flush()
-        except ValueError:
-            pass
-        os.dup2(saved, stdout_fd)
-        os.close(saved)
 
 
 @dataclass

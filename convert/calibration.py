@@ -16,9 +16,9 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_dir
 from edge_fer.errors import EdgeFerError
-from edge_fer.graphio import INPUT_NAME
 from edge_fer.preprocess import INPUT_SIZE, to_model_input
-from edge_fer.rawio import (
+from edge_fer.tensors.graphio import INPUT_NAME
+from edge_fer.tensors.rawio import (
     IMAGE_ELEMENTS,
     read_image_raw,
     read_input_list,

@@ -16,8 +16,8 @@ from pathlib import Path
 from edge_fer.convert.base import ConvertJob, Step, default_io, last_lines, run_tool
 from edge_fer.convert.calibration import snpe_input_list_path, write_snpe_input_list
 from edge_fer.errors import EdgeFerError
-from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME, check_snpe_ops
-from edge_fer.sdk import SDK_HINT, find_sdk_tool, sdk_info
+from edge_fer.platform.sdk import SDK_HINT, find_sdk_tool, sdk_info
+from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME, check_snpe_ops
 
 TARGET = "dlc"
 SUFFIX = ".dlc"

@@ -17,8 +17,8 @@ import numpy as np
 
 from edge_fer.convert.base import LAYOUT, ConvertJob, Step
 from edge_fer.errors import EdgeFerError
-from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME, dynamic_batch_graph
 from edge_fer.labels import LABELS
+from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME, dynamic_batch_graph
 
 TARGET = "onnx"
 SUFFIX = ".onnx"
@@ -106,8 +106,8 @@ def _convert(job: ConvertJob, path: Path) -> dict:
     import tensorflow as tf
     import tf2onnx
 
+    from edge_fer.analysis.inspect_artifacts import inspect_onnx
     from edge_fer.convert.verify import compare
-    from edge_fer.inspect_artifacts import inspect_onnx
 
     graph_def, rewritten = job.graph_def, []
     if job.dynamic_batch:
@@ -158,8 +158,8 @@ def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    from edge_fer.analysis.inspect_artifacts import inspect_onnx
     from edge_fer.convert.verify import compare
-    from edge_fer.inspect_artifacts import inspect_onnx
 
     if not fp32.is_file():
         raise EdgeFerError(f"{fp32}: float model to quantize is missing")

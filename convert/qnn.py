@@ -7,7 +7,7 @@
    with the TF graph on the first HTP_CHECK_INPUTS check inputs (~100 ms each on the emulator).
 2. for each SoC of `--soc`: `<stem>_qnn_<soc>_ctx.onnx` + `<stem>_qnn_<soc>_ctx_qnn.bin`, the
    QNN context binary compiled offline for that SoC (`ep.context_enable=1`, provider options
-   `soc_model`/`htp_arch` from edge_fer.qnn.SOCS). Before it is declared written, the model must
+   `soc_model`/`htp_arch` from edge_fer.platform.qnn.SOCS). Before it is declared written, the model must
    say it was compiled for that arch and SoC, reload from the file with plain HTP options and run
    CTX_CHECK_INPUTS check inputs.
 
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer import qnn
 from edge_fer.convert.base import ConvertJob, Step, sha256_file
 from edge_fer.errors import EdgeFerError
-from edge_fer.graphio import INPUT_NAME
+from edge_fer.platform import qnn
+from edge_fer.tensors.graphio import INPUT_NAME
 
 TARGET = "qnn"
 SUFFIX = ".onnx"
@@ -106,9 +106,9 @@ def _quantize(job: ConvertJob, path: Path) -> dict:
         qnn_preprocess_model,
     )
 
+    from edge_fer.analysis.inspect_artifacts import inspect_onnx
     from edge_fer.convert import onnx as onnx_target
     from edge_fer.convert.verify import compare
-    from edge_fer.inspect_artifacts import inspect_onnx
 
     fp32 = path.parent / f"{job.stem}_fp32{SUFFIX}"
     fp32_facts = onnx_target.plan(_fp32_job(job))[0].run(fp32)

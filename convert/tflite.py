@@ -20,7 +20,7 @@ from pathlib import Path
 
 from edge_fer.convert.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError
-from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME
+from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME
 
 TARGET = "tflite"
 SUFFIX = ".tflite"
@@ -66,7 +66,7 @@ def api_calls(job: ConvertJob, flavour: Flavour) -> list[str]:
     shape = job.input_shape()
     if job.dynamic_batch:
         return [
-            "graph_def, _ = edge_fer.graphio.dynamic_batch_graph(graph_def, 1)",
+            "graph_def, _ = edge_fer.tensors.graphio.dynamic_batch_graph(graph_def, 1)",
             (f"converter = tf.compat.v1.lite.TFLiteConverter(graph_def, "
              f"[graph[{INPUT_NAME + ':0'!r}]], [graph[{OUTPUT_NAME + ':0'!r}]])"),
             *flavour.settings,
@@ -94,7 +94,7 @@ def _converter(job: ConvertJob, flavour: Flavour):
     import tensorflow as tf
 
     if job.dynamic_batch:
-        from edge_fer.graphio import dynamic_batch_graph, import_graph
+        from edge_fer.tensors.graphio import dynamic_batch_graph, import_graph
 
         graph_def, _ = dynamic_batch_graph(job.graph_def, job.input_shape()[0])
         graph = import_graph(graph_def)
@@ -131,8 +131,8 @@ def _batch_facts(job: ConvertJob, path: Path) -> dict:
         return {"dynamic": False, "size": job.input_shape()[0]}
     import numpy as np
 
-    from edge_fer.graphio import dynamic_batch_graph
     from edge_fer.runners.tflite import TfliteRunner
+    from edge_fer.tensors.graphio import dynamic_batch_graph
 
     runner = TfliteRunner(path)
     images = np.random.default_rng(0).random((BATCH_CHECK, *job.input_shape()[1:]), np.float32)
@@ -153,8 +153,8 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
 
     import tensorflow as tf
 
+    from edge_fer.analysis.inspect_artifacts import inspect_tflite
     from edge_fer.convert.verify import compare
-    from edge_fer.inspect_artifacts import inspect_tflite
 
     converter = _converter(job, flavour)
     try:

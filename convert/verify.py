@@ -32,7 +32,7 @@ class Checks:
 def load_checks(job) -> Checks | None:
     """The check inputs and the frozen graph's outputs on them; None when checks are off."""
     from edge_fer.convert.calibration import load_check_samples
-    from edge_fer.freeze import frozen_outputs
+    from edge_fer.training.freeze import frozen_outputs
 
     if job.verify_count <= 0:
         return None

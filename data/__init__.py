@@ -2,6 +2,8 @@
 
 `load_dataset` is the one entry point; every loader returns a `DataSet` of uint8 48×48 faces
 with FER2013 labels, and records each skipped row or file in `DataSet.problems`.
+
+Wing 1 of the layout (see edge_fer/__init__.py): imports only the root modules.
 """
 
 from __future__ import annotations

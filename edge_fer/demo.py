@@ -53,15 +53,15 @@ def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: in
     """Run the whole pipeline in `out`; returns the summary (also written to out/summary.json)."""
     import json
 
+    from edge_fer.analysis.classify import classify_output
     from edge_fer.atomic import atomic_write_text
-    from edge_fer.classify import classify_output
     from edge_fer.convert import ConvertRequest, convert_model
     from edge_fer.data.synthetic import render_png_folder
-    from edge_fer.freeze import freeze_run
-    from edge_fer.raw_inputs import raw_inputs_from_folder
-    from edge_fer.results import read_results, stack_probs
     from edge_fer.runners import REGISTRY
-    from edge_fer.train import TrainConfig, train
+    from edge_fer.tensors.raw_inputs import raw_inputs_from_folder
+    from edge_fer.tensors.results import read_results, stack_probs
+    from edge_fer.training.freeze import freeze_run
+    from edge_fer.training.train import TrainConfig, train
 
     out = Path(out)
     started = time.perf_counter()
@@ -119,7 +119,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: in
             output_dir = out / "output" / f"{model.name}@{runtime}"
             runner = spec.load(model)
             try:
-                from edge_fer.rawio import read_input_list
+                from edge_fer.tensors.rawio import read_input_list
 
                 timings = runner.run_list(read_input_list(input_list), output_dir, batch=1)
             finally:

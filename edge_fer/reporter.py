@@ -5,6 +5,8 @@ Library code reports through here so that `--quiet`, non-TTY runs and `--json` o
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
@@ -56,3 +58,26 @@ def track(items: Iterable[T], total: int | None = None, description: str = "") -
         for item in items:
             yield item
             bar.advance(task)
+
+
+@contextlib.contextmanager
+def native_stdout_to_stderr() -> Iterator[None]:
+    """Send what native libraries print on file descriptor 1 to stderr while converting, so
+    `--json` output on stdout stays machine-readable (CONVENTIONS: Qualcomm runtimes)."""
+    try:
+        stdout_fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
+    except (OSError, ValueError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(stdout_fd)
+    try:
+        os.dup2(sys.__stderr__.fileno() if sys.__stderr__ else 2, stdout_fd)
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        except ValueError:
+            pass
+        os.dup2(saved, stdout_fd)
+        os.close(saved)

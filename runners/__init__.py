@@ -5,6 +5,9 @@ Adding a runtime means adding `runners/<name>.py` (a `Runner` subclass named `RU
 the longest suffix its name ends with (so `_ctx.onnx`, a compiled QNN context model, goes to qnn
 while a plain `.onnx` goes to onnx; the first row wins a tie); others are chosen by name
 (`--runtime`).
+
+Wing 5 of the layout (see edge_fer/__init__.py): imports the root modules, data, tensors,
+platform and training.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import NUM_CLASSES
-from edge_fer.rawio import InputList, read_image_raw, read_input_list
-from edge_fer.results import RESULT_DIR_PATTERN, remove_results_from, write_results
+from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list
+from edge_fer.tensors.results import RESULT_DIR_PATTERN, remove_results_from, write_results
 
 RUN_INFO_NAME = "run.json"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.errors import EdgeFerError
-from edge_fer.graphio import OUTPUT_NAME
 from edge_fer.runners.base import Runner
+from edge_fer.tensors.graphio import OUTPUT_NAME
 
 
 def unavailable_reason() -> str | None:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer import qnn, reporter
+from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError
-from edge_fer.rawio import InputList
+from edge_fer.platform import qnn
 from edge_fer.runners.base import Runner, RunTimings, finish_output_dir, run_input_list
+from edge_fer.tensors.rawio import InputList
 
 PROFILE_NAME = "qnn_profile"
 PROFILE_LEVEL = "basic"

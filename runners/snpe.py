@@ -21,10 +21,10 @@ import numpy as np
 
 from edge_fer import reporter
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
-from edge_fer.rawio import InputList, read_raw
-from edge_fer.results import read_results, write_results
+from edge_fer.platform.sdk import SDK_HINT, require_adb, require_sdk_tool, sdk_info
 from edge_fer.runners.base import Runner, RunTimings, finish_output_dir
-from edge_fer.sdk import SDK_HINT, require_adb, require_sdk_tool, sdk_info
+from edge_fer.tensors.rawio import InputList, read_raw
+from edge_fer.tensors.results import read_results, write_results
 
 NET_RUN = "snpe-net-run"
 # --snpe-runtime → snpe-net-run's flag (CPU is its default and has none).
@@ -135,8 +135,8 @@ class SnpeAndroidBuild:
 
 def snpe_android_build(device: Device) -> SnpeAndroidBuild:
     """$SNPE_ROOT/bin/<arch>/snpe-net-run, lib/<arch>/ and lib/hexagon-v<NN>/unsigned/ for the
-    device's ABI and (when its SoC is in edge_fer.qnn's table) its Hexagon version."""
-    from edge_fer.qnn import SOC_TABLE
+    device's ABI and (when its SoC is in edge_fer.platform.qnn's table) its Hexagon version."""
+    from edge_fer.platform.qnn import SOC_TABLE
 
     abi, soc_model = device.getprop("ro.product.cpu.abi"), device.getprop("ro.soc.model")
     info = sdk_info()
@@ -162,7 +162,7 @@ def snpe_android_build(device: Device) -> SnpeAndroidBuild:
         note = f"{soc.name} ({soc.marketing_name}): hexagon-v{soc.htp_arch}"
     else:
         chosen = every
-        note = (f"SoC {soc_model or 'unknown'} not in edge_fer.qnn's table: pushed every "
+        note = (f"SoC {soc_model or 'unknown'} not in edge_fer.platform.qnn's table: pushed every "
                 f"hexagon-v*/unsigned ({', '.join(p.parent.name for p in every) or 'none'})")
     return SnpeAndroidBuild(arch, binaries[-1], lib_dir, chosen, note)
 

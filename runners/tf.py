@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.graphio import INPUT_NAME, OUTPUT_NAME, import_graph, load_graph_def
 from edge_fer.runners.base import Runner
+from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME, import_graph, load_graph_def
 
 
 def unavailable_reason() -> str | None:

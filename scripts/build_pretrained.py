@@ -49,13 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-train", action="store_true", help="use the run as it is")
     args = parser.parse_args(argv)
 
+    from edge_fer.analysis.evaluate import evaluate_model
+    from edge_fer.analysis.inspect import inspect_model
     from edge_fer.atomic import atomic_write_bytes, atomic_write_text
     from edge_fer.convert import ConvertRequest, convert_model
-    from edge_fer.evaluate import evaluate_model
-    from edge_fer.freeze import freeze_run
-    from edge_fer.inspect import inspect_model
     from edge_fer.labels import write_labels
-    from edge_fer.train import METRICS_NAME, STATE_NAME, train
+    from edge_fer.training.freeze import freeze_run
+    from edge_fer.training.train import METRICS_NAME, STATE_NAME, train
 
     root, out = Path(args.run), Path(args.out)
     runs = [root / f"seed{seed}" for seed in SEEDS]
@@ -128,7 +128,7 @@ def member_record(run: Path, seed: int, history: dict) -> dict:
 
 def stage_config(data: str, run: Path, seed: int, epochs: int):
     """The training configuration of one stage of one member: what is run and what is recorded."""
-    from edge_fer.train import TrainConfig
+    from edge_fer.training.train import TrainConfig
 
     return TrainConfig(data=data, out=str(run), seed=seed, **(RECIPE | {"epochs": epochs}))
 

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="top-1 agreement with the reference required per runtime")
     args = parser.parse_args(argv)
 
-    from edge_fer.device_bench import format_summary, snpe_device_bench
+    from edge_fer.benchmarks.device_bench import format_summary, snpe_device_bench
     from edge_fer.errors import EdgeFerError
 
     try:

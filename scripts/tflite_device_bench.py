@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-agreement", type=float, default=0.95)
     args = parser.parse_args(argv)
 
-    from edge_fer.device_bench import format_summary, tflite_device_bench
+    from edge_fer.benchmarks.device_bench import format_summary, tflite_device_bench
     from edge_fer.errors import EdgeFerError
 
     try:

@@ -28,7 +28,7 @@ def fer2013_dir() -> Path:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """A seed003 run on 4,200 synthetic faces, 3 epochs (about 15 s on 2 cores)."""
-    from edge_fer.train import TrainConfig, train
+    from edge_fer.training.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("run") / "seed003"
     train(TrainConfig(data="synthetic", arch="seed003", epochs=3, synthetic_train=4200,
@@ -39,7 +39,7 @@ def trained_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def frozen_model(trained_run) -> Path:
     """The trained run frozen to model.pb (input x [1,48,48,1], output `output`), labels.txt beside it."""
-    from edge_fer.freeze import freeze_run
+    from edge_fer.training.freeze import freeze_run
 
     out = trained_run.parent / "frozen" / "model.pb"
     freeze_run(trained_run, out)
@@ -59,8 +59,8 @@ def synthetic_inputs() -> np.ndarray:
 @pytest.fixture(scope="session")
 def reference_probs(frozen_model, synthetic_inputs) -> np.ndarray:
     """The frozen graph's own softmax on synthetic_inputs: the TF reference every runtime is compared with."""
-    from edge_fer.freeze import frozen_outputs
-    from edge_fer.graphio import load_graph_def
+    from edge_fer.tensors.graphio import load_graph_def
+    from edge_fer.training.freeze import frozen_outputs
 
     return frozen_outputs(load_graph_def(frozen_model), synthetic_inputs)
 

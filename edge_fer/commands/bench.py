@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
                                   "of the suffix)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
     ) -> None:
-        from edge_fer.bench import (
+        from edge_fer.benchmarks.bench import (
             BenchSettings,
             format_json,
             format_table,

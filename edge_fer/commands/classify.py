@@ -38,8 +38,7 @@ def register(app: typer.Typer) -> None:
                                   "(e.g. cm.png)."),
         as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
     ) -> None:
-        from edge_fer.atomic import atomic_write_text
-        from edge_fer.classify import (
+        from edge_fer.analysis.classify import (
             classify_output,
             format_csv,
             format_json,
@@ -48,6 +47,7 @@ def register(app: typer.Typer) -> None:
             plot_confusion,
             read_labels_file,
         )
+        from edge_fer.atomic import atomic_write_text
         from edge_fer.errors import EdgeFerError, UsageError
         from edge_fer.labels import LABELS
 

@@ -33,8 +33,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
-        from edge_fer.compare import compare as run_compare
-        from edge_fer.compare import format_json, format_table
+        from edge_fer.analysis.compare import compare as run_compare
+        from edge_fer.analysis.compare import format_json, format_table
 
         reporter.set_quiet(quiet or as_json)
         rows = run_compare(targets, input_list, batch=batch, threads=threads)

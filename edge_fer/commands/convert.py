@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from edge_fer.convert import ConvertRequest, convert_model
         from edge_fer.errors import EdgeFerError, ToolMissingError
-        from edge_fer.pretrained import model_or_default
+        from edge_fer.training.pretrained import model_or_default
 
         reporter.set_quiet(quiet or as_json)
         if model is None and out is None:  # not beside it: that is the installed package

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
     @reports_errors
     def doctor(as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")
                ) -> None:
-        from edge_fer.doctor import diagnose
+        from edge_fer.runners.doctor import diagnose
 
         report = diagnose()
         if as_json:

@@ -28,9 +28,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Accuracy, per-class recall and confusion matrix of a model on a data-set split."""
         from edge_fer import reporter
-        from edge_fer.classify import metrics_text
-        from edge_fer.evaluate import evaluate_model
-        from edge_fer.pretrained import model_or_default
+        from edge_fer.analysis.classify import metrics_text
+        from edge_fer.analysis.evaluate import evaluate_model
+        from edge_fer.training.pretrained import model_or_default
 
         reporter.set_quiet(quiet or as_json)
         model = model_or_default(model)

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fold batch norm, drop dropout and training ops, check the ops SNPE takes, verify against the checkpoint(s)."""
         from edge_fer.errors import UsageError
-        from edge_fer.freeze import freeze_run
+        from edge_fer.training.freeze import freeze_run
 
         if checkpoint not in ("best", "last"):
             raise UsageError("--checkpoint must be best or last")

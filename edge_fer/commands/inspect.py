@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Inputs, outputs, op histogram, parameter count, FLOPs and size of a model file."""
-        from edge_fer.inspect import inspect_model
+        from edge_fer.analysis.inspect import inspect_model
 
         report = inspect_model(model)
         if as_json:

@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         from edge_fer.errors import UsageError
-        from edge_fer.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
+        from edge_fer.tensors.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
 
         reporter.set_quiet(quiet or as_json)
         if (folder is None) == (csv_file is None):

@@ -52,9 +52,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
-        from edge_fer.pretrained import model_or_default
-        from edge_fer.rawio import read_input_list
         from edge_fer.runners import runner_for
+        from edge_fer.tensors.rawio import read_input_list
+        from edge_fer.training.pretrained import model_or_default
 
         reporter.set_quiet(quiet or as_json)
         model = model_or_default(model)

@@ -43,14 +43,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a TF1-style graph CNN; keeps the best checkpoint by validation accuracy."""
         from edge_fer import reporter
-        from edge_fer.model import ARCHITECTURES
+        from edge_fer.training.model import ARCHITECTURES
 
         if list_archs:
             for name, spec in ARCHITECTURES.items():
                 typer.echo(f"{name:10s} {spec.description}")
             return
-        from edge_fer.train import TrainConfig
-        from edge_fer.train import train as run_training
+        from edge_fer.training.train import TrainConfig
+        from edge_fer.training.train import train as run_training
 
         reporter.set_quiet(quiet)
         config = TrainConfig(data=data, arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,

@@ -12,7 +12,7 @@ import shlex
 import numpy as np
 import pytest
 
-from edge_fer.rawio import read_input_list, write_input_list, write_raw
+from edge_fer.tensors.rawio import read_input_list, write_input_list, write_raw
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from edge_fer.rawio import write_input_list, write_raw
+from edge_fer.tensors.rawio import write_input_list, write_raw
 
 
 def _only_line(done) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from edge_fer.convert.base import sha256_file
-from edge_fer.rawio import write_input_list, write_raw
+from edge_fer.tensors.rawio import write_input_list, write_raw
 
 HAVE_QNN = importlib.util.find_spec("onnxruntime_qnn") is not None
 needs_qnn = pytest.mark.skipif(not HAVE_QNN, reason="onnxruntime-qnn is not installed "
@@ -150,7 +150,7 @@ def erf_model(tmp_path):
     """A frozen graph holding Erf, an op QNN's HTP backend does not take."""
     import tensorflow as tf
 
-    from edge_fer.graphio import save_graph_def
+    from edge_fer.tensors.graphio import save_graph_def
 
     graph = tf.Graph()
     with graph.as_default():

@@ -44,7 +44,7 @@ def test_int8_files_agree_on_top1_and_are_small(exported, run_artifact, syntheti
 
 
 def test_tflite_tensors_keep_their_names_and_io_types(exported):
-    from edge_fer.inspect_artifacts import inspect_tflite
+    from edge_fer.analysis.inspect_artifacts import inspect_tflite
 
     expected = {"tflite-fp32": "float32", "tflite-fp16": "float32", "tflite-int8": "int8",
                 "tflite-int8-float-io": "float32"}
@@ -136,8 +136,8 @@ def test_all_converts_what_can_run_here_and_lists_dlc_as_skipped(exported):
 
 
 def test_inspect_reads_the_files_back(exported, frozen_model):
-    from edge_fer.inspect import inspect_pb
-    from edge_fer.inspect_artifacts import inspect_onnx, inspect_tflite
+    from edge_fer.analysis.inspect import inspect_pb
+    from edge_fer.analysis.inspect_artifacts import inspect_onnx, inspect_tflite
 
     parameters = inspect_pb(frozen_model)["parameters"]
     for name, path in exported["files"].items():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge_fer.freeze import frozen_outputs
-from edge_fer.graphio import SNPE_OPS, load_graph_def
 from edge_fer.labels import LABELS
-from edge_fer.pretrained import default_model, pretrained_dir, pretrained_metrics
+from edge_fer.tensors.graphio import SNPE_OPS, load_graph_def
+from edge_fer.training.freeze import frozen_outputs
+from edge_fer.training.pretrained import default_model, pretrained_dir, pretrained_metrics
 
 
 def test_shipped_model_is_small_snpe_convertible_and_documented():

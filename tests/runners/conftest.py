@@ -50,7 +50,7 @@ def tflite_models(frozen_model, synthetic_inputs) -> dict[str, Path]:
 def onnx_model(frozen_model) -> Path:
     import tf2onnx
 
-    from edge_fer.graphio import load_graph_def
+    from edge_fer.tensors.graphio import load_graph_def
 
     model, _ = tf2onnx.convert.from_graph_def(load_graph_def(frozen_model),
                                               input_names=["x:0"], output_names=["output:0"],
@@ -63,7 +63,7 @@ def onnx_model(frozen_model) -> Path:
 @pytest.fixture(scope="session")
 def input_list(tmp_path_factory, synthetic_inputs) -> Path:
     """An input list of 24 synthetic faces (float32 raws) with a manifest."""
-    from edge_fer.raw_inputs import write_raw_set
+    from edge_fer.tensors.raw_inputs import write_raw_set
 
     out = tmp_path_factory.mktemp("raws")
     items = ((f"synthetic_{i}", f"face_{i}", "", image[..., 0])

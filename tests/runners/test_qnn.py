@@ -52,7 +52,7 @@ def qdq_model(onnx_model, synthetic_inputs) -> Path:
 @needs_qnn
 def test_run_profile_matches_tf_and_classify_reads_it(qdq_model, input_list, tmp_path,
                                                        reference_probs):
-    from edge_fer.classify import classify_output
+    from edge_fer.analysis.classify import classify_output
     from edge_fer.labels import LABELS
     from edge_fer.runners.qnn import read_profile
 
@@ -89,7 +89,7 @@ def test_runner_agrees_with_tf_and_is_batch_one(qdq_model, synthetic_inputs, ref
 
 @needs_qnn
 def test_detailed_profile_csv_gives_cycles_per_op(qdq_model, synthetic_inputs, tmp_path):
-    from edge_fer import qnn
+    from edge_fer.platform import qnn
     from edge_fer.runners.qnn import read_profile
 
     csv_path = tmp_path / "detailed.csv"
@@ -154,7 +154,7 @@ def test_without_onnxruntime_qnn_it_is_exit_3_with_the_extra(tmp_path, monkeypat
 @needs_qnn
 def test_run_json_stdout_stays_json_with_the_native_libraries(qdq_model, input_list, tmp_path):
     """The QNN libraries print '# LIBNATIVE: ...' on stdout once per process: not into --json."""
-    from edge_fer.rawio import read_input_list, write_input_list
+    from edge_fer.tensors.rawio import read_input_list, write_input_list
 
     three = write_input_list(tmp_path / "three.txt", read_input_list(input_list).raw_paths()[:3])
     done = subprocess.run([str(EDGE_FER), "run", str(qdq_model), "--runtime", "qnn", "-i",

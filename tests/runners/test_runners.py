@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from edge_fer.cli import app
 from edge_fer.errors import EdgeFerError
-from edge_fer.rawio import read_input_list
-from edge_fer.results import read_results
 from edge_fer.runners import load_runner
 from edge_fer.runners.base import read_run_info, run_input_list
+from edge_fer.tensors.rawio import read_input_list
+from edge_fer.tensors.results import read_results
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
-from edge_fer.rawio import read_input_list
-from edge_fer.results import read_results
+from edge_fer.tensors.rawio import read_input_list
+from edge_fer.tensors.results import read_results
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from edge_fer.analysis.compare import compare, split_target
 from edge_fer.cli import app
-from edge_fer.compare import compare, split_target
-from edge_fer.rawio import write_input_list, write_raw
-from edge_fer.results import write_results
+from edge_fer.tensors.rawio import write_input_list, write_raw
+from edge_fer.tensors.results import write_results
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edge_fer.classify import classify_output
+from edge_fer.analysis.classify import classify_output
 from edge_fer.cli import app
 from edge_fer.labels import LABELS
-from edge_fer.rawio import ManifestRow, write_input_list, write_manifest, write_raw
-from edge_fer.results import write_results
+from edge_fer.tensors.rawio import ManifestRow, write_input_list, write_manifest, write_raw
+from edge_fer.tensors.results import write_results
 
 TRUE = ["happy", "sad", "happy", "angry", "neutral", "surprise"]
 PREDICTED = [3, 4, 4, 0, 6, 5]  # one happy face taken for sad

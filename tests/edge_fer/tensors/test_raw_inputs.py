@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edge_fer import raw_inputs
 from edge_fer.cli import app
 from edge_fer.preprocess import preprocess_file
-from edge_fer.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
-from edge_fer.rawio import read_image_raw, read_input_list, read_manifest
+from edge_fer.tensors import raw_inputs
+from edge_fer.tensors.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
+from edge_fer.tensors.rawio import read_image_raw, read_input_list, read_manifest
 
-SAMPLE_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fer2013" / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "fer2013" / "sample"
 
 
 def read_skipped(path: Path) -> dict[str, str]:

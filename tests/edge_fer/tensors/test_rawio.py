@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edge_fer.errors import EdgeFerError
-from edge_fer.rawio import read_image_raw, read_input_list, write_input_list, write_raw
+from edge_fer.tensors.rawio import read_image_raw, read_input_list, write_input_list, write_raw
 
 
 def test_raw_is_headerless_little_endian_float32(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.classify import Metrics
+from edge_fer.analysis.classify import Metrics
 from edge_fer.errors import UsageError
 from edge_fer.labels import LABELS, NUM_CLASSES
 from edge_fer.preprocess import to_model_input

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from edge_fer import doctor
 from edge_fer.cli import app
+from edge_fer.runners import doctor
 
 HAVE_QNN = importlib.util.find_spec("onnxruntime_qnn") is not None
 OPTIONAL = {"ai_edge_litert", "onnxruntime", "onnxruntime_qnn"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_fer.bench import (
+from edge_fer.benchmarks.bench import (
     FAILED,
     MEASURED,
     SKIPPED,
@@ -41,8 +41,8 @@ def converted(frozen_model, tmp_path_factory) -> dict[str, Path]:
 
 
 def _flops(frozen_model: Path) -> int:
-    from edge_fer.graphio import import_graph, load_graph_def
-    from edge_fer.inspect import graph_flops
+    from edge_fer.analysis.inspect import graph_flops
+    from edge_fer.tensors.graphio import import_graph, load_graph_def
 
     return graph_flops(import_graph(load_graph_def(frozen_model)))
 
@@ -99,7 +99,7 @@ def test_json_to_stdout_is_only_json(converted):
 def test_qnn_native_line_stays_out_of_json(frozen_model, tmp_path):
     """onnxruntime-qnn prints '# LIBNATIVE: ...' on fd 1 once per process (CONVENTIONS)."""
     from edge_fer.convert import ConvertRequest, convert_model
-    from edge_fer.qnn import unavailable_reason
+    from edge_fer.platform.qnn import unavailable_reason
 
     if unavailable_reason():
         pytest.skip(unavailable_reason())
@@ -182,7 +182,7 @@ def test_qdq_onnx_runs_on_qnn_only_with_a_fixed_batch(tmp_path, batch, expected)
 
 
 def test_table_names_files_by_the_shortest_unique_path():
-    from edge_fer.bench import display_names
+    from edge_fer.benchmarks.bench import display_names
 
     names = display_names(["m/onnx/model_int8.onnx", "dyn/onnx/model_int8.onnx",
                            "m/tflite/model.tflite", "m/onnx/model_int8.onnx"])

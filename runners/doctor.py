@@ -15,9 +15,9 @@ import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from edge_fer import qnn
 from edge_fer.errors import EdgeFerError
-from edge_fer.sdk import ADB_HINT, SDK_HINT, find_adb, find_sdk_tool, sdk_info
+from edge_fer.platform import qnn
+from edge_fer.platform.sdk import ADB_HINT, SDK_HINT, find_adb, find_sdk_tool, sdk_info
 
 OK, MISSING, PROBLEM = "ok", "missing", "problem"
 SDK_TOOLS = ("snpe-tensorflow-to-dlc", "snpe-dlc-quantize", "snpe-dlc-info", "snpe-net-run",

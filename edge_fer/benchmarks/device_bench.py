@@ -12,7 +12,7 @@
   `--input_layer_value_files` and `--output_filepath`.
 
 Either way the device's outputs are written as Result folders (results.py) and checked against
-the host reference with edge_fer.compare (what `edge-fer compare REF device_results/` runs).
+the host reference with edge_fer.analysis.compare (what `edge-fer compare REF device_results/` runs).
 No adb, no device, no SDK or no benchmark_model: ToolMissingError (exit 3) saying what is missing.
 """
 
@@ -35,9 +35,9 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
-from edge_fer.rawio import InputList, read_image_raw, read_input_list, write_input_list
-from edge_fer.results import read_results, write_results
-from edge_fer.sdk import require_adb, require_sdk_tool
+from edge_fer.platform.sdk import require_adb, require_sdk_tool
+from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list, write_input_list
+from edge_fer.tensors.results import read_results, write_results
 
 if TYPE_CHECKING:
     from edge_fer.runners.snpe import SnpeAndroidBuild
@@ -306,7 +306,7 @@ def pick_device(serial: str | None = None):
 
 def reference_model(model: Path, reference: Path | None) -> Path | None:
     """The host reference for the label check: --reference, else the model's source `.pb`."""
-    from edge_fer.bench import source_graph
+    from edge_fer.benchmarks.bench import source_graph
 
     if reference is not None:  # a model file, or a folder of Result_<i> (as edge-fer compare)
         if not Path(reference).exists():
@@ -318,7 +318,7 @@ def reference_model(model: Path, reference: Path | None) -> Path | None:
 def check_labels(summary: RuntimeSummary, reference: Path | None, results: Path,
                  input_list: Path) -> None:
     """Top-1 agreement of the device's Result folders with the reference run on the host."""
-    from edge_fer.compare import compare
+    from edge_fer.analysis.compare import compare
 
     if reference is None:
         summary.reason = "no host reference (pass --reference MODEL, e.g. the source .pb)"

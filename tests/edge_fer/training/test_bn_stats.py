@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edge_fer.bn_stats import load_statistics, population_statistics, read_statistics
 from edge_fer.cli import app
 from edge_fer.data.synthetic import generate
 from edge_fer.preprocess import to_model_input
-from edge_fer.train import BEST_CKPT, TrainConfig, build_training_graph, train
+from edge_fer.training.bn_stats import load_statistics, population_statistics, read_statistics
+from edge_fer.training.train import BEST_CKPT, TrainConfig, build_training_graph, train
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_loaded_statistics_make_inference_match_the_training_tower(faces):
 
 
 def test_train_keeps_precise_statistics_that_validate_better_and_resume_leaves_them(tmp_path):
-    from edge_fer.freeze import freeze_run
+    from edge_fer.training.freeze import freeze_run
 
     run = tmp_path / "run"
     config = TrainConfig(data="synthetic", arch="resxs", epochs=2, lr=3e-3, synthetic_train=448,

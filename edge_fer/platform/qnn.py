@@ -164,7 +164,7 @@ def open_session(model: str | Path | bytes, provider_options: dict[str, str] | N
     A model the backend cannot take fully is an EdgeFerError naming the ops left over.
     """
     ort, _ = _modules()
-    from edge_fer.convert.base import native_stdout_to_stderr
+    from edge_fer.reporter import native_stdout_to_stderr
 
     label = label or str(model if not isinstance(model, bytes) else "model")
     provider_options = {"backend_path": htp_backend_path(), **(provider_options or {})}

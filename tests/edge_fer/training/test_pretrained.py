@@ -10,9 +10,9 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from edge_fer import pretrained
 from edge_fer.cli import app
-from edge_fer.rawio import write_input_list, write_raw
+from edge_fer.tensors.rawio import write_input_list, write_raw
+from edge_fer.training import pretrained
 
 
 def _invoke(*args):
@@ -78,7 +78,7 @@ def test_convert_without_model_converts_the_shipped_one_into_the_current_folder(
 
 def test_run_without_model_runs_the_shipped_one_on_tf(shipped, input_list, tmp_path,
                                                       reference_probs):
-    from edge_fer.results import read_results, stack_probs
+    from edge_fer.tensors.results import read_results, stack_probs
 
     out = tmp_path / "out"
     done = _invoke("run", "-i", input_list, "-o", out)

@@ -18,13 +18,13 @@ import numpy as np
 
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text
-from edge_fer.augment import AUGMENTATIONS, augment_batch
-from edge_fer.bn_stats import BN_STATISTICS, load_statistics, population_statistics
 from edge_fer.errors import UsageError
-from edge_fer.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME
 from edge_fer.labels import LABELS, NUM_CLASSES
-from edge_fer.model import Layers, get_architecture
 from edge_fer.preprocess import INPUT_SIZE, to_model_input
+from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME
+from edge_fer.training.augment import AUGMENTATIONS, augment_batch
+from edge_fer.training.bn_stats import BN_STATISTICS, load_statistics, population_statistics
+from edge_fer.training.model import Layers, get_architecture
 
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
 LR_SCHEDULES = ("constant", "cosine")

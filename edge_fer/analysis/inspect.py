@@ -34,7 +34,7 @@ def graph_flops(graph) -> int:
 
 
 def inspect_pb(path: Path) -> dict:
-    from edge_fer.graphio import import_graph, load_graph_def, op_histogram
+    from edge_fer.tensors.graphio import import_graph, load_graph_def, op_histogram
 
     graph_def = load_graph_def(path)
     graph = import_graph(graph_def)
@@ -64,7 +64,7 @@ def inspect_pb(path: Path) -> dict:
 def _artifact_inspectors() -> dict[str, Callable[[Path], dict]]:
     inspectors: dict[str, Callable[[Path], dict]] = {".pb": inspect_pb}
     try:
-        from edge_fer.inspect_artifacts import inspect_onnx, inspect_tflite
+        from edge_fer.analysis.inspect_artifacts import inspect_onnx, inspect_tflite
     except ImportError:
         return inspectors
     inspectors.update({".tflite": inspect_tflite, ".onnx": inspect_onnx})

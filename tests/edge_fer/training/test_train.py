@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
-from edge_fer.train import TrainConfig, train
+from edge_fer.training.train import TrainConfig, train
 
 runner = CliRunner()
 
@@ -86,8 +86,8 @@ def test_list_archs_and_help():
 
 
 def test_precision_auto_follows_the_cpu_and_bad_values_are_usage_errors(monkeypatch):
-    from edge_fer import train as training
     from edge_fer.errors import UsageError
+    from edge_fer.training import train as training
 
     monkeypatch.setattr(training, "cpu_has_bf16", lambda: True)
     assert training.resolve_precision("auto") == "bf16"
@@ -104,7 +104,7 @@ def test_precision_auto_follows_the_cpu_and_bad_values_are_usage_errors(monkeypa
 def test_bf16_training_keeps_fp32_variables_and_freezes_exactly(tmp_path):
     """Mixed precision only changes how the session computes: checkpoints stay fp32 and the frozen
     graph matches the checkpoint's own (fp32) inference path."""
-    from edge_fer.freeze import freeze_run
+    from edge_fer.training.freeze import freeze_run
 
     run = tmp_path / "bf16"
     metrics = train(TrainConfig(data="synthetic", arch="resxs", epochs=1, max_steps=4, synthetic_train=256,

@@ -14,8 +14,8 @@ import numpy as np
 from edge_fer.atomic import save_figure
 from edge_fer.errors import EdgeFerError
 from edge_fer.labels import LABELS
-from edge_fer.rawio import MANIFEST_NAME, ManifestRow, read_input_list, read_manifest
-from edge_fer.results import read_results
+from edge_fer.tensors.rawio import MANIFEST_NAME, ManifestRow, read_input_list, read_manifest
+from edge_fer.tensors.results import read_results
 
 
 @dataclass

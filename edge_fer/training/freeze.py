@@ -13,11 +13,17 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.errors import EdgeFerError
-from edge_fer.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME, check_snpe_ops, save_graph_def
 from edge_fer.labels import NUM_CLASSES, write_labels
-from edge_fer.model import Layers, get_architecture
 from edge_fer.preprocess import INPUT_SIZE
-from edge_fer.train import BEST_CKPT, CONFIG_NAME, LAST_CKPT, session_config
+from edge_fer.tensors.graphio import (
+    INPUT_NAME,
+    LOGITS_NAME,
+    OUTPUT_NAME,
+    check_snpe_ops,
+    save_graph_def,
+)
+from edge_fer.training.model import Layers, get_architecture
+from edge_fer.training.train import BEST_CKPT, CONFIG_NAME, LAST_CKPT, session_config
 
 FREEZE_TOLERANCE = 1e-4
 
@@ -113,7 +119,7 @@ def reference_outputs(prefix: Path, inputs: np.ndarray) -> np.ndarray:
 def frozen_outputs(graph_def, inputs: np.ndarray) -> np.ndarray:
     import tensorflow as tf
 
-    from edge_fer.graphio import import_graph
+    from edge_fer.tensors.graphio import import_graph
 
     with tf.compat.v1.Session(graph=import_graph(graph_def), config=session_config()) as sess:
         batch = sess.graph.get_tensor_by_name(f"{INPUT_NAME}:0").shape[0]
@@ -127,7 +133,7 @@ def freeze_run(run: str | Path | list, out: str | Path, which: str = "best", bat
                checks: int = 8, tta_flip: bool = False) -> dict:
     """Freeze a run's checkpoint (or several runs' as one ensemble) to `out`; returns a summary
     (ops, max |Δp| against the mean of the checkpoints' own inference paths)."""
-    from edge_fer.graphio import op_histogram
+    from edge_fer.tensors.graphio import op_histogram
 
     runs = [Path(r) for r in (run if isinstance(run, (list, tuple)) else [run])]
     out = Path(out)

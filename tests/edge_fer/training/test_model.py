@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 
 from edge_fer.errors import UsageError
-from edge_fer.freeze import export_graph_def, frozen_outputs
-from edge_fer.graphio import SNPE_OPS, check_snpe_ops
-from edge_fer.model import ARCHITECTURES, get_architecture
+from edge_fer.tensors.graphio import SNPE_OPS, check_snpe_ops
+from edge_fer.training.freeze import export_graph_def, frozen_outputs
+from edge_fer.training.model import ARCHITECTURES, get_architecture
 
 
 def _random_weights(arch: str) -> tuple[dict, object, object]:
     """Variables of a freshly initialised training graph, with non-trivial BN statistics."""
     import tensorflow as tf
 
-    from edge_fer.train import TrainConfig, build_training_graph
+    from edge_fer.training.train import TrainConfig, build_training_graph
 
     graph, t = build_training_graph(TrainConfig(arch=arch))
     with tf.compat.v1.Session(graph=graph) as sess:

@@ -25,7 +25,7 @@ from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
-from edge_fer.rawio import (
+from edge_fer.tensors.rawio import (
     IMAGE_ELEMENTS,
     MANIFEST_NAME,
     ManifestRow,
@@ -191,7 +191,7 @@ def _pool_context():
     """forkserver, never a plain fork: a parent running OpenCV's (or TensorFlow's) thread pool
     would hand the child locks that no thread will ever release."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["edge_fer.raw_inputs"])
+    context.set_forkserver_preload(["edge_fer.tensors.raw_inputs"])
     return context
 
 

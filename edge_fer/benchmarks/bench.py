@@ -66,7 +66,7 @@ class BenchRow:
     status: str = MEASURED
     reason: str = ""
     bytes: int | None = None
-    flops_per_image: int | None = None   # 2 × multiply-adds of Conv2D/MatMul (edge_fer.inspect)
+    flops_per_image: int | None = None   # 2 × multiply-adds of Conv2D/MatMul (edge_fer.analysis.inspect)
     calls: int = 0
     load_s: float | None = None
     mean_ms: float | None = None
@@ -252,9 +252,9 @@ def source_graph(model: Path) -> Path | None:
 
 
 def flops_per_image(graph_path: Path) -> int | None:
-    """2 × multiply-adds of one image through the frozen graph (edge_fer.inspect.graph_flops)."""
-    from edge_fer.graphio import import_graph, load_graph_def
-    from edge_fer.inspect import graph_flops
+    """2 × multiply-adds of one image through the frozen graph (edge_fer.analysis.inspect.graph_flops)."""
+    from edge_fer.analysis.inspect import graph_flops
+    from edge_fer.tensors.graphio import import_graph, load_graph_def
 
     try:
         graph = import_graph(load_graph_def(graph_path))
@@ -349,7 +349,7 @@ def _child(case: BenchCase, images: np.ndarray, settings: BenchSettings) -> dict
 
 
 def _in_process(case: BenchCase, images: np.ndarray, settings: BenchSettings) -> dict:
-    from edge_fer.convert.base import native_stdout_to_stderr
+    from edge_fer.reporter import native_stdout_to_stderr
 
     with native_stdout_to_stderr():
         return _measure_or_reason(case, images, settings)

@@ -8,8 +8,8 @@ import numpy as np
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
-from edge_fer.freeze import freeze_run, frozen_outputs, reference_outputs
-from edge_fer.graphio import SNPE_OPS, load_graph_def
+from edge_fer.tensors.graphio import SNPE_OPS, load_graph_def
+from edge_fer.training.freeze import freeze_run, frozen_outputs, reference_outputs
 
 runner = CliRunner()
 
@@ -75,7 +75,7 @@ def test_tta_flip_graph_averages_the_mirror_image_with_snpe_ops(trained_run, fro
 
 def test_several_runs_freeze_into_one_ensemble_averaging_their_softmaxes(trained_run, frozen_model,
                                                                          synthetic_inputs, tmp_path):
-    from edge_fer.train import TrainConfig, train
+    from edge_fer.training.train import TrainConfig, train
 
     other = tmp_path / "bn4"
     train(TrainConfig(data="synthetic", arch="bn4", epochs=1, max_steps=20, synthetic_train=700,

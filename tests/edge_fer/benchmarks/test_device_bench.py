@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_fer.device_bench import (
+from edge_fer.benchmarks.device_bench import (
     DiagStats,
     parse_benchmark_model,
     parse_diagview,
@@ -286,8 +286,8 @@ def device(fake_adb) -> Path:
 def raws(tmp_path, synthetic_inputs):
     """An input list of 6 synthetic faces, and a reference output folder holding what the
     stand-ins compute for them (the host 'model')."""
-    from edge_fer.raw_inputs import write_raw_set
-    from edge_fer.results import write_results
+    from edge_fer.tensors.raw_inputs import write_raw_set
+    from edge_fer.tensors.results import write_results
 
     items = ((f"face_{i}", f"face_{i}", "", image[..., 0])
              for i, image in enumerate(synthetic_inputs[:6]))
@@ -341,7 +341,7 @@ def test_snpe_flow_summarises_each_runtime_and_checks_labels(device, snpe_sdk, r
 
 
 def test_snpe_flow_reports_disagreeing_labels(device, snpe_sdk, raws, tmp_path):
-    from edge_fer.results import write_results
+    from edge_fer.tensors.results import write_results
 
     input_list, _ = raws
     wrong = tmp_path / "wrong"

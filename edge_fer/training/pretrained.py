@@ -12,7 +12,7 @@ from pathlib import Path
 from edge_fer import reporter
 from edge_fer.errors import EdgeFerError
 
-PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "data" / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "data" / "pretrained"
 MODEL_NAME = "model.pb"
 
 

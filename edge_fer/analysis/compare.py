@@ -15,8 +15,8 @@ import numpy as np
 
 from edge_fer import reporter
 from edge_fer.errors import EdgeFerError, UsageError
-from edge_fer.rawio import read_input_list
-from edge_fer.results import ResultEntry, read_results, stack_probs
+from edge_fer.tensors.rawio import read_input_list
+from edge_fer.tensors.results import ResultEntry, read_results, stack_probs
 
 
 @dataclass

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edge_fer.errors import EdgeFerError
-from edge_fer.results import read_results, remove_results_from, write_results
+from edge_fer.tensors.results import read_results, remove_results_from, write_results
 
 
 def probs(n: int, seed: int = 0) -> np.ndarray:
