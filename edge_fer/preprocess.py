@@ -1,13 +1,15 @@
 """The one preprocessing function (CONVENTIONS: Preprocessing).
 
 Training, raw-inputs and every runner go through `preprocess`, so the pixels a model sees on a
-device are the pixels it was trained on.
+device are the pixels it was trained on. Given an input spec (edge_fer/tensors/spec.py: size,
+colour, layout, normalisation) the same function makes what a model brought from elsewhere takes.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -17,6 +19,20 @@ from edge_fer.errors import EdgeFerError
 INPUT_SIZE = 48
 INPUT_SHAPE = (1, INPUT_SIZE, INPUT_SIZE, 1)
 FACE_MARGIN = 0.1
+
+
+class PixelSpec(Protocol):
+    """What preprocess needs of an input spec (edge_fer.tensors.spec.InputSpec is one)."""
+
+    height: int
+    width: int
+    color: str      # gray | rgb | bgr
+    layout: str     # nhwc | nchw
+    face_crop: bool
+
+    def mean_array(self) -> np.ndarray: ...
+
+    def std_array(self) -> np.ndarray: ...
 
 
 class ImageError(EdgeFerError):
@@ -38,14 +54,37 @@ def load_image(path: str | Path) -> np.ndarray:
     return image
 
 
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint16:
+        return (image >> 8).astype(np.uint8)
+    if image.dtype in (np.float32, np.float64):
+        return np.clip(image * 255.0 if image.max() <= 1.0 else image, 0, 255).astype(np.uint8)
+    if image.dtype != np.uint8:
+        raise ImageError(f"unsupported pixel type {image.dtype}")
+    return image
+
+
+def to_color_uint8(image: np.ndarray, color: str) -> np.ndarray:
+    """Any decoded image (OpenCV order: gray, BGR, BGRA) → 8-bit gray [H, W] or RGB/BGR [H, W, 3]."""
+    if color == "gray":
+        return to_gray_uint8(image)
+    image = _to_uint8(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.ndim == 3 and image.shape[2] == 3:
+        bgr = image
+    elif image.ndim == 3 and image.shape[2] == 4:
+        bgr = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    else:
+        raise ImageError(f"unsupported image shape {image.shape}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if color == "rgb" else bgr
+
+
 def to_gray_uint8(image: np.ndarray) -> np.ndarray:
     """Any decoded image → 8-bit single-channel."""
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype in (np.float32, np.float64):
-        image = np.clip(image * 255.0 if image.max() <= 1.0 else image, 0, 255).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise ImageError(f"unsupported pixel type {image.dtype}")
+    image = _to_uint8(image)
     if image.ndim == 2:
         return image
     if image.ndim == 3 and image.shape[2] == 1:
@@ -67,37 +106,62 @@ def _face_detector() -> cv2.CascadeClassifier:
 
 
 def crop_largest_face(gray: np.ndarray, margin: float = FACE_MARGIN) -> np.ndarray:
-    """Crop the largest Haar-cascade face with a small margin; the whole image when none is found."""
+    """Crop the largest Haar-cascade face with a small margin; the whole image when none is found.
+    A colour image is searched in gray and cropped in colour."""
+    image, gray = gray, (gray if gray.ndim == 2 else cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY))
     min_side = max(24, min(gray.shape) // 10)
     faces = _face_detector().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
                                                minSize=(min_side, min_side))
     if len(faces) == 0:
-        return gray
+        return image
     x, y, w, h = max(faces, key=lambda f: int(f[2]) * int(f[3]))
     dx, dy = int(w * margin), int(h * margin)
     y0, y1 = max(0, y - dy), min(gray.shape[0], y + h + dy)
     x0, x1 = max(0, x - dx), min(gray.shape[1], x + w + dx)
-    return gray[y0:y1, x0:x1]
+    return image[y0:y1, x0:x1]
 
 
-def resize_gray(gray: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
-    if gray.shape == (size, size):
+def resize_gray(gray: np.ndarray, size: int = INPUT_SIZE, width: int | None = None) -> np.ndarray:
+    """Resize to size × (width or size): INTER_AREA when shrinking, linear when enlarging (any
+    channel count)."""
+    width = width or size
+    if gray.shape[:2] == (size, width):
         return gray
-    shrinking = gray.shape[0] > size or gray.shape[1] > size
+    shrinking = gray.shape[0] > size or gray.shape[1] > width
     interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    return cv2.resize(gray, (size, size), interpolation=interp)
+    return cv2.resize(gray, (width, size), interpolation=interp)
 
 
-def preprocess(image: np.ndarray, detect_faces: bool = False) -> np.ndarray:
-    """Decoded image → float32 [48, 48] in [0, 1]: gray, optional face crop, resize, /255."""
-    return gray48_to_uint8(image, detect_faces).astype(np.float32) / np.float32(255.0)
+def preprocess(image: np.ndarray, detect_faces: bool = False,
+               spec: PixelSpec | None = None) -> np.ndarray:
+    """Decoded image → float32 [48, 48] in [0, 1]: gray, optional face crop, resize, /255.
+
+    With an input spec: its colour, face crop, size, then `(pixel / 255 − mean) / std` per
+    channel, as [H, W, C] or [C, H, W] (its layout) — what one image of that model's input holds.
+    """
+    if spec is None:
+        return gray48_to_uint8(image, detect_faces).astype(np.float32) / np.float32(255.0)
+    pixels = to_color_uint8(image, spec.color)
+    if detect_faces or spec.face_crop:
+        pixels = crop_largest_face(pixels if spec.color != "rgb" else pixels[:, :, ::-1])
+        if spec.color == "rgb":
+            pixels = pixels[:, :, ::-1]
+    pixels = resize_gray(pixels, spec.height, spec.width)
+    values = pixels.astype(np.float32) / np.float32(255.0)
+    if values.ndim == 2:
+        values = values[:, :, None]
+    values = (values - spec.mean_array()) / spec.std_array()
+    if spec.layout == "nchw":
+        values = values.transpose(2, 0, 1)
+    return np.ascontiguousarray(values, dtype=np.float32)
 
 
-def preprocess_file(path: str | Path, detect_faces: bool = False) -> np.ndarray:
+def preprocess_file(path: str | Path, detect_faces: bool = False,
+                    spec: PixelSpec | None = None) -> np.ndarray:
     """Read and preprocess one image file; raises ImageError naming the file when it is bad."""
     image = load_image(path)
     try:
-        return preprocess(image, detect_faces=detect_faces)
+        return preprocess(image, detect_faces=detect_faces, spec=spec)
     except ImageError as exc:
         raise ImageError(f"{path}: {exc}") from None
 

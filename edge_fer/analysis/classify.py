@@ -16,6 +16,7 @@ from edge_fer.errors import EdgeFerError
 from edge_fer.labels import LABELS
 from edge_fer.tensors.rawio import MANIFEST_NAME, ManifestRow, read_input_list, read_manifest
 from edge_fer.tensors.results import read_results
+from edge_fer.tensors.spec import read_labels_file  # noqa: F401 - classify's labels reader
 
 
 @dataclass
@@ -86,19 +87,6 @@ class ClassifyReport:
                              for p in self.problems],
                 "metrics": self.metrics.to_dict() if self.metrics else None,
                 "results": [p.to_dict() for p in self.predictions]}
-
-
-def read_labels_file(path: str | Path) -> tuple[str, ...]:
-    """labels.txt: one class name per line, in the model's output order."""
-    path = Path(path)
-    try:
-        names = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-                      if line.strip())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EdgeFerError(f"{path}: cannot read labels ({exc})") from None
-    if not names:
-        raise EdgeFerError(f"{path}: no labels in it")
-    return names
 
 
 def _sources(input_list: Path | None) -> tuple[int | None, dict[int, ManifestRow], list[str]]:
