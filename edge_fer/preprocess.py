@@ -51,7 +51,49 @@ def load_image(path: str | Path) -> np.ndarray:
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
         raise ImageError(f"{path}: not an image OpenCV can decode")
-    return image
+    return apply_orientation(image, exif_orientation(data))
+
+
+# EXIF orientation (1-8) → the array operation that shows the picture upright (EXIF 2.3, tag 274).
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+# Containers that can carry EXIF and the marker that says they do (checked before parsing).
+_EXIF_MARKERS = ((b"\xff\xd8", b"Exif\x00\x00"), (b"\x89PNG", b"eXIf"), (b"RIFF", b"EXIF"),
+                 (b"II*\x00", b""), (b"MM\x00*", b""))
+
+
+def exif_orientation(data: np.ndarray | bytes) -> int:
+    """The EXIF orientation of encoded image bytes (1 when absent or unreadable).
+
+    cv2.imdecode with IMREAD_UNCHANGED (needed to keep 16-bit and alpha) ignores it, so a phone
+    photo taken upright would reach the model sideways.
+    """
+    head = bytes(memoryview(data)[:65536])
+    if not any(head.startswith(magic) and marker in head for magic, marker in _EXIF_MARKERS):
+        return 1
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(bytes(data))) as picture:
+            value = picture.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block leaves the pixels as decoded
+        return 1
+    return value if value in _ORIENT else 1
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/flip a decoded image as its EXIF orientation says (1: unchanged)."""
+    transform = _ORIENT.get(orientation)
+    return image if transform is None else np.ascontiguousarray(transform(image))
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -105,20 +147,26 @@ def _face_detector() -> cv2.CascadeClassifier:
     return detector
 
 
-def crop_largest_face(gray: np.ndarray, margin: float = FACE_MARGIN) -> np.ndarray:
-    """Crop the largest Haar-cascade face with a small margin; the whole image when none is found.
+def largest_face_crop(gray: np.ndarray, margin: float = FACE_MARGIN) -> np.ndarray | None:
+    """The largest Haar-cascade face with a small margin, or None when there is none.
     A colour image is searched in gray and cropped in colour."""
     image, gray = gray, (gray if gray.ndim == 2 else cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY))
     min_side = max(24, min(gray.shape) // 10)
     faces = _face_detector().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
                                                minSize=(min_side, min_side))
     if len(faces) == 0:
-        return image
+        return None
     x, y, w, h = max(faces, key=lambda f: int(f[2]) * int(f[3]))
     dx, dy = int(w * margin), int(h * margin)
     y0, y1 = max(0, y - dy), min(gray.shape[0], y + h + dy)
     x0, x1 = max(0, x - dx), min(gray.shape[1], x + w + dx)
     return image[y0:y1, x0:x1]
+
+
+def crop_largest_face(gray: np.ndarray, margin: float = FACE_MARGIN) -> np.ndarray:
+    """Crop the largest Haar-cascade face with a small margin; the whole image when none is found."""
+    crop = largest_face_crop(gray, margin)
+    return gray if crop is None else crop
 
 
 def resize_gray(gray: np.ndarray, size: int = INPUT_SIZE, width: int | None = None) -> np.ndarray:

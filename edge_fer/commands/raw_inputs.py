@@ -32,7 +32,8 @@ def register(app: typer.Typer) -> None:
                                       "of a folder."),
         usage: str = typer.Option("PublicTest", "--usage", help="CSV Usage split to write."),
         detect_faces: bool = typer.Option(False, "--detect-faces", help="Crop the largest "
-                                          "face (OpenCV Haar cascade) before resizing."),
+                                          "face (OpenCV Haar cascade) before resizing; images "
+                                          "with no face are used whole and counted."),
         dtype: str = typer.Option("float32", "--dtype", help="float32 (9,216 bytes per raw) "
                                   "or uint8 (2,304 bytes)."),
         workers: int = typer.Option(None, "--workers", help="Processes (default: all cores)."),
@@ -63,5 +64,7 @@ def register(app: typer.Typer) -> None:
                    f"each) to {result.out_dir}, skipped {len(result.skipped)}"
                    + (f" (listed in {result.skipped_csv})" if result.skipped else "")
                    + f"; {result.labelled} labelled; {rate:.0f} images/s"
-                   + (f"; {result.ignored} non-image files ignored" if result.ignored else ""))
+                   + (f"; {result.ignored} non-image files ignored" if result.ignored else "")
+                   + (f"; no face found in {len(result.no_face)} of {result.written} images "
+                      f"(used whole)" if result.no_face is not None else ""))
         typer.echo(f"input list {result.input_list}, manifest {result.manifest}")

@@ -69,6 +69,7 @@ class RawInputsResult:
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     ignored: int = 0  # files in the folder that are not images by their suffix
+    no_face: list[str] | None = None  # with --detect-faces: sources where no face was found
 
     @property
     def bytes_per_raw(self) -> int:
@@ -81,6 +82,8 @@ class RawInputsResult:
             "dtype": self.dtype, "bytes_per_raw": self.bytes_per_raw, "written": self.written,
             "labelled": self.labelled, "skipped": len(self.skipped), "ignored": self.ignored,
             "seconds": round(self.seconds, 3),
+            "no_face": None if self.no_face is None else len(self.no_face),
+            "no_face_files": self.no_face,
             "skipped_files": [{"path": p, "reason": r} for p, r in self.skipped],
         }
 
@@ -114,11 +117,19 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # one process per core already
 
 
+class NoFace(np.ndarray):
+    """A preprocessed image in which --detect-faces found no face (the whole image was used)."""
+
+
 def _preprocess_or_reason(path: Path, detect_faces: bool) -> np.ndarray | str:
-    from edge_fer.preprocess import load_image, preprocess
+    from edge_fer.preprocess import largest_face_crop, load_image, preprocess, to_gray_uint8
 
     try:
-        return preprocess(load_image(path), detect_faces=detect_faces)
+        if not detect_faces:
+            return preprocess(load_image(path))
+        gray = to_gray_uint8(load_image(path))
+        crop = largest_face_crop(gray)
+        return preprocess(gray).view(NoFace) if crop is None else preprocess(crop)
     except EdgeFerError as exc:
         return str(exc).removeprefix(f"{path}: ")
     except Exception as exc:  # noqa: BLE001 - any decoder failure skips this file, not the run
@@ -274,10 +285,18 @@ def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: 
         raise EdgeFerError(f"{root}: holds no image files "
                            f"({', '.join(sorted(IMAGE_SUFFIXES)[:6])}, ...)")
     started = time.perf_counter()
-    items = ((str(path), path.stem, folder_label(path, root), image)
-             for path, image in preprocess_files(paths, detect_faces, workers))
-    result = write_raw_set(Path(out_dir), items, dtype)
+    no_face: list[str] = []
+
+    def items():
+        for path, image in preprocess_files(paths, detect_faces, workers):
+            if isinstance(image, NoFace):
+                no_face.append(str(path))
+                image = image.view(np.ndarray)
+            yield str(path), path.stem, folder_label(path, root), image
+
+    result = write_raw_set(Path(out_dir), items(), dtype)
     result.ignored = ignored
+    result.no_face = no_face if detect_faces else None
     result.seconds = time.perf_counter() - started
     return result
 

@@ -52,3 +52,20 @@ def test_load_image_round_trips_png(tmp_path):
 def test_face_crop_falls_back_to_whole_image_without_face():
     image = np.full((100, 100), 128, np.uint8)
     assert preprocess(image, detect_faces=True).shape == (48, 48)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_as_pillow_applies_it(tmp_path, orientation):
+    from PIL import Image, ImageOps
+
+    rng = np.random.default_rng(orientation)
+    rgb = np.kron(rng.integers(0, 256, (5, 8, 3), np.uint8), np.ones((8, 8, 1), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(rgb).save(path, quality=100, exif=exif.tobytes())
+    with Image.open(path) as picture:
+        upright = np.asarray(ImageOps.exif_transpose(picture).convert("RGB"))[:, :, ::-1]
+    loaded = load_image(path)
+    assert loaded.shape == upright.shape == ((64, 40, 3) if orientation >= 5 else (40, 64, 3))
+    assert np.abs(loaded.astype(int) - upright).max() <= 3

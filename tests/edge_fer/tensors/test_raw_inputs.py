@@ -164,3 +164,13 @@ def test_small_files_are_decoded_in_this_process_unless_faces_are_detected(tmp_p
     assert not raw_inputs._little_work(paths, detect_faces=True)
     monkeypatch.setattr(raw_inputs, "POOL_MIN_BYTES", sum(p.stat().st_size for p in paths))
     assert not raw_inputs._little_work(paths, detect_faces=False)
+
+
+def test_detect_faces_counts_the_images_without_a_face(mixed_folder, tmp_path):
+    result = raw_inputs_from_folder(mixed_folder, tmp_path / "raws", detect_faces=True, workers=1)
+    assert result.written == 4 and len(result.no_face) == 4  # noise holds no face
+    assert result.to_dict()["no_face"] == 4
+    assert raw_inputs_from_folder(mixed_folder, tmp_path / "plain").no_face is None
+    shown = CliRunner().invoke(app, ["raw-inputs", str(mixed_folder), "--out",
+                                     str(tmp_path / "cli"), "--detect-faces", "-q"])
+    assert shown.exit_code == 0 and "no face found in 4 of 4 images" in shown.output
