@@ -35,6 +35,11 @@ def register(app: typer.Typer) -> None:
         bn_statistics: str = typer.Option("precise", help="precise | moving-average: after training, recompute "
                                           "the best checkpoint's batch-norm statistics on the clean training "
                                           "images, kept if they validate better."),
+        teacher: str = typer.Option("", help="Knowledge distillation: a frozen graph (with `logits`, e.g. the shipped "
+                                    "model) whose soft targets the student learns from; its logits on the training "
+                                    "faces are computed once and cached in the run folder."),
+        distill_alpha: float = typer.Option(0.5, help="Weight of the distillation term (1 − alpha on the labels)."),
+        distill_temperature: float = typer.Option(4.0, help="Softmax temperature of the distillation term."),
         out: Path = typer.Option(Path("runs/train"), help="Run folder for checkpoints, summaries, metrics.json."),
         resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
         overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
@@ -59,7 +64,8 @@ def register(app: typer.Typer) -> None:
                              dropout_keep=dropout_keep, seed=seed, strict=strict, max_steps=max_steps,
                              synthetic_train=synthetic_train, synthetic_val=synthetic_val,
                              tta_flip=tta_flip, precision=precision, bn_statistics=bn_statistics,
-                             out=str(out))
+                             teacher=teacher, distill_alpha=distill_alpha,
+                             distill_temperature=distill_temperature, out=str(out))
         metrics = run_training(config, resume=resume, overwrite=overwrite)
         best = metrics["best"]
         typer.echo(f"best {metrics['val_split']} accuracy {best['val_accuracy']:.4f} at epoch {best['epoch']} "

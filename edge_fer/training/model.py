@@ -280,3 +280,40 @@ def resxs(layers: Layers, x):
 @register("resm", 1e-4, "deeper resxs: two residual blocks in stages 2 and 3 (widths 32/64/128/256)")
 def resm(layers: Layers, x):
     return residual_network(layers, x, (32, 64, 128, 256), (1, 2, 2, 1))
+
+
+def separable_network(layers: Layers, x, stem: int, widths: tuple[int, ...], blocks: tuple[int, ...],
+                      pool_stem: bool = False):
+    """Edge network: a conv3×3+BN stem (max-pooled when `pool_stem`), then per stage (max-pool
+    between stages) a separable conv to the stage's width and `blocks` residual blocks of two
+    separable convs (depthwise 3×3 → pointwise 1×1 + BN) with an identity skip, GAP, FC 7.
+    Depthwise-separable convs cost about 1/9 of a 3×3 conv and identity skips cost one Add, so
+    the FLOPs go to width and depth; every op is one SNPE and HTP run natively."""
+    h = layers.conv(x, "stem", 3, stem, bn=True)
+    if pool_stem:
+        h = layers.max_pool(h)
+    for stage, (filters, count) in enumerate(zip(widths, blocks, strict=True), start=1):
+        if stage > 1:
+            h = layers.max_pool(h)
+        h = layers.separable(h, f"s{stage}", filters)
+        for block in range(1, count + 1):
+            shortcut = h
+            h = layers.separable(h, f"s{stage}b{block}a", filters)
+            h = layers.separable(h, f"s{stage}b{block}b", filters, relu=False)
+            h = layers.tf.nn.relu(layers.add(h, shortcut))
+        h = layers.dropout(h, 0.1)
+    h = layers.global_avg_pool(h)
+    h = layers.dropout(h, 0.5)
+    return layers.dense(h, "fc", 7, relu=False)
+
+
+@register("fast", 5e-5, "edge: stem conv3×3×32, separable stages 32/64/128/256 at 48²…6² with residual "
+          "separable blocks (0/1/1/1), GAP, FC 7; ≈ 46 MFLOP per face")
+def fast(layers: Layers, x):
+    return separable_network(layers, x, 32, (32, 64, 128, 256), (0, 1, 1, 1))
+
+
+@register("tiny", 5e-5, "edge: stem conv3×3×16 + max-pool, separable stages 32/64/128 at 24²…6² with "
+          "residual separable blocks (1/1/1), GAP, FC 7; ≈ 11 MFLOP per face")
+def tiny(layers: Layers, x):
+    return separable_network(layers, x, 16, (32, 64, 128), (1, 1, 1), pool_stem=True)

@@ -24,6 +24,7 @@ from edge_fer.preprocess import INPUT_SIZE, to_model_input
 from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME
 from edge_fer.training.augment import AUGMENTATIONS, augment_batch
 from edge_fer.training.bn_stats import BN_STATISTICS, load_statistics, population_statistics
+from edge_fer.training.distill import CACHE_NAME, distillation_loss, teacher_logits
 from edge_fer.training.model import Layers, get_architecture
 
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
@@ -57,6 +58,9 @@ class TrainConfig:
     tta_flip: bool = False        # validate with horizontal-flip averaging
     precision: str = "auto"       # bf16 mixed precision on CPUs with native bf16 (AMX/AVX512-BF16)
     bn_statistics: str = "precise"  # after training, recompute batch-norm statistics on clean images
+    teacher: str = ""             # frozen graph whose logits the student learns from (distillation)
+    distill_alpha: float = 0.5    # weight of the distillation term; 1 − alpha on the labels' cross-entropy
+    distill_temperature: float = 4.0
     out: str = "runs/train"
     extra: dict = field(default_factory=dict)
 
@@ -66,6 +70,8 @@ class TrainConfig:
         words = ["edge-fer", "train"]
         for key, value in asdict(self).items():
             if key == "extra" or (value == getattr(defaults, key) and key not in ("data", "arch", "epochs", "out", "seed")):
+                continue
+            if key.startswith("distill_") and not self.teacher:
                 continue
             flag = "--" + key.replace("_", "-")
             if isinstance(value, bool):
@@ -122,6 +128,11 @@ def build_training_graph(config: TrainConfig):
         onehot = tf.one_hot(labels, NUM_CLASSES)
         data_loss = tf.compat.v1.losses.softmax_cross_entropy(
             onehot, train_logits, weights=weights, label_smoothing=config.label_smoothing)
+        soft_targets = None
+        if config.teacher:
+            soft_targets = tf.compat.v1.placeholder(tf.float32, [None, NUM_CLASSES], name="teacher_logits")
+            data_loss = (1.0 - config.distill_alpha) * data_loss + config.distill_alpha * \
+                distillation_loss(train_logits, soft_targets, config.distill_temperature)
         decay = arch.weight_decay * tf.add_n([tf.nn.l2_loss(k) for k in layers.regularised]) \
             if arch.weight_decay and layers.regularised else tf.constant(0.0)
         loss = tf.identity(data_loss + decay, name="loss")
@@ -135,7 +146,7 @@ def build_training_graph(config: TrainConfig):
         last_saver = tf.compat.v1.train.Saver(max_to_keep=1)
     return graph, {"x": x, "labels": labels, "weights": weights, "keep_prob": keep_prob, "lr": lr,
                    "train_logits": train_logits, "output": output, "loss": data_loss, "correct": correct,
-                   "train_op": train_op, "global_step": global_step, "init": init, "best_saver": best_saver,
+                   "train_op": train_op, "global_step": global_step, "teacher_logits": soft_targets, "init": init, "best_saver": best_saver,
                    "last_saver": last_saver, "params": params, "batch_norm": layers.batch_norms}
 
 
@@ -261,6 +272,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
         raise UsageError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}")
     if config.bn_statistics not in BN_STATISTICS:
         raise UsageError(f"--bn-statistics must be one of {', '.join(BN_STATISTICS)}")
+    if config.teacher and not (0.0 <= config.distill_alpha <= 1.0 and config.distill_temperature > 0):
+        raise UsageError("--distill-alpha must be in [0, 1] and --distill-temperature > 0")
     get_architecture(config.arch)
     precision = resolve_precision(config.precision)
     run = Path(config.out)
@@ -277,6 +290,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     if len(train_split.labels) == 0:
         raise UsageError(f"{dataset.source}: no training examples in split {dataset.train_split!r}")
     class_weights = class_weight_vector(train_split.labels, config.class_weights)
+    soft_targets, teacher_record = teacher_logits(config.teacher, train_split.images, run / CACHE_NAME) \
+        if config.teacher else (None, None)
     atomic_write_text(run / CONFIG_NAME, json.dumps({**asdict(config), "command": config.command()}, indent=2))
 
     graph, t = build_training_graph(config)
@@ -311,7 +326,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
             def make_batch(indices, rng=rng):
                 images = augment_batch(train_split.images[indices], rng, config.augment)
                 labels = train_split.labels[indices]
-                return to_model_input(images), labels, class_weights[labels]
+                soft = soft_targets[indices] if soft_targets is not None else None
+                return to_model_input(images), labels, class_weights[labels], soft
 
             epoch_start = time.perf_counter()
             losses, corrects, seen = 0.0, 0, 0
@@ -319,14 +335,15 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
             with reporter.make_progress() as bar:
                 task = bar.add_task(f"epoch {epoch}/{config.epochs}", total=len(batches), status="")
                 for b in range(len(batches)):
-                    x, y, w = pending.result()
+                    x, y, w, soft = pending.result()
                     if b + 1 < len(batches):
                         pending = prefetch.submit(make_batch, batches[b + 1])
                     lr = learning_rate(config, step, total_steps, steps_per_epoch)
-                    _, loss, correct = sess.run(
-                        [t["train_op"], t["loss"], t["correct"]],
-                        {t["x"]: x, t["labels"]: y, t["weights"]: w, t["keep_prob"]: config.dropout_keep,
-                         t["lr"]: lr})
+                    feed = {t["x"]: x, t["labels"]: y, t["weights"]: w, t["keep_prob"]: config.dropout_keep,
+                            t["lr"]: lr}
+                    if soft is not None:
+                        feed[t["teacher_logits"]] = soft
+                    _, loss, correct = sess.run([t["train_op"], t["loss"], t["correct"]], feed)
                     step += 1
                     losses += float(loss) * len(y)
                     corrects += int(correct.sum())
@@ -371,5 +388,10 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
         "val_accuracy": best["val_accuracy"], "best": best, "history": history,
         "wall_seconds": round(wall, 1), "command": config.command(),
     }
+    if teacher_record:
+        metrics["distillation"] = {**teacher_record, "alpha": config.distill_alpha,
+                                   "temperature": config.distill_temperature,
+                                   "soft_targets": "the teacher's logits on the clean face each augmented face "
+                                                   "came from (cached once)"}
     atomic_write_text(run / METRICS_NAME, json.dumps(metrics, indent=2))
     return metrics

@@ -1,0 +1,103 @@
+"""Knowledge distillation: the teacher's logits on the training faces, computed once and cached.
+
+The teacher is a frozen graph with the `x` input and `logits` tensor of the models edge-fer
+ships (for the shipped model, mirror averaging is inside the graph, so its logits for a face and
+for its mirror image are the same). The student is trained on augmented faces; the soft target of
+an augmented face is the teacher's on the clean face it came from — exact for the mirror image
+(with a mirror-averaging teacher), an approximation for rotation, scale, shift, jitter and erasing.
+Caching costs one teacher pass per training set instead of one per epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from edge_fer import reporter
+from edge_fer.atomic import atomic_write_bytes
+from edge_fer.errors import EdgeFerError
+from edge_fer.labels import NUM_CLASSES
+from edge_fer.preprocess import to_model_input
+from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME
+
+CACHE_NAME = "teacher_logits.npz"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def images_fingerprint(images: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
+
+
+def run_teacher(teacher: Path, images: np.ndarray, batch: int = 128) -> np.ndarray:
+    """The teacher's logits [N, 7] on uint8 faces [N, 48, 48]."""
+    import tensorflow as tf
+
+    from edge_fer.tensors.graphio import dynamic_batch_graph, import_graph, load_graph_def
+    from edge_fer.training.train import session_config
+
+    graph_def = load_graph_def(teacher)
+    names = {node.name for node in graph_def.node}
+    if INPUT_NAME not in names or LOGITS_NAME not in names:
+        raise EdgeFerError(f"{teacher}: a teacher needs the tensors {INPUT_NAME!r} and {LOGITS_NAME!r} "
+                           f"(a graph frozen by edge-fer freeze)")
+    fixed = int(next(n for n in graph_def.node if n.name == INPUT_NAME).attr["shape"].shape.dim[0].size)
+    if fixed > 0:
+        graph_def, _ = dynamic_batch_graph(graph_def, fixed)
+    logits = []
+    with tf.compat.v1.Session(graph=import_graph(graph_def), config=session_config()) as sess, \
+            reporter.make_progress() as bar:
+        task = bar.add_task(f"teacher {teacher.name}", total=len(images), status="")
+        for start in range(0, len(images), batch):
+            chunk = images[start:start + batch]
+            logits.append(sess.run(f"{LOGITS_NAME}:0", {f"{INPUT_NAME}:0": to_model_input(chunk)}))
+            bar.update(task, advance=len(chunk))
+    out = np.concatenate(logits).astype(np.float32) if logits else np.zeros((0, NUM_CLASSES), np.float32)
+    if out.shape != (len(images), NUM_CLASSES):
+        raise EdgeFerError(f"{teacher}: logits have shape {out.shape}, expected ({len(images)}, {NUM_CLASSES})")
+    return out
+
+
+def teacher_logits(teacher: str | Path, images: np.ndarray, cache: Path) -> tuple[np.ndarray, dict]:
+    """The teacher's logits on `images`, read from `cache` when it was made by the same teacher
+    file on the same images, else computed and written there; and a record of the teacher."""
+    teacher = Path(teacher)
+    if not teacher.is_file():
+        raise EdgeFerError(f"{teacher}: teacher model not found")
+    record = {"teacher": str(teacher), "teacher_sha256": file_sha256(teacher),
+              "images_sha256": images_fingerprint(images), "count": len(images)}
+    if cache.is_file():
+        with np.load(cache) as saved:
+            if str(saved["teacher_sha256"]) == record["teacher_sha256"] and \
+                    str(saved["images_sha256"]) == record["images_sha256"]:
+                reporter.info(f"teacher logits read from {cache}")
+                return saved["logits"], record
+    reporter.info(f"computing the teacher's logits on {len(images)} training faces (once; cached in {cache})")
+    logits = run_teacher(teacher, images)
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, logits=logits, teacher_sha256=record["teacher_sha256"],
+             images_sha256=record["images_sha256"])
+    atomic_write_bytes(cache, buffer.getvalue())
+    return logits, record
+
+
+def distillation_loss(student_logits, teacher_logits, temperature: float):
+    """Hinton et al.'s soft-target term: T² · KL(softmax(teacher/T) ‖ softmax(student/T)), batch
+    mean; the T² keeps its gradient scale independent of T."""
+    import tensorflow as tf
+
+    soft_teacher = tf.nn.softmax(teacher_logits / temperature)
+    log_student = tf.nn.log_softmax(student_logits / temperature)
+    log_teacher = tf.nn.log_softmax(teacher_logits / temperature)
+    kl = tf.reduce_sum(soft_teacher * (log_teacher - log_student), axis=1)
+    return temperature ** 2 * tf.reduce_mean(kl)
