@@ -37,12 +37,11 @@ def images_fingerprint(images: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
 
 
-def run_teacher(teacher: Path, images: np.ndarray, batch: int = 128) -> np.ndarray:
-    """The teacher's logits [N, 7] on uint8 faces [N, 48, 48]."""
+def run_teacher(teacher: Path, images: np.ndarray, session_config=None, batch: int = 128) -> np.ndarray:
+    """The teacher's logits [N, 7] on uint8 faces [N, 48, 48] (session_config: the trainer's threads)."""
     import tensorflow as tf
 
     from edge_fer.tensors.graphio import dynamic_batch_graph, import_graph, load_graph_def
-    from edge_fer.training.train import session_config
 
     graph_def = load_graph_def(teacher)
     names = {node.name for node in graph_def.node}
@@ -53,7 +52,7 @@ def run_teacher(teacher: Path, images: np.ndarray, batch: int = 128) -> np.ndarr
     if fixed > 0:
         graph_def, _ = dynamic_batch_graph(graph_def, fixed)
     logits = []
-    with tf.compat.v1.Session(graph=import_graph(graph_def), config=session_config()) as sess, \
+    with tf.compat.v1.Session(graph=import_graph(graph_def), config=session_config) as sess, \
             reporter.make_progress() as bar:
         task = bar.add_task(f"teacher {teacher.name}", total=len(images), status="")
         for start in range(0, len(images), batch):
@@ -66,7 +65,8 @@ def run_teacher(teacher: Path, images: np.ndarray, batch: int = 128) -> np.ndarr
     return out
 
 
-def teacher_logits(teacher: str | Path, images: np.ndarray, cache: Path) -> tuple[np.ndarray, dict]:
+def teacher_logits(teacher: str | Path, images: np.ndarray, cache: Path,
+                   session_config=None) -> tuple[np.ndarray, dict]:
     """The teacher's logits on `images`, read from `cache` when it was made by the same teacher
     file on the same images, else computed and written there; and a record of the teacher."""
     teacher = Path(teacher)
@@ -81,7 +81,7 @@ def teacher_logits(teacher: str | Path, images: np.ndarray, cache: Path) -> tupl
                 reporter.info(f"teacher logits read from {cache}")
                 return saved["logits"], record
     reporter.info(f"computing the teacher's logits on {len(images)} training faces (once; cached in {cache})")
-    logits = run_teacher(teacher, images)
+    logits = run_teacher(teacher, images, session_config)
     import io
 
     buffer = io.BytesIO()

@@ -290,7 +290,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     if len(train_split.labels) == 0:
         raise UsageError(f"{dataset.source}: no training examples in split {dataset.train_split!r}")
     class_weights = class_weight_vector(train_split.labels, config.class_weights)
-    soft_targets, teacher_record = teacher_logits(config.teacher, train_split.images, run / CACHE_NAME) \
+    soft_targets, teacher_record = teacher_logits(
+        config.teacher, train_split.images, run / CACHE_NAME, session_config()) \
         if config.teacher else (None, None)
     atomic_write_text(run / CONFIG_NAME, json.dumps({**asdict(config), "command": config.command()}, indent=2))
 
