@@ -13,7 +13,8 @@ Layout, one wing per stage; a module imports only from its own wing and the wing
   7 convert      one module per target; checks what it writes with runners and analysis
                                                                          (folder convert/)
   8 benchmarks   host and on-device benchmarks
-  9 top          demo (the whole pipeline), cli and commands/ (the thin typer layer)
+  9 predict      photos, folders, videos, cameras → faces (BlazeFace / Haar) → expressions
+ 10 top          demo (the whole pipeline), cli and commands/ (the thin typer layer)
 """
 
 import os

@@ -27,9 +27,10 @@ WINGS = {
     "edge_fer.analysis": 6,
     "edge_fer.convert": 7,
     "edge_fer.benchmarks": 8,
-    "edge_fer.commands": 9,
+    "edge_fer.predict": 9,
+    "edge_fer.commands": 10,
 }
-TOP_MODULES = {"edge_fer.cli": 9, "edge_fer.demo": 9}
+TOP_MODULES = {"edge_fer.cli": 10, "edge_fer.demo": 10}
 
 
 def source_modules() -> dict[str, Path]:

@@ -1,0 +1,135 @@
+"""`edge-fer predict`: photos, folders, videos and cameras → every face → expression."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from edge_fer import reporter
+from edge_fer.commands import reports_errors
+
+EXAMPLE = """
+Examples:
+
+  edge-fer predict group.jpg -o out/                 (annotated/group.jpg, predictions.csv)
+
+  edge-fer predict clip.mp4 -o out/                  (clip_annotated.mp4, clip_emotions.png)
+
+  edge-fer predict photos/ model_int8.tflite --format csv > faces.csv
+
+  edge-fer predict 0 --max-frames 300 -o webcam/     (camera 0; Ctrl-C stops and keeps the run)
+"""
+
+
+class Runtime(str, Enum):
+    tflite = "tflite"
+    onnx = "onnx"
+    qnn = "qnn"
+    tf = "tf"
+
+
+class Detector(str, Enum):
+    blazeface = "blazeface"
+    blazeface_full = "blazeface-full"
+    haar = "haar"
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("predict", help="Find every face in an image, a folder of images, a video or "
+                 "a camera, classify its expression, and write annotated images or video, an "
+                 "emotions-over-time plot, one row per face and a summary.\n" + EXAMPLE)
+    @reports_errors
+    def predict(
+        source: str = typer.Argument(..., help="An image, a folder of images, a video file "
+                                     "(anything OpenCV reads) or a camera index such as 0."),
+        model: Path = typer.Argument(None, help="A .tflite, .onnx or .pb model. Default: the "
+                                     "shipped FER2013 model as int8 TFLite (converted once, "
+                                     "cached)."),
+        runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner (default: from the "
+                                        "model file; tflite for the shipped model)."),
+        out: Path = typer.Option(None, "--out", "-o", help="Folder for the annotated images or "
+                                 "video, the plot, predictions.csv and summary.json (default: "
+                                 "write nothing, print the rows)."),
+        detector: Detector = typer.Option(Detector.blazeface, "--detector", help="Face detector: "
+                                          "blazeface (faces within ~2 m), blazeface-full "
+                                          "(smaller faces), haar (OpenCV fallback)."),
+        min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0,
+                                        help="Lowest detector score kept (BlazeFace)."),
+        track: bool = typer.Option(True, "--track/--no-track", help="Videos: follow each face "
+                                   "across frames (box overlap) and smooth its probabilities."),
+        smooth: float = typer.Option(0.6, "--smooth", min=0.0, max=0.99, help="Weight of a "
+                                     "track's past probabilities (0: no smoothing)."),
+        max_frames: int = typer.Option(None, "--max-frames", min=1, help="Stop after this many "
+                                       "frames (cameras run until Ctrl-C otherwise)."),
+        threads: int = typer.Option(None, "--threads", min=1, help="Runtime threads."),
+        fmt: Format = typer.Option(Format.table, "--format", "-f", help="Rows on stdout: table, "
+                                   "csv or json."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no rows)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        from edge_fer.predict.pipeline import predict as run_predict
+        from edge_fer.predict.pipeline import rows_csv
+
+        reporter.set_quiet(quiet or as_json)
+        report = run_predict(source, model, runtime.value if runtime else None, out,
+                             detector.value, track, smooth, max_frames, threads, min_score)
+        summary = report.summary()
+        for where, reason in report.failures:
+            reporter.warn(f"skipped {where}: {reason}")
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2))
+        elif fmt is Format.csv:
+            typer.echo(rows_csv(report), nl=False)
+        elif fmt is Format.json:
+            typer.echo(json.dumps({"summary": summary, "rows": report.row_dicts()}, indent=2))
+        else:
+            _print_table(report)
+        if not as_json and fmt is Format.table:
+            typer.echo(_summary_line(summary))
+        else:
+            reporter.info(_summary_line(summary))
+        for what, path in summary["outputs"].items():
+            reporter.info(f"{what}: {path}")
+
+
+def _summary_line(summary: dict) -> str:
+    failed = f", {summary['frames_failed']} unreadable" if summary["frames_failed"] else ""
+    return (f"{summary['frames']} frames{failed}, {summary['frames_without_face']} without a "
+            f"face, {summary['faces']} faces; {summary['frames_per_s']} frames/s "
+            f"(detect {summary['detect_ms_per_frame']} ms, classify "
+            f"{summary['classify_ms_per_frame']} ms per frame; {summary['runtime']}, "
+            f"{summary['detector']})")
+
+
+def _print_table(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False)
+    video = report.kind in ("video", "camera")
+    columns = (["frame", "time s"] if video else ["image"]) + ["face", "box x0,y0,x1,y1",
+                                                             "label", "p", "top-2"]
+    if video and any(row.track is not None for row in report.rows):
+        columns.insert(2, "track")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for row, item in zip(report.rows, report.row_dicts()):
+        order = sorted(range(len(report.labels)), key=lambda i: -row.probs[i])
+        cells = ([str(row.frame), f"{row.time_s:.2f}" if row.time_s is not None else ""]
+                 if video else [Path(row.source).name])
+        if "track" in columns:
+            cells.append(str(row.track))
+        cells += [str(row.face), ",".join(str(v) for v in row.box.as_list()), item["label"],
+                  f"{item['probability']:.2f}",
+                  f"{report.labels[order[1]]} {row.probs[order[1]]:.2f}"]
+        table.add_row(*cells)
+    Console(highlight=False).print(table)

@@ -1,0 +1,78 @@
+"""The classifier predict runs: a model the user names, or the shipped one converted once.
+
+The shipped model is a frozen graph; predict runs it as int8 TFLite with a dynamic batch (the
+faces of a frame in one call), converted on first use into a cache folder keyed by the graph's
+sha256 and reused after. The converter writes each file under a temporary name and renames it,
+so an interrupted conversion leaves nothing a later run would take for finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from edge_fer import reporter
+from edge_fer.errors import EdgeFerError, UsageError
+
+# The runtime's converted file in <cache>/<sha256 prefix>/ (convert's folder per target).
+CONVERTED = {
+    "tflite": ("tflite", "int8", "tflite/model_int8.tflite"),
+    "onnx": ("onnx", "int8", "onnx/model_int8.onnx"),
+}
+
+
+def cache_dir() -> Path:
+    """$EDGE_FER_CACHE, else $XDG_CACHE_HOME/edge-fer, else ~/.cache/edge-fer."""
+    if os.environ.get("EDGE_FER_CACHE"):
+        return Path(os.environ["EDGE_FER_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "edge-fer"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def converted_model(graph: Path, runtime: str) -> Path:
+    """`graph` (.pb) as the int8 model `runtime` runs fastest, converted once and cached."""
+    from edge_fer.convert import ConvertRequest, convert_model
+
+    target, precision, relative = CONVERTED[runtime]
+    folder = cache_dir() / "predict" / _sha256(graph)[:16]
+    path = folder / relative
+    if path.is_file():
+        return path
+    reporter.info(f"converting {graph.name} to {precision} {target} once for predict "
+                  f"(cached in {folder})")
+    convert_model(ConvertRequest(model=graph, target=target, precision=precision,
+                                 dynamic_batch=True, out_dir=folder))
+    return path
+
+
+def resolve_model(model: Path | None, runtime: str | None) -> tuple[Path, str | None]:
+    """The model file to load and the runtime to load it on.
+
+    No model: the shipped graph, as int8 TFLite (or int8 ONNX for `--runtime onnx`, the graph
+    itself for `--runtime tf`). A named .pb with --runtime tflite/onnx is converted the same way.
+    """
+    from edge_fer.training.pretrained import model_or_default
+
+    path = model_or_default(model, note=" (as int8 TFLite)" if runtime in (None, "tflite") else "")
+    if path.suffix.lower() != ".pb":
+        return path, runtime
+    if runtime is None:
+        runtime = "tflite" if model is None else "tf"
+    if runtime == "tf":
+        return path, "tf"
+    if runtime not in CONVERTED:
+        raise UsageError(f"--runtime {runtime} needs a converted model file (edge-fer convert "
+                         f"{path} --target {runtime}); predict converts .pb files for "
+                         f"{', '.join(CONVERTED)} or runs them on tf")
+    if not path.is_file():
+        raise EdgeFerError(f"{path}: no such model file")
+    return converted_model(path, runtime), runtime

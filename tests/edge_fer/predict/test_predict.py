@@ -1,0 +1,180 @@
+"""predict: real FER2013 sample faces pasted into larger frames at known places (a short video
+with 1-3 faces per frame, photos with several faces, one stored with an EXIF orientation) →
+detection recall against the known boxes, labels equal to raw-inputs → run → classify on the
+same crops, an annotated video OpenCV reads back, and the summary's numbers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from edge_fer.cli import app
+from edge_fer.predict.detect import Box, load_detector
+from edge_fer.predict.pipeline import predict
+from edge_fer.predict.scenes import background, moving_faces, paste, sample_faces, write_video
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SAMPLE_DIR = REPO_ROOT.parent / "shared" / "data" / "fer2013" / "sample"
+FRAMES, FPS = 12, 4.0
+
+
+@pytest.fixture(scope="module")
+def faces() -> list[np.ndarray]:
+    if not SAMPLE_DIR.is_dir():
+        pytest.skip(f"the FER2013 sample faces are not at {SAMPLE_DIR} (the shared folder "
+                    f"beside the repo)")
+    return sample_faces(SAMPLE_DIR)
+
+
+def recall(known: list[tuple[int, int, int, int]], found: list[Box]) -> tuple[int, int]:
+    hits = sum(any(Box(*box).iou(f) > 0.3 for f in found) for box in known)
+    return hits, len(known)
+
+
+@pytest.fixture(scope="module")
+def video_run(faces, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("video")
+    scene = moving_faces(faces, FRAMES, switch_every=4, seed=1)
+    clip = write_video(scene, folder / "clip.mp4", FPS)
+    report = predict(str(clip), runtime="tf", out_dir=folder / "out")
+    return scene, report, folder / "out"
+
+
+def test_video_faces_are_found_where_they_were_pasted(video_run):
+    scene, report, _ = video_run
+    hits = total = 0
+    for index, known in enumerate(scene.boxes):
+        found = [row.box for row in report.rows if row.frame == index]
+        h, n = recall(known, found)
+        hits, total = hits + h, total + n
+    assert total == sum(len(b) for b in scene.boxes) and hits / total >= 0.8, (hits, total)
+    # nothing found where no face was pasted
+    assert all(any(Box(*k).iou(row.box) > 0.3 for k in scene.boxes[row.frame])
+               for row in report.rows)
+
+
+def test_annotated_video_plays_back_with_every_frame_and_the_summary_adds_up(video_run):
+    scene, report, out = video_run
+    capture = cv2.VideoCapture(str(out / "clip_annotated.mp4"))
+    assert capture.isOpened()
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
+    read = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        assert frame.shape == scene.frames[0].shape
+        read += 1
+    assert read == FRAMES
+    summary = json.loads((out / "summary.json").read_text())
+    frames_with_faces = len({row.frame for row in report.rows})
+    assert summary["frames"] == FRAMES and summary["frames_failed"] == 0
+    assert summary["faces"] == len(report.rows) == sum(summary["labels"].values())
+    assert summary["frames_without_face"] == FRAMES - frames_with_faces
+    assert summary["frames_per_s"] > 0
+    plot = cv2.imread(str(out / "clip_emotions.png"))
+    assert plot is not None and plot.shape[0] > 200
+    rows = (out / "predictions.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(report.rows) and rows[0].startswith("source,frame,time_s")
+    assert not [p for p in out.parent.rglob("*") if ".tmp" in p.name or "partial" in p.name]
+
+
+def test_tracks_follow_each_face_and_smooth_its_probabilities(video_run):
+    _, report, _ = video_run
+    tracks = {row.track for row in report.rows}
+    assert 1 <= len(tracks) <= 5  # three people, perhaps a lost-and-found one
+    by_track = {}
+    for row in report.rows:
+        by_track.setdefault(row.track, []).append(row)
+    for rows in by_track.values():
+        np.testing.assert_allclose(rows[0].smoothed, rows[0].probs, atol=1e-6)
+        for before, now in itertools.pairwise(rows):
+            np.testing.assert_allclose(now.smoothed, 0.6 * before.smoothed + 0.4 * now.probs,
+                                       atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def photos(faces, tmp_path_factory) -> tuple[Path, dict[str, list]]:
+    """Two photos with three faces each; the second stored sideways with EXIF orientation 6."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("photos") / "in"
+    folder.mkdir()
+    known = {}
+    for number, name in enumerate(("group.png", "phone.jpg")):
+        frame = background(480, 640, seed=number)
+        boxes = [paste(frame, faces[(number * 23 + k * 11) % len(faces)], x, y, s)
+                 for k, (x, y, s) in enumerate([(30, 60, 170), (240, 200, 150), (430, 40, 160)])]
+        known[name] = boxes
+        if name == "phone.jpg":  # stored as a phone does: pixels turned, EXIF says turn back
+            exif = Image.Exif()
+            exif[0x0112] = 6
+            stored = np.rot90(frame, 1)[:, :, ::-1]
+            Image.fromarray(np.ascontiguousarray(stored)).save(folder / name, quality=95,
+                                                               exif=exif.tobytes())
+        else:
+            cv2.imwrite(str(folder / name), frame)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder, known
+
+
+def test_photos_every_face_upright_and_labels_equal_classify_on_the_same_crops(photos, tmp_path):
+    from edge_fer.analysis.classify import classify_output
+    from edge_fer.predict.model import resolve_model
+    from edge_fer.preprocess import load_image, to_color_uint8
+    from edge_fer.runners import load_runner
+    from edge_fer.tensors.raw_inputs import raw_inputs_from_folder
+    from edge_fer.tensors.rawio import read_input_list
+
+    folder, known = photos
+    report = predict(str(folder), runtime="tf", out_dir=tmp_path / "out")
+    assert (report.frames, report.frames_failed) == (2, 1)
+    assert report.failures[0][0].endswith("broken.jpg")
+    for name, boxes in known.items():
+        found = [row.box for row in report.rows if Path(row.source).name == name]
+        hits, total = recall(boxes, found)
+        assert hits == total == 3, (name, found)  # the EXIF photo is searched upright
+        annotated = cv2.imread(str(tmp_path / "out" / "annotated" / name))
+        assert annotated.shape == (480, 640, 3)
+    # the crops predict classified, through the pipeline's other road
+    crops = tmp_path / "crops"
+    crops.mkdir()
+    detector = load_detector("blazeface")
+    for number, row in enumerate(report.rows):
+        image = to_color_uint8(load_image(row.source), "bgr")
+        x0, y0, x1, y1 = row.box.crop(detector.margins, image.shape)
+        cv2.imwrite(str(crops / f"{number:03d}.png"), image[y0:y1, x0:x1])
+    raws = raw_inputs_from_folder(crops, tmp_path / "raws", workers=1)
+    model, runtime = resolve_model(None, "tf")
+    load_runner(model, runtime).run_list(read_input_list(raws.input_list), tmp_path / "res")
+    classified = classify_output(tmp_path / "res", raws.input_list)
+    assert [p.label for p in classified.predictions] == [r["label"] for r in report.row_dicts()]
+
+
+def test_the_command_line_json_csv_and_bad_sources(photos, tmp_path):
+    folder, _ = photos
+    runner = CliRunner()
+    shown = runner.invoke(app, ["predict", str(folder / "group.png"), "-r", "tf", "--json"])
+    assert shown.exit_code == 0, shown.output
+    summary = json.loads(shown.stdout)
+    assert (summary["frames"], summary["faces"]) == (1, 3) and summary["frames_per_s"] > 0
+    shown = runner.invoke(app, ["predict", str(folder / "group.png"), "-r", "tf", "-f", "csv",
+                                "-q"])
+    assert shown.stdout.splitlines()[0].startswith("source,frame,time_s,face,track,x0")
+    assert len(shown.stdout.splitlines()) == 4
+    (tmp_path / "bad.mp4").write_bytes(b"\x00" * 4096)
+    for args, code, words in (([str(tmp_path / "bad.mp4")], 1, "bad.mp4"),
+                              ([str(folder / "broken.jpg")], 1, "broken.jpg"),
+                              ([str(tmp_path / "absent.mp4")], 1, "no such file"),
+                              (["7"], 3, "camera 7")):
+        shown = runner.invoke(app, ["predict", *args, "-r", "tf", "-o", str(tmp_path / "o")])
+        assert shown.exit_code == code, shown.output
+        lines = [line for line in shown.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and words in lines[0] and "Traceback" not in shown.output
+    assert not (tmp_path / "o").exists()
