@@ -17,8 +17,11 @@ $(VENV)/.installed-all: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[qnn,dev]'
 	touch $@ $(VENV)/.installed-base
 
+# DEMO_ARGS: e.g. `--epochs 1 --faces-per-class 4` for a quick check (.ci/run).
+DEMO_ARGS ?= --out runs/demo
+
 demo: $(VENV)/.installed-base
-	$(BIN)/edge-fer demo --out runs/demo
+	$(BIN)/edge-fer demo $(DEMO_ARGS)
 
 test: $(VENV)/.installed-all
 	$(BIN)/python -m pytest

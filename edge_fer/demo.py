@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer import reporter
+from edge_fer.errors import EdgeFerError
 
 
 @dataclass
@@ -46,6 +47,25 @@ def _runs_for(model: Path) -> list[str]:
     if model.suffix == ".onnx" and "_qnn" in model.stem and "qnn" in REGISTRY:
         return ["qnn"]
     return [runner_for(model).name]
+
+
+def _run_one(spec, model: Path, input_list: Path, output_dir: Path):
+    from edge_fer.tensors.rawio import read_input_list
+
+    runner = spec.load(model)
+    try:
+        return runner.run_list(read_input_list(input_list), output_dir, batch=1)
+    finally:
+        runner.close()
+
+
+def failures(summary: dict) -> list[str]:
+    """What failed (not what was skipped for lack of a tool): conversions and runs."""
+    failed = [f"convert {c['target']} {c['precision']}: {c['reason']}"
+              for c in summary["conversions"] if c["status"] == "failed"]
+    failed += [f"{row['model']} on {row['runtime']}: {row['problem'].removeprefix('failed: ')}"
+               for row in summary["rows"] if row["problem"].startswith("failed")]
+    return failed
 
 
 def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: int = 30,
@@ -117,13 +137,13 @@ def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: in
                                     None, f"skipped: {why_not}"))
                 continue
             output_dir = out / "output" / f"{model.name}@{runtime}"
-            runner = spec.load(model)
             try:
-                from edge_fer.tensors.rawio import read_input_list
-
-                timings = runner.run_list(read_input_list(input_list), output_dir, batch=1)
-            finally:
-                runner.close()
+                timings = _run_one(spec, model, input_list, output_dir)
+            except EdgeFerError as exc:  # one runtime failing does not stop the others
+                rows.append(DemoRow(model.name, runtime, _precision(model), size, None, None,
+                                    None, None, f"failed: {exc}"))
+                reporter.warn(f"{model.name} on {runtime}: {exc}")
+                continue
             probs = stack_probs(read_results(output_dir))
             if reference is None:
                 reference = probs

@@ -21,10 +21,17 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     ) -> None:
-        """Train → freeze → convert → raw-inputs → run on every runtime → classify, with one summary table."""
+        """Train → freeze → convert → raw-inputs → run on every runtime → classify, with one summary table.
+
+        Exits 1 when a conversion or a run failed (targets skipped for a missing tool or SDK
+        are not failures)."""
         from edge_fer import reporter
-        from edge_fer.demo import format_summary, run_demo
+        from edge_fer.demo import failures, format_summary, run_demo
+        from edge_fer.errors import EdgeFerError
 
         reporter.set_quiet(quiet or as_json)
         summary = run_demo(out, epochs=epochs, faces_per_class=faces_per_class, seed=seed)
         typer.echo(json.dumps(summary, indent=2, default=str) if as_json else format_summary(summary))
+        failed = failures(summary)
+        if failed:  # the table is printed first; the exit status says the demo did not pass
+            raise EdgeFerError(f"{len(failed)} step(s) failed: " + "; ".join(failed))

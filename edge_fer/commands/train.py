@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -9,10 +10,16 @@ import typer
 from edge_fer.commands import reports_errors
 
 
+def _from_command_line(context: typer.Context, name: str) -> bool:
+    source = context.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train", epilog="Example: edge-fer train --data fer2013.csv.gz --arch seed003 --epochs 30 --out runs/fer")
     @reports_errors
     def train(
+        context: typer.Context,
         data: str = typer.Option("synthetic", help="'synthetic', a FER2013 CSV (.csv/.csv.gz) or an image folder."),
         arch: str = typer.Option("seed003", help="Architecture from the registry (see --list-archs)."),
         epochs: int = typer.Option(10, min=1),
@@ -41,7 +48,11 @@ def register(app: typer.Typer) -> None:
         distill_alpha: float = typer.Option(0.5, help="Weight of the distillation term (1 − alpha on the labels)."),
         distill_temperature: float = typer.Option(4.0, help="Softmax temperature of the distillation term."),
         out: Path = typer.Option(Path("runs/train"), help="Run folder for checkpoints, summaries, metrics.json."),
-        resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+        resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint, "
+                                    "with its saved settings (config.json); a flag given here must "
+                                    "agree with them, except --epochs (more), --max-steps, "
+                                    "--precision, --bn-statistics and --strict, which are applied "
+                                    "and recorded."),
         overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
         list_archs: bool = typer.Option(False, "--list-archs", help="List the architectures and exit."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -54,18 +65,25 @@ def register(app: typer.Typer) -> None:
             for name, spec in ARCHITECTURES.items():
                 typer.echo(f"{name:10s} {spec.description}")
             return
-        from edge_fer.training.train import TrainConfig
+        from edge_fer.training.train import CONFIG_NAME, TrainConfig, saved_config
         from edge_fer.training.train import train as run_training
 
         reporter.set_quiet(quiet)
-        config = TrainConfig(data=data, arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
-                             lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, augment=augment,
-                             class_weights=class_weights, label_smoothing=label_smoothing,
-                             dropout_keep=dropout_keep, seed=seed, strict=strict, max_steps=max_steps,
-                             synthetic_train=synthetic_train, synthetic_val=synthetic_val,
-                             tta_flip=tta_flip, precision=precision, bn_statistics=bn_statistics,
-                             teacher=teacher, distill_alpha=distill_alpha,
-                             distill_temperature=distill_temperature, out=str(out))
+        given = dict(data=data, arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
+                     lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, augment=augment,
+                     class_weights=class_weights, label_smoothing=label_smoothing,
+                     dropout_keep=dropout_keep, seed=seed, strict=strict, max_steps=max_steps,
+                     synthetic_train=synthetic_train, synthetic_val=synthetic_val,
+                     tta_flip=tta_flip, precision=precision, bn_statistics=bn_statistics,
+                     teacher=teacher, distill_alpha=distill_alpha,
+                     distill_temperature=distill_temperature, out=str(out))
+        config = TrainConfig(**given)
+        if resume and (out / CONFIG_NAME).is_file():
+            # the saved run's settings, except the flags given on this command line (which
+            # train() checks against the saved ones: a conflict is an error naming both)
+            explicit = {name: value for name, value in given.items()
+                        if _from_command_line(context, name)}
+            config = dataclasses.replace(saved_config(out), **explicit)
         metrics = run_training(config, resume=resume, overwrite=overwrite)
         best = metrics["best"]
         typer.echo(f"best {metrics['val_split']} accuracy {best['val_accuracy']:.4f} at epoch {best['epoch']} "

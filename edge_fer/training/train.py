@@ -237,14 +237,57 @@ def _save_state(run: Path, epoch: int, best: dict, history: list, wall_seconds: 
         {"epoch": epoch, "best": best, "history": history, "wall_seconds": wall_seconds}, indent=2))
 
 
+# Settings a resumed run may change: more epochs continue it (a cosine schedule is recomputed
+# over the new total: a warm restart); the others change how, not what, it trains.
+RESUME_CHANGEABLE = ("epochs", "max_steps", "precision", "bn_statistics", "strict")
+NOT_COMPARED = ("out", "extra")
+
+
+def saved_config(run: str | Path) -> TrainConfig:
+    """The configuration the run in `run` was trained with (its config.json)."""
+    path = Path(run) / CONFIG_NAME
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read the run's configuration ({exc})") from None
+    known = {name: saved[name] for name in TrainConfig.__dataclass_fields__ if name in saved}
+    return TrainConfig(**{**known, "out": str(run)})
+
+
+def saved_resumes(run: Path) -> list[dict]:
+    """The resumes config.json records: [{after_epoch, changes}], oldest first."""
+    path = run / CONFIG_NAME
+    return json.loads(path.read_text()).get("resumes", []) if path.is_file() else []
+
+
+def resume_changes(run: Path, config: TrainConfig, state: dict) -> dict:
+    """What `config` changes in the saved run: {field: [saved, new]}, only RESUME_CHANGEABLE ones.
+
+    Any other difference is a usage error naming both values, so a resumed run never silently
+    trains on another data set or with other settings."""
+    saved = saved_config(run)
+    changes = {}
+    for name in TrainConfig.__dataclass_fields__:
+        before, now = getattr(saved, name), getattr(config, name)
+        if name in NOT_COMPARED or before == now:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if name not in RESUME_CHANGEABLE:
+            raise UsageError(f"{run}: was trained with {flag} {before}; cannot resume it with {flag} "
+                             f"{now} (leave {flag} out to keep {before}, or --overwrite to start again)")
+        if name == "epochs" and now < state["epoch"]:
+            raise UsageError(f"{run}: has trained {state['epoch']} epochs already; --epochs {now} "
+                             f"cannot continue it (ask for more than {state['epoch']})")
+        changes[name] = [before, now]
+    return changes
+
+
 def prepare_run_dir(run: Path, config: TrainConfig, resume: bool, overwrite: bool) -> dict | None:
-    """Refuse to clobber a run unless asked; return the saved state when resuming."""
+    """Refuse to clobber a run unless asked; return the saved state when resuming (with
+    `changes`: the settings the resume changes, see resume_changes)."""
     state = _load_state(run)
     if state and resume:
-        saved = json.loads((run / CONFIG_NAME).read_text())
-        if saved.get("arch") != config.arch:
-            raise UsageError(f"{run}: was trained as {saved.get('arch')!r}, cannot resume as {config.arch!r}")
-        return state
+        return {**state, "changes": resume_changes(run, config, state)}
     if state and not overwrite:
         raise UsageError(f"{run}: holds a training run; pass --resume to continue it or --overwrite to start again")
     if state and overwrite:
@@ -293,7 +336,14 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     soft_targets, teacher_record = teacher_logits(
         config.teacher, train_split.images, run / CACHE_NAME, session_config()) \
         if config.teacher else (None, None)
-    atomic_write_text(run / CONFIG_NAME, json.dumps({**asdict(config), "command": config.command()}, indent=2))
+    resumes = saved_resumes(run) if state else []
+    if state:
+        resumes.append({"after_epoch": state["epoch"], "changes": state["changes"]})
+        for name, (before, now) in state["changes"].items():
+            reporter.info(f"resuming with {name.replace('_', '-')} {now} (was {before})")
+    atomic_write_text(run / CONFIG_NAME, json.dumps(
+        {**asdict(config), "command": config.command(), **({"resumes": resumes} if resumes else {})},
+        indent=2))
 
     graph, t = build_training_graph(config)
     steps_per_epoch = int(np.ceil(len(train_split.labels) / config.batch_size))

@@ -28,18 +28,32 @@ def test_trained_run_has_tf1_checkpoints_metrics_and_summaries(trained_run):
     assert metrics["command"].startswith("edge-fer train --data synthetic --arch seed003")
 
 
-def test_resume_continues_from_the_last_epoch(tmp_path):
+def test_resume_continues_from_the_last_epoch_with_the_saved_settings(tmp_path):
+    """--resume reads config.json: flags left out keep the saved run's values (its data set,
+    not the default synthetic faces); more epochs are applied and recorded; a conflicting flag
+    is an error naming both values."""
+    csv_path = tmp_path / "fer.csv.gz"
+    _csv_with_bad_rows(csv_path)
     out = tmp_path / "run"
-    args = ["train", "--data", "synthetic", "--synthetic-train", "140", "--synthetic-val", "70",
-            "--out", str(out), "--quiet"]
-    assert runner.invoke(app, args + ["--epochs", "1"]).exit_code == 0
-    again = runner.invoke(app, args + ["--epochs", "1"])
+    first = ["train", "--data", str(csv_path), "--lr", "0.001", "--augment", "none", "--epochs", "1",
+             "--out", str(out), "--quiet"]
+    assert runner.invoke(app, first).exit_code == 0
+    again = runner.invoke(app, first)
     assert again.exit_code == 2 and "--resume" in again.output
-    resumed = runner.invoke(app, args + ["--epochs", "2", "--resume"])
+    conflict = runner.invoke(app, ["train", "--out", str(out), "--resume", "--data", "synthetic", "-q"])
+    assert conflict.exit_code == 2
+    assert "--data" in conflict.output and str(csv_path) in conflict.output and "synthetic" in conflict.output
+    fewer = runner.invoke(app, ["train", "--out", str(out), "--resume", "--epochs", "0", "-q"])
+    assert fewer.exit_code == 2
+    resumed = runner.invoke(app, ["train", "--out", str(out), "--resume", "--epochs", "2", "-q"])
     assert resumed.exit_code == 0, resumed.output
-    history = json.loads((out / "metrics.json").read_text())["history"]
-    assert [h["epoch"] for h in history] == [1, 2]
-    assert history[1]["steps"] == 2 * history[0]["steps"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"].endswith("fer.csv.gz") and metrics["train_split"] == "Training"
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert metrics["history"][1]["steps"] == 2 * metrics["history"][0]["steps"]
+    config = json.loads((out / "config.json").read_text())
+    assert (config["data"], config["lr"], config["augment"], config["epochs"]) == (str(csv_path), 0.001, "none", 2)
+    assert config["resumes"] == [{"after_epoch": 1, "changes": {"epochs": [1, 2]}}]
 
 
 def _csv_with_bad_rows(path):
