@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -25,11 +26,31 @@ T = TypeVar("T")
 
 console = Console(stderr=True, highlight=False)
 QUIET = False
+VERBOSE = False
+# Python loggers of the libraries underneath: quiet unless --verbose (their errors still show)
+THIRD_PARTY_LOGGERS = ("", "absl", "tensorflow", "tf2onnx", "onnxruntime", "h5py", "matplotlib")
 
 
 def set_quiet(quiet: bool) -> None:
     global QUIET
     QUIET = quiet
+
+
+def set_verbose(verbose: bool) -> None:
+    """--verbose: the libraries' own notices and warnings show (on stderr); otherwise only
+    their errors, and what they print natively is swallowed by quiet_native()."""
+    import logging
+    import warnings
+
+    global VERBOSE
+    VERBOSE = verbose
+    level = logging.INFO if verbose else logging.ERROR
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0" if verbose else "3"
+    if not verbose:
+        warnings.filterwarnings("ignore", category=UserWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 def info(message: str) -> None:
@@ -58,6 +79,54 @@ def track(items: Iterable[T], total: int | None = None, description: str = "") -
         for item in items:
             yield item
             bar.advance(task)
+
+
+def _stream_on(stream, fd: int) -> bool:
+    try:
+        return stream.fileno() == fd
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def quiet_native() -> Iterator[None]:
+    """Swallow what native libraries print on file descriptors 1 and 2 while it lasts:
+    TensorFlow's absl/oneDNN notices, LiteRT's `INFO: Created TensorFlow Lite XNNPACK delegate`,
+    the TFLite converter's `fully_quantize: 0, …`, onnxruntime-qnn's `# LIBNATIVE: …`, and the
+    same from child processes, which inherit the descriptors. Python's own sys.stdout and
+    sys.stderr keep writing where they did (results on stdout, messages on stderr). With
+    --verbose nothing is swallowed; native stdout still goes to stderr, so stdout carries results
+    only. Every command runs inside it (edge_fer.commands.reports_errors)."""
+    if VERBOSE:
+        with native_stdout_to_stderr():
+            yield
+        return
+    try:
+        saved = {fd: os.dup(fd) for fd in (1, 2)}
+    except OSError:  # no standard descriptors (embedded, daemon): nothing to redirect
+        yield
+        return
+    swapped = {}
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = getattr(sys, name)
+        if _stream_on(stream, fd):  # the real stream: keep it on the saved descriptor
+            stream.flush()
+            swapped[name] = stream
+            setattr(sys, name, open(saved[fd], "w", buffering=1, encoding=stream.encoding,
+                                    errors=stream.errors, closefd=False))
+    with tempfile.TemporaryFile() as sink:
+        for fd in (1, 2):
+            os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            for name, original in swapped.items():
+                with contextlib.suppress(ValueError, OSError):
+                    getattr(sys, name).flush()
+                setattr(sys, name, original)
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,45 @@
+"""reporter.quiet_native: at default verbosity a command's stderr holds only edge-fer's own
+lines (no TensorFlow, LiteRT, onnxruntime or QNN chatter) and its --json stdout parses; with
+--verbose the libraries speak again."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+from edge_fer.tensors.rawio import write_input_list, write_raw
+
+# What the libraries print: absl/glog lines (I0000 00:00:… file.cc:NN]), absl's pre-init notice,
+# TF's CPU-feature and oneDNN notices, LiteRT's delegate line, the TFLite converter's settings,
+# Python logging's root format (onnxruntime.quantization), onnxruntime-qnn's # LIBNATIVE line.
+LIBRARY_LINE = re.compile(r"^[IWEF]\d{4} |absl|oneDNN|TensorFlow|tensorflow|XNNPACK|fully_quantize|"
+                          r"^(INFO|WARNING|ERROR):|LIBNATIVE|onnxruntime")
+
+
+def _edge_fer(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from edge_fer.cli import main; main()", *args],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def test_default_stderr_holds_no_library_chatter_and_verbose_brings_it_back(frozen_model, tmp_path):
+    args = ["convert", str(frozen_model), "--target", "all", "--precision", "int8",
+            "--calib-count", "8", "--verify-count", "2", "--out", str(tmp_path / "quiet")]
+    quiet = _edge_fer(*args, "--json")
+    assert quiet.returncode == 0, quiet.stderr
+    noise = [line for line in quiet.stderr.splitlines() if LIBRARY_LINE.search(line)]
+    assert noise == [], noise
+    report = json.loads(quiet.stdout)  # stdout carries the results only
+    converted = {row["target"] for row in report["results"] if row["status"] == "converted"}
+    assert {"tflite", "onnx"} <= converted
+    # the same library, asked to speak: LiteRT announces its delegate (no TensorFlow import)
+    raw = tmp_path / "0.raw"
+    write_raw(raw, np.zeros((48, 48, 1), np.float32))
+    write_input_list(tmp_path / "list.txt", [raw])
+    loud = _edge_fer("run", str(tmp_path / "quiet" / "tflite" / "model_int8_float_io.tflite"), "-i",
+                     str(tmp_path / "list.txt"), "-o", str(tmp_path / "out"), "-q", "-v")
+    assert loud.returncode == 0, loud.stderr
+    assert "XNNPACK" in loud.stderr
