@@ -68,6 +68,9 @@ def register(app: typer.Typer) -> None:
                                    "across frames (box overlap) and smooth its probabilities."),
         smooth: float = typer.Option(0.6, "--smooth", min=0.0, max=0.99, help="Weight of a "
                                      "track's past probabilities (0: no smoothing)."),
+        classify_every: int = typer.Option(1, "--classify-every", min=1, help="Videos: classify "
+                                           "each tracked face every N frames and keep its "
+                                           "latest result in between (N× less inference)."),
         max_frames: int = typer.Option(None, "--max-frames", min=1, help="Stop after this many "
                                        "frames (cameras run until Ctrl-C otherwise)."),
         threads: int = typer.Option(None, "--threads", min=1, help="Runtime threads."),
@@ -81,7 +84,8 @@ def register(app: typer.Typer) -> None:
 
         reporter.set_quiet(quiet or as_json)
         report = run_predict(source, model, runtime.value if runtime else None, out,
-                             detector.value, track, smooth, max_frames, threads, min_score)
+                             detector.value, track, smooth, max_frames, threads, min_score,
+                             classify_every)
         summary = report.summary()
         for where, reason in report.failures:
             reporter.warn(f"skipped {where}: {reason}")

@@ -48,6 +48,7 @@ class FaceRow:
     probs: np.ndarray              # this frame's probabilities
     track: int | None = None
     smoothed: np.ndarray | None = None  # the track's smoothed probabilities
+    classified: bool = True        # False: --classify-every reused the track's latest result
 
 
 @dataclass
@@ -102,7 +103,8 @@ class PredictReport:
                     "x0": row.box.as_list()[0], "y0": row.box.as_list()[1],
                     "x1": row.box.as_list()[2], "y1": row.box.as_list()[3],
                     "score": round(row.box.score, 4), "label": self.label_of(row),
-                    "probability": round(float(np.max(row.probs)), 4)}
+                    "probability": round(float(np.max(row.probs)), 4),
+                    "classified": int(row.classified)}
             item.update({f"p_{name}": round(float(p), 4) for name, p in zip(self.labels, row.probs)})
             if row.smoothed is not None:
                 item["smoothed_label"] = self.labels[int(np.argmax(row.smoothed))]
@@ -113,7 +115,8 @@ class PredictReport:
 def rows_csv(report: PredictReport) -> str:
     rows = report.row_dicts()
     names = ["source", "frame", "time_s", "face", "track", "x0", "y0", "x1", "y1", "score",
-             "label", "probability", *[f"p_{n}" for n in report.labels], "smoothed_label"]
+             "label", "probability", *[f"p_{n}" for n in report.labels], "smoothed_label",
+             "classified"]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, names, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
@@ -161,7 +164,7 @@ def _model_input(crops: list[np.ndarray], spec) -> np.ndarray:
 def predict(source: str, model: Path | None = None, runtime: str | None = None,
             out_dir: Path | None = None, detector: str = "blazeface", track: bool = True,
             smooth: float = 0.6, max_frames: int | None = None, threads: int | None = None,
-            min_score: float = 0.5, spec=None) -> PredictReport:
+            min_score: float = 0.5, classify_every: int = 1, spec=None) -> PredictReport:
     """Run the whole loop on `source`; write annotated images/video, plot, rows and summary into
     out_dir (None: report only)."""
     from edge_fer.predict.model import resolve_model
@@ -169,6 +172,11 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
 
     if not 0.0 <= smooth < 1.0:
         raise UsageError(f"--smooth must be in [0, 1), not {smooth}")
+    if classify_every < 1:
+        raise UsageError(f"--classify-every must be at least 1, not {classify_every}")
+    if classify_every > 1 and not track:
+        raise UsageError("--classify-every needs --track (a face's result is reused along its "
+                         "track)")
     if max_frames is not None and max_frames < 1:
         raise UsageError(f"--max-frames must be at least 1, not {max_frames}")
     opened = open_source(source)
@@ -188,7 +196,8 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
             staging = stack.enter_context(staged_dir(out_dir, _is_predict_output))
             folder = _Outputs(staging or Path(out_dir), staging is not None)
             folder.folder.mkdir(parents=True, exist_ok=True)
-        _loop(opened, report, face_detector, runner, tracker, folder, max_frames, spec)
+        _loop(opened, report, face_detector, runner, tracker, folder, max_frames, spec,
+              classify_every)
         if folder is not None:
             _finish(opened, report, folder, Path(out_dir))
     runner.close()
@@ -196,7 +205,7 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
 
 
 def _loop(source: Source, report: PredictReport, face_detector, runner, tracker,
-          folder: _Outputs | None, max_frames: int | None, spec) -> None:
+          folder: _Outputs | None, max_frames: int | None, spec, every: int) -> None:
     video = None
     total = source.total if max_frames is None or source.total is None else min(max_frames,
                                                                                  source.total)
@@ -213,7 +222,7 @@ def _loop(source: Source, report: PredictReport, face_detector, runner, tracker,
                     continue
                 report.frames += 1
                 annotated = _frame(frame, report, face_detector, runner, tracker, spec,
-                                   draw=folder is not None)
+                                   draw=folder is not None, every=every)
                 if folder is None:
                     continue
                 if source.is_video:
@@ -244,31 +253,38 @@ def _loop(source: Source, report: PredictReport, face_detector, runner, tracker,
 
 
 def _frame(frame: Frame, report: PredictReport, face_detector, runner, tracker, spec,
-           draw: bool) -> np.ndarray | None:
+           draw: bool, every: int = 1) -> np.ndarray | None:
     image = frame.image
     start = time.perf_counter()
     boxes = face_detector.detect(image)
     report.detect_s += time.perf_counter() - start
+    tracks = tracker.assign(boxes) if tracker is not None else [None] * len(boxes)
     if not boxes:
         report.frames_without_face += 1
-        if tracker is not None:
-            tracker.update([], np.zeros((0, len(report.labels)), np.float32))
         return image.copy() if draw else None
-    crops = []
-    for box in boxes:
-        x0, y0, x1, y1 = box.crop(face_detector.margins, image.shape)
-        crops.append(image[y0:y1, x0:x1])
-    start = time.perf_counter()
-    probs = runner.infer(_model_input(crops, spec))
-    report.classify_s += time.perf_counter() - start
-    tracked = tracker.update(boxes, probs) if tracker is not None else [(None, None)] * len(boxes)
+    # the faces classified now: all of them, or (--classify-every) the tracks that are due
+    due = [i for i, track in enumerate(tracks) if track is None or track.due(frame.index, every)]
+    probs: dict[int, np.ndarray] = {}
+    if due:
+        crops = []
+        for i in due:
+            x0, y0, x1, y1 = boxes[i].crop(face_detector.margins, image.shape)
+            crops.append(image[y0:y1, x0:x1])
+        start = time.perf_counter()
+        probs = dict(zip(due, runner.infer(_model_input(crops, spec))))
+        report.classify_s += time.perf_counter() - start
     annotated = image.copy() if draw else None
-    for number, (box, p, (track_id, smoothed)) in enumerate(zip(boxes, probs, tracked)):
+    for number, (box, track) in enumerate(zip(boxes, tracks)):
+        classified = number in probs
+        p = probs[number] if classified else track.last_probs
+        smoothed = None
+        if track is not None:
+            smoothed = tracker.observe(track, p, frame.index) if classified else track.probs
         report.rows.append(FaceRow(frame.source, frame.index, frame.time_s, number, box, p,
-                                   track_id, smoothed))
+                                   None if track is None else track.id, smoothed, classified))
         if draw:
             draw_face(annotated, box, smoothed if smoothed is not None else p, report.labels,
-                      track_id)
+                      None if track is None else track.id)
     return annotated
 
 

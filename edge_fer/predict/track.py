@@ -17,8 +17,14 @@ MAX_MISSED = 5         # frames a track survives without a face before it is dro
 class Track:
     id: int
     box: Box
-    probs: np.ndarray
+    probs: np.ndarray | None = None       # smoothed probabilities (None until classified)
+    last_probs: np.ndarray | None = None  # the latest classification, unsmoothed
+    classified_at: int = -1               # frame of the latest classification
     missed: int = 0
+
+    def due(self, frame: int, every: int) -> bool:
+        """Whether this face is classified again at `frame` (every `every` frames)."""
+        return self.last_probs is None or frame - self.classified_at >= every
 
 
 @dataclass
@@ -30,33 +36,38 @@ class Tracker:
     tracks: list[Track] = field(default_factory=list)
     next_id: int = 0
 
-    def update(self, boxes: list[Box], probs: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        """(track id, smoothed probabilities) for each box of this frame, in the boxes' order."""
+    def assign(self, boxes: list[Box]) -> list[Track]:
+        """The track of each box of this frame (a new one for a face not seen before); tracks
+        not seen for more than MAX_MISSED frames are dropped."""
         pairs = sorted(((box.iou(track.box), b, t) for b, box in enumerate(boxes)
                         for t, track in enumerate(self.tracks)), reverse=True)
-        matched_boxes: dict[int, int] = {}
-        used_tracks: set[int] = set()
+        matched: dict[int, Track] = {}
+        used: set[int] = set()
         for overlap, b, t in pairs:
             if overlap < MIN_IOU:
                 break
-            if b in matched_boxes or t in used_tracks:
+            if b in matched or t in used:
                 continue
-            matched_boxes[b] = t
-            used_tracks.add(t)
-        results = []
+            matched[b] = self.tracks[t]
+            used.add(t)
+        for t, track in enumerate(self.tracks):
+            track.missed = 0 if t in used else track.missed + 1
+        self.tracks = [track for track in self.tracks if track.missed <= MAX_MISSED]
+        assigned = []
         for b, box in enumerate(boxes):
-            if b in matched_boxes:
-                track = self.tracks[matched_boxes[b]]
-                track.probs = self.smooth * track.probs + (1.0 - self.smooth) * probs[b]
-                track.box, track.missed = box, 0
-            else:
-                track = Track(self.next_id, box, probs[b].astype(np.float32))
+            track = matched.get(b)
+            if track is None:
+                track = Track(self.next_id, box)
                 self.next_id += 1
                 self.tracks.append(track)
-                used_tracks.add(len(self.tracks) - 1)
-            results.append((track.id, track.probs.astype(np.float32)))
-        for t, track in enumerate(self.tracks):
-            if t not in used_tracks:
-                track.missed += 1
-        self.tracks = [track for track in self.tracks if track.missed <= MAX_MISSED]
-        return results
+            track.box = box
+            assigned.append(track)
+        return assigned
+
+    def observe(self, track: Track, probs: np.ndarray, frame: int) -> np.ndarray:
+        """Fold a new classification into the track's smoothed probabilities."""
+        probs = probs.astype(np.float32)
+        track.probs = probs if track.probs is None else \
+            self.smooth * track.probs + (1.0 - self.smooth) * probs
+        track.last_probs, track.classified_at = probs, frame
+        return track.probs

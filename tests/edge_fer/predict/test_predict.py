@@ -38,11 +38,11 @@ def recall(known: list[tuple[int, int, int, int]], found: list[Box]) -> tuple[in
 
 
 @pytest.fixture(scope="module")
-def video_run(faces, tmp_path_factory):
+def video_run(faces, frozen_model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("video")
     scene = moving_faces(faces, FRAMES, switch_every=4, seed=1)
     clip = write_video(scene, folder / "clip.mp4", FPS)
-    report = predict(str(clip), runtime="tf", out_dir=folder / "out")
+    report = predict(str(clip), frozen_model, "tf", out_dir=folder / "out")
     return scene, report, folder / "out"
 
 
@@ -124,16 +124,16 @@ def photos(faces, tmp_path_factory) -> tuple[Path, dict[str, list]]:
     return folder, known
 
 
-def test_photos_every_face_upright_and_labels_equal_classify_on_the_same_crops(photos, tmp_path):
+def test_photos_every_face_upright_and_labels_equal_classify_on_the_same_crops(photos, frozen_model,
+                                                                             tmp_path):
     from edge_fer.analysis.classify import classify_output
-    from edge_fer.predict.model import resolve_model
     from edge_fer.preprocess import load_image, to_color_uint8
     from edge_fer.runners import load_runner
     from edge_fer.tensors.raw_inputs import raw_inputs_from_folder
     from edge_fer.tensors.rawio import read_input_list
 
     folder, known = photos
-    report = predict(str(folder), runtime="tf", out_dir=tmp_path / "out")
+    report = predict(str(folder), frozen_model, "tf", out_dir=tmp_path / "out")
     assert (report.frames, report.frames_failed) == (2, 1)
     assert report.failures[0][0].endswith("broken.jpg")
     for name, boxes in known.items():
@@ -151,21 +151,20 @@ def test_photos_every_face_upright_and_labels_equal_classify_on_the_same_crops(p
         x0, y0, x1, y1 = row.box.crop(detector.margins, image.shape)
         cv2.imwrite(str(crops / f"{number:03d}.png"), image[y0:y1, x0:x1])
     raws = raw_inputs_from_folder(crops, tmp_path / "raws", workers=1)
-    model, runtime = resolve_model(None, "tf")
-    load_runner(model, runtime).run_list(read_input_list(raws.input_list), tmp_path / "res")
+    load_runner(frozen_model, "tf").run_list(read_input_list(raws.input_list), tmp_path / "res")
     classified = classify_output(tmp_path / "res", raws.input_list)
     assert [p.label for p in classified.predictions] == [r["label"] for r in report.row_dicts()]
 
 
-def test_the_command_line_json_csv_and_bad_sources(photos, tmp_path):
+def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_path):
     folder, _ = photos
     runner = CliRunner()
-    shown = runner.invoke(app, ["predict", str(folder / "group.png"), "-r", "tf", "--json"])
+    model = str(frozen_model)
+    shown = runner.invoke(app, ["predict", str(folder / "group.png"), model, "--json"])
     assert shown.exit_code == 0, shown.output
     summary = json.loads(shown.stdout)
     assert (summary["frames"], summary["faces"]) == (1, 3) and summary["frames_per_s"] > 0
-    shown = runner.invoke(app, ["predict", str(folder / "group.png"), "-r", "tf", "-f", "csv",
-                                "-q"])
+    shown = runner.invoke(app, ["predict", str(folder / "group.png"), model, "-f", "csv", "-q"])
     assert shown.stdout.splitlines()[0].startswith("source,frame,time_s,face,track,x0")
     assert len(shown.stdout.splitlines()) == 4
     (tmp_path / "bad.mp4").write_bytes(b"\x00" * 4096)
@@ -173,8 +172,56 @@ def test_the_command_line_json_csv_and_bad_sources(photos, tmp_path):
                               ([str(folder / "broken.jpg")], 1, "broken.jpg"),
                               ([str(tmp_path / "absent.mp4")], 1, "no such file"),
                               (["7"], 3, "camera 7")):
-        shown = runner.invoke(app, ["predict", *args, "-r", "tf", "-o", str(tmp_path / "o")])
+        shown = runner.invoke(app, ["predict", *args, model, "-o", str(tmp_path / "o")])
         assert shown.exit_code == code, shown.output
         lines = [line for line in shown.output.splitlines() if line.strip()]
         assert len(lines) == 1 and words in lines[0] and "Traceback" not in shown.output
     assert not (tmp_path / "o").exists()
+
+
+def test_tracker_keeps_ids_across_overlapping_boxes_and_classify_every_reuses_results():
+    from edge_fer.predict.track import Tracker
+
+    tracker = Tracker(smooth=0.5)
+    first = tracker.assign([Box(0, 0, 10, 10), Box(50, 50, 60, 60)])
+    assert [t.id for t in first] == [0, 1] and all(t.due(0, 3) for t in first)
+    np.testing.assert_allclose(tracker.observe(first[0], np.array([1.0, 0.0]), 0), [1.0, 0.0])
+    again = tracker.assign([Box(51, 51, 61, 61), Box(1, 0, 11, 10), Box(200, 200, 220, 220)])
+    assert [t.id for t in again] == [1, 0, 2]
+    assert not again[1].due(2, 3) and again[1].due(3, 3)
+    np.testing.assert_allclose(tracker.observe(again[1], np.array([0.0, 1.0]), 3), [0.5, 0.5])
+    for _ in range(6):
+        tracker.assign([])
+    assert tracker.tracks == []
+
+
+def test_blazeface_anchor_tables_match_the_models_outputs():
+    from edge_fer.predict.detect import BLAZEFACE_MODELS, ssd_anchors
+
+    assert len(ssd_anchors(BLAZEFACE_MODELS["blazeface"])) == 896
+    assert len(ssd_anchors(BLAZEFACE_MODELS["blazeface-full"])) == 2304
+    for name in BLAZEFACE_MODELS:
+        assert load_detector(name).detect(np.full((240, 320, 3), 128, np.uint8)) == []
+
+
+def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_path, monkeypatch):
+    from edge_fer.predict import model as predict_model
+    from edge_fer.training.pretrained import default_model
+
+    monkeypatch.setenv("EDGE_FER_CACHE", str(tmp_path))
+    converted = []
+
+    def fake_convert(request):  # the real conversion takes ~50 s; its own tests cover it
+        converted.append(request)
+        path = request.out_dir / "tflite" / "model_int8.tflite"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"tflite")
+
+    monkeypatch.setattr("edge_fer.convert.convert_model", fake_convert)
+    first, runtime = predict_model.resolve_model(None, None)
+    again, _ = predict_model.resolve_model(None, "tflite")
+    assert first == again and runtime == "tflite" and len(converted) == 1
+    assert first.is_relative_to(tmp_path / "predict")
+    request = converted[0]
+    assert (request.target, request.precision, request.dynamic_batch) == ("tflite", "int8", True)
+    assert predict_model.resolve_model(None, "tf") == (default_model(), "tf")
