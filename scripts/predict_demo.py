@@ -22,6 +22,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def busiest_frame(rows_csv: Path, near: int) -> int:
+    """The frame with the most faces in predictions.csv, the nearest to `near` among equals."""
+    import csv
+    from collections import Counter
+
+    with rows_csv.open(newline="") as handle:
+        faces = Counter(int(row["frame"]) for row in csv.DictReader(handle))
+    if not faces:
+        return near
+    most = max(faces.values())
+    return min((f for f, n in faces.items() if n == most), key=lambda f: abs(f - near))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/predict_demo"))
     parser.add_argument("--docs", type=Path, default=None,
                         help="write predict_frame.png and predict_emotions.png here")
-    parser.add_argument("--frame", type=int, default=None, help="frame shown (default: 3/4 in)")
+    parser.add_argument("--frame", type=int, default=None, help="frame shown (default: the one "
+                        "with the most faces found, nearest 3/4 of the way in)")
     args, predict_options = parser.parse_known_args(argv)
 
     import cv2
@@ -46,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = ["predict", str(clip), "-o", str(out), "--json", *predict_options]
     print("$ edge-fer", " ".join(arguments), file=sys.stderr)
     done = subprocess.run([sys.executable, "-c", "from edge_fer.cli import main; main()",
-                           *arguments], stdout=subprocess.PIPE, text=True)
+                           *arguments], stdout=subprocess.PIPE, text=True, check=False)
     print(done.stdout, end="")
     if done.returncode:
         return done.returncode
@@ -54,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         args.docs.mkdir(parents=True, exist_ok=True)
         capture = cv2.VideoCapture(str(out / "faces_annotated.mp4"))
         capture.set(cv2.CAP_PROP_POS_FRAMES, args.frame if args.frame is not None
-                    else args.frames * 3 // 4)
+                    else busiest_frame(out / "predictions.csv", args.frames * 3 // 4))
         ok, frame = capture.read()
         capture.release()
         if not ok:

@@ -37,9 +37,10 @@ def draw_face(frame: np.ndarray, box: Box, probs: np.ndarray, labels: tuple[str,
     scale = max(0.4, min(h, w) / 900)
     text = f"{labels[best]} {probs[best]:.2f}" + (f"  #{track}" if track is not None else "")
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-    ty = y0 - base - 2 if y0 - th - base - 4 >= 0 else y1 + th + 2
-    cv2.rectangle(frame, (x0, ty - th - 2), (x0 + tw + 4, ty + base), color, -1)
-    cv2.putText(frame, text, (x0 + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick,
+    ty = y0 - base - 2 if y0 - th - base - 4 >= 0 else min(h - base, y1 + th + 2)
+    tx = max(0, min(x0, w - tw - 4))  # the label stays inside the frame
+    cv2.rectangle(frame, (tx, ty - th - 2), (tx + tw + 4, ty + base), color, -1)
+    cv2.putText(frame, text, (tx + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick,
                 cv2.LINE_AA)
     _draw_bars(frame, (x0, y0, x1, y1), probs, labels, scale * 0.8, thick)
 
@@ -50,7 +51,7 @@ def _draw_bars(frame: np.ndarray, box: tuple[int, int, int, int], probs: np.ndar
     x0, y0, x1, _ = box
     row = max(8, int(22 * scale))
     name_w = cv2.getTextSize("surprise", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] + 4
-    bar_w = max(40, round(100 * scale))
+    bar_w = max(60, round(160 * scale))
     panel_w = name_w + bar_w + 4
     px = x1 + 4 if x1 + 4 + panel_w <= w else max(0, x0 - 4 - panel_w)
     py = max(0, min(y0, h - row * len(labels)))

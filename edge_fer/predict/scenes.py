@@ -42,16 +42,16 @@ def paste(frame: np.ndarray, face: np.ndarray, x: int, y: int, size: int) -> tup
 
 def moving_faces(images: list[np.ndarray], frames: int, height: int = 480, width: int = 640,
                  people: int = 3, size: int = 150, switch_every: int = 10, seed: int = 0) -> Scene:
-    """`people` faces drifting across the frame, each showing the next of `images` every
+    """`people` faces swaying in their lanes of the frame, each showing the next of `images` every
     `switch_every` frames (so expressions change over time); the first person alone for the
     first fifth of the clip, so a clip holds 1 to `people` faces per frame."""
     if len(images) < people:
         raise EdgeFerError(f"a scene of {people} people needs at least {people} face images")
     rng = np.random.default_rng(seed)
     lane = width // people
-    starts = [(i * lane + int(rng.integers(0, max(1, lane - size - 40))),
-               int(rng.integers(10, height - size - 10))) for i in range(people)]
-    speeds = [(float(rng.uniform(-1.5, 1.5)), float(rng.uniform(-1.0, 1.0))) for _ in range(people)]
+    size = min(size, lane - 10, height - 20)
+    phases = rng.uniform(0, 2 * np.pi, (people, 2))
+    periods = rng.uniform(40, 80, (people, 2))  # frames per swing, across and up/down
     base = background(height, width, seed)
     scene = Scene([], [], [])
     for t in range(frames):
@@ -59,8 +59,10 @@ def moving_faces(images: list[np.ndarray], frames: int, height: int = 480, width
         boxes, shown = [], []
         visible = 1 if t < frames // 5 else people
         for p in range(visible):
-            x = int(np.clip(starts[p][0] + speeds[p][0] * t, 0, width - size))
-            y = int(np.clip(starts[p][1] + speeds[p][1] * t, 0, height - size))
+            # each person sways inside its own lane, so faces never overlap
+            swing = 0.5 + 0.45 * np.sin(2 * np.pi * t / periods[p] + phases[p])
+            x = p * lane + int(swing[0] * (lane - size))
+            y = int(swing[1] * (height - size))
             index = (p * 7 + t // switch_every) % len(images)
             boxes.append(paste(frame, images[index], x, y, size))
             shown.append(index)
