@@ -8,7 +8,6 @@ so an interrupted conversion leaves nothing a later run would take for finished.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -30,20 +29,13 @@ def cache_dir() -> Path:
     return Path(base) / "edge-fer"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def converted_model(graph: Path, runtime: str) -> Path:
     """`graph` (.pb) as the int8 model `runtime` runs fastest, converted once and cached."""
     from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.convert.base import sha256_file
 
     target, precision, relative = CONVERTED[runtime]
-    folder = cache_dir() / "predict" / _sha256(graph)[:16]
+    folder = cache_dir() / "predict" / sha256_file(graph)[:16]
     path = folder / relative
     if path.is_file():
         return path

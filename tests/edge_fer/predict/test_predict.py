@@ -225,3 +225,22 @@ def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_p
     request = converted[0]
     assert (request.target, request.precision, request.dynamic_batch) == ("tflite", "int8", True)
     assert predict_model.resolve_model(None, "tf") == (default_model(), "tf")
+
+
+def test_a_video_frame_that_fails_to_decode_is_skipped_and_counted(frozen_model, tmp_path):
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(tmp_path / "m.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5,
+                             (160, 120))
+    for _ in range(6):
+        writer.write(rng.integers(0, 255, (120, 160, 3), np.uint8))
+    writer.release()
+    data = bytearray((tmp_path / "m.avi").read_bytes())
+    third = [i for i in range(len(data) - 1) if data[i:i + 2] == b"\xff\xd8"][2]
+    data[third:third + 600] = bytes(600)  # the third frame's JPEG header is gone
+    (tmp_path / "bad.avi").write_bytes(bytes(data))
+    report = predict(str(tmp_path / "bad.avi"), frozen_model, "tf", out_dir=tmp_path / "out")
+    summary = report.summary()
+    assert (summary["frames"], summary["frames_failed"], summary["faces"]) == (5, 1, 0)
+    assert summary["failed"][0]["source"].endswith("bad.avi frame 2")
+    capture = cv2.VideoCapture(str(tmp_path / "out" / "bad_annotated.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
