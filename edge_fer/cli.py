@@ -8,7 +8,7 @@ import typer
 
 from edge_fer import __version__
 
-COMMAND_MODULES = ("train", "freeze", "convert", "inspect", "raw_inputs", "run", "classify", "compare", "evaluate", "demo", "doctor", "bench", "predict")
+COMMAND_MODULES = ("train", "freeze", "convert", "inspect", "raw_inputs", "run", "classify", "compare", "evaluate", "demo", "doctor", "bench", "predict", "models")
 
 app = typer.Typer(
     name="edge-fer",

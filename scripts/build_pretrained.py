@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""Build the shipped model (data/pretrained/) from FER2013: train → freeze → int8 → score.
+"""Build a shipped model (data/pretrained/<name>/) from FER2013: train → freeze → int8 → score.
 
-One command reproduces it:
+One command reproduces each (MODELS holds their recipes):
 
-    python scripts/build_pretrained.py --data ../shared/data/fer2013/fer2013.csv.gz --tta-flip
+    python scripts/build_pretrained.py --data ../shared/data/fer2013/fer2013.csv.gz --tta-flip   # best
+    python scripts/build_pretrained.py --model fast --data ../shared/data/fer2013/fer2013.csv.gz
+    python scripts/build_pretrained.py --model tiny --data ../shared/data/fer2013/fer2013.csv.gz
 
 Trains one network per seed in SEEDS on `Training` (run folders `<run>/seed<N>`), selects each
 one's checkpoint on `PublicTest` (with batch-norm statistics recomputed on the clean `Training`
 faces when that validates better), freezes them into one graph that averages their softmaxes
 (optionally with the mirror image too), converts it to int8 TFLite calibrated on `Training` rows,
-scores float and int8 on `PublicTest`, and writes model.pb, labels.txt and metrics.json.
+scores float and int8 on `PublicTest`, times the int8 TFLite file (batch 1, one thread), and
+writes model.pb, labels.txt and metrics.json (with model.pb's sha256). `fast` and `tiny` learn
+from the shipped `best` as well (knowledge distillation from its cached logits).
 Training is long on a CPU: it resumes where it stopped when run again (`--resume` is implied
 when a run folder holds a run).
 """
@@ -23,6 +27,7 @@ import shlex
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = {"arch": "resm", "epochs": 90, "batch_size": 64, "lr": 1e-3, "lr_schedule": "cosine",
@@ -39,11 +44,35 @@ SEEDS = (0,)
 STAGES = (45, 90)
 
 
+class Recipe(NamedTuple):
+    """How one shipped model is trained: TrainConfig fields, and the epochs each stage ends at."""
+    train: dict
+    stages: tuple[int, ...]
+    summary: str = ""
+
+
+# The edge models: depthwise-separable residual networks (edge_fer/training/model.py) distilled from
+# the shipped `best` (its logits on the clean Training faces, cached in the run folder; mirror
+# averaging is in best's graph, so its soft targets are exact for mirrored faces).
+EDGE_RECIPE = RECIPE | {"lr": 2e-3, "teacher": "best", "distill_alpha": 0.7, "distill_temperature": 4.0}
+MODELS = {
+    "fast": Recipe(EDGE_RECIPE | {"arch": "fast"}, (40, 80), "≤ 60 MFLOP per face"),
+    "tiny": Recipe(EDGE_RECIPE | {"arch": "tiny"}, (40, 80), "≤ 15 MFLOP per face"),
+}
+
+
+def recipe(name: str) -> Recipe:
+    """`best` reads RECIPE and STAGES when called, so they stay the one place its recipe lives."""
+    return Recipe(RECIPE, STAGES, "the most accurate") if name == "best" else MODELS[name]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="best", choices=["best", *MODELS], help="which shipped model")
     parser.add_argument("--data", required=True, help="FER2013 CSV (.csv or .csv.gz)")
-    parser.add_argument("--run", default="runs/pretrained", help="folder of the training runs (seed<N>/ each)")
-    parser.add_argument("--out", default=str(REPO / "data" / "pretrained"), help="where to ship")
+    parser.add_argument("--run", help="folder of the training runs (seed<N>/ each); default runs/pretrained "
+                        "for best, runs/<model> otherwise")
+    parser.add_argument("--out", help="where to ship (default data/pretrained/<model>)")
     parser.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=False,
                         help="average the mirror image inside the frozen graph")
     parser.add_argument("--skip-train", action="store_true", help="use the run as it is")
@@ -54,20 +83,23 @@ def main(argv: list[str] | None = None) -> int:
     from edge_fer.atomic import atomic_write_bytes, atomic_write_text
     from edge_fer.convert import ConvertRequest, convert_model
     from edge_fer.labels import write_labels
+    from edge_fer.training.distill import file_sha256
     from edge_fer.training.freeze import freeze_run
     from edge_fer.training.train import METRICS_NAME, STATE_NAME, train
 
-    root, out = Path(args.run), Path(args.out)
+    name, chosen = args.model, recipe(args.model)
+    root = Path(args.run or default_run(name))
+    out = Path(args.out or REPO / "data" / "pretrained" / name)
     runs = [root / f"seed{seed}" for seed in SEEDS]
     for run, seed in zip(runs, SEEDS):
-        for stage_epochs in STAGES if not args.skip_train else ():
+        for stage_epochs in chosen.stages if not args.skip_train else ():
             state = run / STATE_NAME
             done = state.is_file() and json.loads(state.read_text())["epoch"] >= stage_epochs
-            if done and stage_epochs != STAGES[-1]:
+            if done and stage_epochs != chosen.stages[-1]:
                 continue  # an earlier stage is done: a re-run resumes where it stopped
             # the last stage always runs: it finishes what an interrupted run left (epochs, or the
             # batch-norm statistics after them) and does nothing else
-            train(stage_config(args.data, run, seed, stage_epochs), resume=state.is_file())
+            train(stage_config(args.data, run, seed, stage_epochs, name), resume=state.is_file())
     histories = [json.loads((run / METRICS_NAME).read_text()) for run in runs]
 
     with tempfile.TemporaryDirectory(prefix="edge-fer-pretrained-") as scratch:
@@ -81,11 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         scores = {name: evaluate_model(path, args.data, "PublicTest")
                   for name, path in (("float", frozen), ("int8", int8))}
         facts = inspect_model(frozen)
+        latency = int8_latency(int8)
         atomic_write_bytes(out / "model.pb", frozen.read_bytes())
     write_labels(out / "labels.txt")
 
     metrics = {
-        "model": "model.pb", "arch": "+".join(h["arch"] for h in histories),
+        "name": name, "model": "model.pb", "sha256": file_sha256(out / "model.pb"),
+        "arch": "+".join(h["arch"] for h in histories),
         "members": len(runs), "parameters": facts["parameters"],
         "flops_per_image": facts["flops"], "bytes": (out / "model.pb").stat().st_size,
         "tta_flip_in_graph": args.tta_flip,
@@ -95,11 +129,13 @@ def main(argv: list[str] | None = None) -> int:
             name: {"accuracy": round(s["accuracy"], 4), "count": s["count"],
                    "recall": s["recall"], "runtime": s["runtime"]}
             for name, s in scores.items()},
-        "training": {"recipe": RECIPE, "seeds": list(SEEDS), "stages_end_at_epochs": list(STAGES),
+        "int8_tflite_latency": latency,
+        "training": {"recipe": chosen.train, "seeds": list(SEEDS), "stages_end_at_epochs": list(chosen.stages),
                      "machine": f"{platform.machine()}, 2 CPU cores (shared)",
-                     "members": [member_record(run, seed, h) for run, seed, h in zip(runs, SEEDS, histories)]},
+                     "members": [member_record(run, seed, h, name) for run, seed, h in zip(runs, SEEDS, histories)]},
         "command": "python scripts/build_pretrained.py " + shlex.join(
-            ["--data", "fer2013.csv.gz", *(["--tta-flip"] if args.tta_flip else [])]),
+            [*(["--model", name] if name != "best" else []), "--data", "fer2013.csv.gz",
+             *(["--tta-flip"] if args.tta_flip else [])]),
     }
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     print(json.dumps({k: metrics[k] for k in ("arch", "parameters", "flops_per_image", "bytes")}
@@ -107,7 +143,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def member_record(run: Path, seed: int, history: dict) -> dict:
+LATENCY_SETTINGS = {"iterations": 300, "warmup": 20, "max_seconds": 20.0}
+
+
+def default_run(name: str) -> Path:
+    return Path("runs/pretrained") if name == "best" else Path("runs") / name
+
+
+def int8_latency(model: Path) -> dict:
+    """The int8 TFLite file's latency on this machine: batch 1, one thread (edge-fer bench's
+    measurement, in its own process)."""
+    from edge_fer.benchmarks.bench import BenchSettings, host_facts, run_bench
+
+    row = run_bench([model], ["tflite"], [1], [1], BenchSettings(**LATENCY_SETTINGS)).rows[0]
+    return {"p50_ms": row.p50_ms, "p90_ms": row.p90_ms, "batch": 1, "threads": 1, "runtime": "tflite",
+            "host": host_facts(), "command": f"edge-fer bench {model.name} --runtime tflite --batch 1 --threads 1"}
+
+
+def member_record(run: Path, seed: int, history: dict, name: str = "best") -> dict:
     """What one member's training did: its selection on PublicTest, time, speed, and the train
     commands the one command runs (with its default run folder and the CSV's file name)."""
     best = history["best"]
@@ -121,16 +174,16 @@ def member_record(run: Path, seed: int, history: dict) -> dict:
         "epochs_run": history["epochs_run"], "wall_seconds": history["wall_seconds"],
         "images_per_second": [h["images_per_second"] for h in history["history"]],
         "train_commands": [
-            stage_config("fer2013.csv.gz", Path("runs/pretrained") / run.name, seed, e).command()
-            + (" --resume" if i else "") for i, e in enumerate(STAGES)],
+            stage_config("fer2013.csv.gz", default_run(name) / run.name, seed, e, name).command()
+            + (" --resume" if i else "") for i, e in enumerate(recipe(name).stages)],
     }
 
 
-def stage_config(data: str, run: Path, seed: int, epochs: int):
+def stage_config(data: str, run: Path, seed: int, epochs: int, name: str = "best"):
     """The training configuration of one stage of one member: what is run and what is recorded."""
     from edge_fer.training.train import TrainConfig
 
-    return TrainConfig(data=data, out=str(run), seed=seed, **(RECIPE | {"epochs": epochs}))
+    return TrainConfig(data=data, out=str(run), seed=seed, **(recipe(name).train | {"epochs": epochs}))
 
 
 if __name__ == "__main__":

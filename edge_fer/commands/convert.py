@@ -104,8 +104,9 @@ def register(app: typer.Typer) -> None:
     @reports_errors
     def convert(
         model: Path = typer.Argument(None, help="Frozen graph (.pb) with input x and output "
-                                     "`output` (edge-fer freeze). Default: the shipped "
-                                     "FER2013 model, converted into the current folder."),
+                                     "`output` (edge-fer freeze), or a shipped model's name "
+                                     "(edge-fer models). Default: the shipped FER2013 model `best`, "
+                                     "converted into the current folder."),
         target: str = typer.Option(..., "--target", "-t", help=f"{' | '.join([t.name for t in TARGETS] + [ALL])}. "
                                    f"{targets_help}; all: every target whose tools are here."),
         precision: str = typer.Option(None, "--precision", "-p",
@@ -136,10 +137,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from edge_fer.convert import ConvertRequest, convert_model
         from edge_fer.errors import EdgeFerError, ToolMissingError
-        from edge_fer.training.pretrained import model_or_default
+        from edge_fer.training.pretrained import model_or_default, names_shipped_model
 
         reporter.set_quiet(quiet or as_json)
-        if model is None and out is None:  # not beside it: that is the installed package
+        if names_shipped_model(model) and out is None:  # not beside it: that is the installed package
             out = Path.cwd()
         model = model_or_default(model, note=f", output in {out}")
         htp_socs = ",".join(name for value in socs or () for name in value.replace(",", " ").split())

@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
     @reports_errors
     def evaluate(
         model: Path = typer.Argument(None, help="A .pb, .tflite, .onnx (or .dlc with the SDK) "
-                                     "model. Default: the shipped FER2013 model (.pb)."),
+                                     "model, or a shipped model's name (edge-fer models). Default: the shipped "
+                                     "FER2013 model `best`."),
         data: str = typer.Option("synthetic", help="'synthetic', a FER2013 CSV or an image folder."),
         split: str = typer.Option(None, help="Split to score (default: the data set's validation split)."),
         runtime: str = typer.Option(None, help="Runner to use (default: from the model file)."),

@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
     def run(
         model: Path = typer.Argument(None, help="Model file: .pb (tf), .tflite, .onnx, .dlc "
                                      "(snpe), _ctx.onnx (qnn); a QDQ .onnx with --runtime qnn. "
-                                     "Default: the shipped FER2013 model (.pb)."),
+                                     "A shipped model's name (edge-fer models) "
+                                     "stands for its .pb. Default: the shipped FER2013 model `best`."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs (SNPE format)."),
         output_dir: Path = typer.Option(Path("output"), "--output-dir", "-o",

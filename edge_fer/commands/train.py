@@ -42,8 +42,8 @@ def register(app: typer.Typer) -> None:
         bn_statistics: str = typer.Option("precise", help="precise | moving-average: after training, recompute "
                                           "the best checkpoint's batch-norm statistics on the clean training "
                                           "images, kept if they validate better."),
-        teacher: str = typer.Option("", help="Knowledge distillation: a frozen graph (with `logits`, e.g. the shipped "
-                                    "model) whose soft targets the student learns from; its logits on the training "
+        teacher: str = typer.Option("", help="Knowledge distillation: a frozen graph (with `logits`) or a shipped "
+                                    "model's name (best) whose soft targets the student learns from; its logits on the training "
                                     "faces are computed once and cached in the run folder."),
         distill_alpha: float = typer.Option(0.5, help="Weight of the distillation term (1 − alpha on the labels)."),
         distill_temperature: float = typer.Option(4.0, help="Softmax temperature of the distillation term."),

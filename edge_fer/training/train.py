@@ -26,6 +26,7 @@ from edge_fer.training.augment import AUGMENTATIONS, augment_batch
 from edge_fer.training.bn_stats import BN_STATISTICS, load_statistics, population_statistics
 from edge_fer.training.distill import CACHE_NAME, distillation_loss, teacher_logits
 from edge_fer.training.model import Layers, get_architecture
+from edge_fer.training.pretrained import model_or_default
 
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
 LR_SCHEDULES = ("constant", "cosine")
@@ -334,7 +335,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
         raise UsageError(f"{dataset.source}: no training examples in split {dataset.train_split!r}")
     class_weights = class_weight_vector(train_split.labels, config.class_weights)
     soft_targets, teacher_record = teacher_logits(
-        config.teacher, train_split.images, run / CACHE_NAME, session_config()) \
+        model_or_default(config.teacher), train_split.images, run / CACHE_NAME, session_config()) \
         if config.teacher else (None, None)
     resumes = saved_resumes(run) if state else []
     if state:

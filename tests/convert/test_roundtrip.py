@@ -112,6 +112,10 @@ def test_manifests_say_what_the_files_are(exported, frozen_model):
             assert manifest["checks"]["samples"]["note"] == "validation images not used for calibration"
         if manifest["precision"] == "fp32":
             assert manifest["checks"]["max_abs_dp"] <= 1e-4
+        if name == "onnx-int8":  # U8U8: no u8s8 saturation on x86 CPUs without VNNI
+            assert manifest["quantization_settings"] == {
+                "quant_format": "QDQ", "activation_type": "QUInt8", "weight_type": "QUInt8",
+                "per_channel": True, "reduce_range": False, "calibrate_method": "MinMax"}
     for folder in (out / "tflite", out / "onnx"):
         assert (folder / "labels.txt").read_text() == labels_text()
         assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no staging left

@@ -1,22 +1,41 @@
-"""The shipped model (data/pretrained/): a frozen graph per CONVENTIONS that recognises real faces."""
+"""The shipped models (data/pretrained/<name>/): frozen graphs per CONVENTIONS that recognise real
+faces, each loadable by name, documented by a metrics.json that matches its file."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
+import pytest
 
 from edge_fer.labels import LABELS
 from edge_fer.tensors.graphio import SNPE_OPS, load_graph_def
 from edge_fer.training.freeze import frozen_outputs
-from edge_fer.training.pretrained import default_model, pretrained_dir, pretrained_metrics
+from edge_fer.training.pretrained import (
+    default_model,
+    model_or_default,
+    pretrained_dir,
+    pretrained_metrics,
+    shipped_names,
+)
 
 
-def test_shipped_model_is_small_snpe_convertible_and_documented():
-    model = default_model()
+def test_best_is_shipped_and_the_default():
+    assert "best" in shipped_names()
+    assert default_model() == pretrained_dir("best") / "model.pb" == model_or_default(None)
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_shipped_model_loads_by_name_is_snpe_convertible_and_documented(name):
+    model = model_or_default(name)
+    assert model == pretrained_dir(name) / "model.pb"
     assert model.stat().st_size <= 10_000_000
     graph_def = load_graph_def(model)
     assert {node.op for node in graph_def.node} <= SNPE_OPS
-    assert (pretrained_dir() / "labels.txt").read_text().split() == list(LABELS)
-    metrics = pretrained_metrics()
+    assert (pretrained_dir(name) / "labels.txt").read_text().split() == list(LABELS)
+    metrics = pretrained_metrics(name)
+    assert metrics["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert metrics["bytes"] == model.stat().st_size
     assert metrics["command"].startswith("python scripts/build_pretrained.py --data")
     for precision in ("float", "int8"):
         assert 0.0 < metrics["public_test"][precision]["accuracy"] <= 1.0
@@ -33,3 +52,28 @@ def test_shipped_model_recognises_the_real_sample_faces(fer2013_dir):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     # 70 real faces, 10 per class: far above chance (1/7), as a 60 %+ FER2013 model should be
     assert np.mean(probs.argmax(1) == labels) > 0.4
+
+
+def test_models_command_lists_every_registered_model_with_its_figures():
+    import json
+
+    from typer.testing import CliRunner
+
+    from edge_fer.cli import app
+    from edge_fer.training.pretrained import SHIPPED
+
+    done = CliRunner().invoke(app, ["models", "--json"])
+    assert done.exit_code == 0, done.output
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    assert list(rows) == list(SHIPPED)
+    for name in shipped_names():
+        metrics = pretrained_metrics(name)
+        row = rows[name]
+        assert row["shipped"] and row["parameters"] == metrics["parameters"]
+        assert row["mflop_per_face"] == round(metrics["flops_per_image"] / 1e6, 1)
+        assert row["public_test_float"] == metrics["public_test"]["float"]["accuracy"]
+        assert row["public_test_int8"] == metrics["public_test"]["int8"]["accuracy"]
+        assert row["recipe"] == metrics["command"] and row["sha256"] == metrics["sha256"]
+    assert all(not rows[name]["shipped"] for name in SHIPPED if name not in shipped_names())
+    table = CliRunner().invoke(app, ["models"])
+    assert table.exit_code == 0 and "best" in table.stdout and "PublicTest" in table.stdout

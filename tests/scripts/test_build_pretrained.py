@@ -5,6 +5,7 @@ to int8, scores both on PublicTest and records the commands that reproduce it.""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -22,6 +23,7 @@ def build_pretrained(monkeypatch):
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "RECIPE", module.RECIPE | {"arch": "resxs", "batch_size": 32, "precision": "fp32"})
     monkeypatch.setattr(module, "STAGES", (1, 2))
+    monkeypatch.setattr(module, "LATENCY_SETTINGS", {"iterations": 5, "warmup": 1, "max_seconds": 1.0})
     return module
 
 
@@ -45,6 +47,9 @@ def test_one_command_trains_in_stages_and_ships_scored_float_and_int8(build_pret
 
     assert {p.name for p in out.iterdir()} == {"model.pb", "labels.txt", "metrics.json"}
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["name"] == "best"
+    assert metrics["sha256"] == hashlib.sha256((out / "model.pb").read_bytes()).hexdigest()
+    assert metrics["int8_tflite_latency"]["p50_ms"] > 0 and metrics["int8_tflite_latency"]["threads"] == 1
     assert metrics["arch"] == "resxs" and metrics["members"] == 1 and metrics["tta_flip_in_graph"]
     assert metrics["command"] == "python scripts/build_pretrained.py --data fer2013.csv.gz --tta-flip"
     for precision in ("float", "int8"):
@@ -59,3 +64,21 @@ def test_one_command_trains_in_stages_and_ships_scored_float_and_int8(build_pret
     shipped = (out / "model.pb").read_bytes()
     assert build_pretrained.main(["--data", str(data), "--run", str(runs), "--out", str(out), "--tta-flip"]) == 0
     assert (out / "model.pb").read_bytes() == shipped
+
+
+def test_an_edge_model_is_distilled_from_the_shipped_best_and_ships_under_its_name(build_pretrained, tmp_path,
+                                                                                    monkeypatch):
+    data = tmp_path / "fer2013.csv.gz"
+    _tiny_csv(data)
+    tiny = build_pretrained.MODELS["tiny"]
+    monkeypatch.setitem(build_pretrained.MODELS, "tiny", build_pretrained.Recipe(
+        tiny.train | {"batch_size": 32, "precision": "fp32"}, (1,)))
+    runs, out = tmp_path / "runs", tmp_path / "shipped"
+    assert build_pretrained.main(["--model", "tiny", "--data", str(data), "--run", str(runs), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["name"] == "tiny" and metrics["arch"] == "tiny"
+    assert metrics["command"] == "python scripts/build_pretrained.py --model tiny --data fer2013.csv.gz"
+    assert metrics["flops_per_image"] <= 15e6
+    (command,) = metrics["training"]["members"][0]["train_commands"]
+    assert "--teacher best" in command and "--distill-alpha 0.7" in command and "runs/tiny/seed0" in command
+    assert (runs / "seed0" / "teacher_logits.npz").is_file()

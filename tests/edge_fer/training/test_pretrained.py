@@ -22,11 +22,12 @@ def _invoke(*args):
 @pytest.fixture
 def shipped(frozen_model, tmp_path, monkeypatch):
     """A shipped folder holding the session's frozen model as model.pb."""
-    folder = tmp_path / "pretrained"
-    folder.mkdir()
+    root = tmp_path / "pretrained"
+    folder = root / "best"
+    folder.mkdir(parents=True)
     shutil.copy(frozen_model, folder / pretrained.MODEL_NAME)
-    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", folder)
-    monkeypatch.setattr(pretrained, "pretrained_dir", lambda: folder)
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", root)
+    monkeypatch.setattr(pretrained, "pretrained_dir", lambda name="best": root / name)
     return folder / pretrained.MODEL_NAME
 
 
@@ -35,8 +36,8 @@ def none_shipped(tmp_path, monkeypatch):
     folder = tmp_path / "empty"
     folder.mkdir()
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", folder)
-    monkeypatch.setattr(pretrained, "pretrained_dir", lambda: folder)
-    return folder / pretrained.MODEL_NAME
+    monkeypatch.setattr(pretrained, "pretrained_dir", lambda name="best": folder / name)
+    return folder / "best" / pretrained.MODEL_NAME
 
 
 @pytest.fixture
@@ -112,3 +113,24 @@ def test_without_model_and_nothing_shipped_it_is_default_models_error(none_shipp
     assert len(lines) == 1 and lines[0].startswith("error:"), done.output
     assert str(none_shipped) in lines[0] and "no shipped model" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # nothing written
+
+
+def test_a_shipped_models_name_stands_for_its_file_and_a_file_of_that_name_wins(shipped, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert pretrained.model_or_default("best") == shipped
+    (tmp_path / "best").write_bytes(b"")  # a file called best in the current folder is that file
+    assert pretrained.model_or_default("best") == pretrained.Path("best")
+    assert pretrained.model_or_default("other.pb") == pretrained.Path("other.pb")
+
+
+def test_a_registered_model_that_is_not_shipped_is_a_one_line_error(shipped, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    done = _invoke("evaluate", "tiny", "--data", "synthetic")
+    assert done.exit_code == 1
+    assert "no shipped model 'tiny' in this installation" in done.output
+
+
+def test_run_takes_a_shipped_model_by_name(shipped, input_list, tmp_path):
+    done = _invoke("run", "best", "-i", input_list, "-o", tmp_path / "out")
+    assert done.exit_code == 0, done.output
+    assert "usingtheshippedmodel" in "".join(done.stderr.split())
