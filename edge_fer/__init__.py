@@ -3,7 +3,7 @@
 Layout, one wing per stage; a module imports only from its own wing and the wings listed before it
 (tests/test_layout.py walks every import to keep it so):
 
-  0 root         labels, errors, reporter, atomic, preprocess (the one preprocessing function)
+  0 root         labels, errors, reporter, atomic, files, preprocess (the one preprocessing function)
   1 data         data sets: FER2013 CSV, image folders, synthetic faces  (folder data/)
   2 tensors      raws and input lists, Result folders, frozen-graph I/O, images → raws
   3 platform     the Qualcomm SDK tools and onnxruntime-qnn

@@ -1,17 +1,26 @@
-"""Write files and folders under a temporary name and rename them when complete.
+"""Outputs are replaced whole or not at all: written under a temporary name, then renamed.
 
-Nothing edge-fer writes is ever left half-written: a crash leaves either the old file or
-no file, never a truncated one.
+A file is written beside its final name and renamed onto it. A folder (raws, a run's Result
+folders, a training run) is built whole in a hidden staging folder beside it and swapped in by
+renames, the old one deleted last, so a kill -9 at any instant leaves the complete old output or
+the complete new one. The next command on the same path finishes an interrupted swap (or undoes a
+failed one) and removes stale staging; a lock file beside the path makes a second command writing
+it at the same time refuse instead of mixing two outputs. Entries of an output folder that its
+command did not write (the user's notes, a cm.png) are carried over to the new folder untouched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from edge_fer.errors import EdgeFerError
 
 
 def _current_umask() -> int:
@@ -23,14 +32,68 @@ def _current_umask() -> int:
 # mkstemp creates 0600 files; a finished file gets the permissions an ordinary open() would give.
 FILE_MODE = 0o666 & ~_current_umask()
 DIR_MODE = 0o777 & ~_current_umask()
+# Hidden names beside an output `<name>`: `.<name>.edge-fer-<pid>-<random>.tmp` while it is built,
+# `.<name>.edge-fer-new` once complete (the commit point), `.<name>.edge-fer-old` while the old one
+# is deleted, `.<name>.edge-fer-lock` while a command writes it.
+MARK = ".edge-fer-"
+# Failures of the file system itself, whichever file they hit: the output cannot be written.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def hidden(path: Path, kind: str) -> Path:
+    return path.with_name(f".{path.name}{MARK}{kind}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stale_temporaries(path: Path, only_dead: bool) -> Iterator[Path]:
+    """`.<name>.edge-fer-<pid>-*.tmp` beside path (of dead processes only, with only_dead)."""
+    prefix = f".{path.name}{MARK}"
+    try:
+        listing = list(os.scandir(path.parent))
+    except OSError:
+        return
+    for entry in listing:
+        if not (entry.name.startswith(prefix) and entry.name.endswith(".tmp")):
+            continue
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if only_dead and pid.isdigit() and _pid_alive(int(pid)):
+            continue
+        yield path.parent / entry.name
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _output_error(path: Path, exc: OSError) -> EdgeFerError:
+    return EdgeFerError(f"{path}: cannot write it ({exc.strerror or exc})")
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in _stale_temporaries(path, only_dead=True):  # left by a killed command
+            _remove(stale)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{MARK}{os.getpid()}-", suffix=".tmp",
+                                   dir=path.parent)
+    except OSError as exc:
+        raise _output_error(path, exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -38,6 +101,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         if tmp_path.exists():
             os.chmod(tmp_path, FILE_MODE)
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.errno in _OUTPUT_ERRNOS or exc.filename in (str(tmp_path), str(path)):
+            raise _output_error(path, exc) from None
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -56,39 +123,190 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `path`; it replaces `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+def output_lock(path: Path) -> Iterator[None]:
+    """Hold `.<name>.edge-fer-lock` beside path: a second command writing the same output refuses
+    (a kill -9 releases the lock with the process; the file goes when its holder ends)."""
+    lock = hidden(path, "lock")
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _output_error(path, exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            os.close(fd)
+            raise EdgeFerError(f"{path}: another edge-fer command{f' (pid {holder})' if holder else ''}"
+                               f" is writing it; wait for it to finish or choose another output") \
+                from None
+        try:  # the holder before us may have removed the file between our open and our lock
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
     try:
-        yield tmp
-        os.chmod(tmp, DIR_MODE)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def recover(path: Path, ours: Callable[[Path], bool] | None = None) -> None:
+    """Finish a swap a killed command left half done (its new output was complete), or undo one
+    that failed, and remove stale staging. Call only while holding `output_lock(path)`."""
+    new, old = hidden(path, "new"), hidden(path, "old")
+    present = path.exists() or path.is_symlink()
+    if new.exists():
+        if present:
+            if old.exists():
+                _remove(old)
+            os.rename(path, old)
+        os.rename(new, path)
+    elif old.exists() and not present:
+        os.rename(old, path)  # the new one never arrived: the old one stays
+    if old.exists():
+        _carry_over_late(old, path, ours)
+        _remove(old)
+    for stale in _stale_temporaries(path, only_dead=False):
+        _remove(stale)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link (same file system; a copy where links are refused) source as target."""
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst, follow_symlinks=False)
+        except OSError:
+            if not Path(src).is_file():
+                raise
+            shutil.copy2(src, dst)
+
+    if source.is_dir() and not source.is_symlink():
+        shutil.copytree(source, target, symlinks=True, copy_function=link)
+    else:
+        link(str(source), str(target))
+
+
+def _carry_over(old: Path, new: Path, ours: Callable[[Path], bool]) -> None:
+    """Entries of the old output folder its command did not write → the new folder, unchanged."""
+    if not old.is_dir():
+        return
+    for entry in old.iterdir():
+        if ours(entry) or (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        if not (new / entry.name).exists():
+            _link_tree(entry, new / entry.name)
+
+
+def _carry_over_late(old: Path, new: Path, ours: Callable[[Path], bool] | None) -> None:
+    """The user's entries that appeared in the old folder during the swap are moved across."""
+    if ours is None or not (old.is_dir() and new.is_dir()):
+        return
+    for entry in old.iterdir():
+        if ours(entry) or (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        if not (new / entry.name).exists() and not (new / entry.name).is_symlink():
+            with contextlib.suppress(OSError):
+                os.rename(entry, new / entry.name)
+
+
+def swap_in(staging: Path, path: Path, ours: Callable[[Path], bool] | None = None) -> None:
+    """Replace `path` with the complete folder `staging` by renames, the old one deleted last;
+    with `ours`, the old folder's other entries are carried over first."""
+    if ours is not None:
+        _carry_over(path, staging, ours)
+    new, old = hidden(path, "new"), hidden(path, "old")
+    os.chmod(staging, DIR_MODE)
+    os.rename(staging, new)  # the commit point: from here on the new output wins
+    if path.exists() or path.is_symlink():
+        os.rename(path, old)
+    os.rename(new, path)
+    if old.exists():
+        _carry_over_late(old, path, ours)
+        _remove(old)
+
+
+class StagedOutput:
+    """An output folder being built: write into `folder`; `commit()` swaps it in (done on a clean
+    exit of `staged_output` at the latest), after which `folder` is the final path."""
+
+    def __init__(self, path: Path, ours: Callable[[Path], bool] | None) -> None:
+        self.path, self.ours = path, ours
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{path.name}{MARK}{os.getpid()}-",
+                                            suffix=".tmp", dir=path.parent))
+        self.committed = False
+
+    def commit(self) -> None:
+        if not self.committed:
+            swap_in(self.folder, self.path, self.ours)
+            self.folder, self.committed = self.path, True
+
+
+def resolve_output(path: str | Path) -> Path:
+    """The folder an output path names (a symlink's target is replaced, the link stays); refuses
+    an existing file."""
+    path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_dir():
+        raise EdgeFerError(f"{path}: exists and is not a folder; name a folder for the output")
+    return Path(os.path.abspath(path))
 
 
 @contextlib.contextmanager
-def staged_dir(path: str | Path, replaceable: Callable[[Path], bool]) -> Iterator[Path | None]:
-    """Build an output folder of many small files whole under a temporary name, or say it can't.
+def staged_output(path: str | Path, ours: Callable[[Path], bool] | None = None
+                  ) -> Iterator[StagedOutput]:
+    """Build the output folder `path` whole beside it and swap it in when the block succeeds.
+
+    `ours(entry)` says which entries of an existing folder its command writes: the others (the
+    user's files) are carried over to the new folder untouched. Without it the folder is replaced
+    entirely. A failure or a kill leaves the old folder as it was.
+    """
+    path = resolve_output(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+    with output_lock(path):
+        stage = None
+        try:
+            recover(path, ours)
+            stage = StagedOutput(path, ours)
+            yield stage
+            stage.commit()
+        except OSError as exc:
+            if exc.errno in _OUTPUT_ERRNOS or (exc.filename or "").startswith(
+                    (str(path), str(path.parent / f".{path.name}"))):
+                raise _output_error(path, exc) from None
+            raise
+        finally:
+            if stage is not None and not stage.committed:
+                _remove(stage.folder)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a staging folder that replaces `path` entirely only if the block succeeds."""
+    with staged_output(path) as stage:
+        yield stage.folder
+
+
+@contextlib.contextmanager
+def staged_dir(path: str | Path, replaceable: Callable[[Path], bool]) -> Iterator[Path]:
+    """Yield a staging folder that becomes `path` when the block succeeds: entries `replaceable`
+    accepts (an earlier run's output) are replaced, any others carried over untouched.
 
     A temporary name and a rename per file cost ~8× a plain write here (3,000 raws: 0.6 s against
-    0.09 s), so a folder that is absent, empty or holds only entries `replaceable` accepts (an
-    earlier run's output) is built beside it with plain writes and swapped in once complete.
-    Yields None when it holds anything else (or is a symlink, which a rename would replace): the
-    caller then writes in place, file by file.
+    0.09 s), so files inside are written plain (`write_plain`) and the folder swapped once.
     """
-    path = Path(path)
-    if path.is_symlink() or (path.exists() and (
-            not path.is_dir() or not all(map(replaceable, path.iterdir())))):
-        yield None
-        return
-    with atomic_dir(path) as tmp:
-        yield tmp
+    with staged_output(path, replaceable) as stage:
+        yield stage.folder
 
 
 def write_plain(path: str | Path, data: bytes) -> None:
@@ -100,8 +318,6 @@ def write_plain(path: str | Path, data: bytes) -> None:
 def save_figure(figure, path: str | Path) -> Path:
     """Save a matplotlib figure atomically in the format its suffix names, then close it."""
     import matplotlib.pyplot as plt
-
-    from edge_fer.errors import EdgeFerError
 
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from edge_fer.errors import EdgeFerError
+from edge_fer.files import not_regular
 
 INPUT_SIZE = 48
 INPUT_SHAPE = (1, INPUT_SIZE, INPUT_SIZE, 1)
@@ -42,6 +43,9 @@ class ImageError(EdgeFerError):
 def load_image(path: str | Path) -> np.ndarray:
     """Decode any image OpenCV reads (gray, BGR, BGRA, 8 or 16 bit) without changing its depth."""
     path = Path(path)
+    kind = not_regular(path)
+    if kind:
+        raise ImageError(f"{path}: is {kind}, not an image file")
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:

@@ -23,7 +23,7 @@ from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import NUM_CLASSES
 from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list
-from edge_fer.tensors.results import RESULT_DIR_PATTERN, remove_results_from, write_results
+from edge_fer.tensors.results import RESULT_DIR_PATTERN, write_results
 
 RUN_INFO_NAME = "run.json"
 
@@ -102,8 +102,17 @@ class Runner:
 
     def run_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
                  input_dtype: str = "float32") -> RunTimings:
-        """Run every line of the list and write its Result folder (overridden by whole-list tools)."""
-        return run_input_list(self, input_list, output_dir, batch=batch, input_dtype=input_dtype)
+        """Run every line of the list into output_dir, replaced whole when the run succeeds (a
+        failed or killed run leaves the old output as it was; the user's files in it stay)."""
+        with staged_dir(output_dir, is_run_output) as folder:
+            return self.write_list(input_list, folder, batch=batch, input_dtype=input_dtype)
+
+    def write_list(self, input_list: InputList, folder: Path, batch: int = 1,
+                   input_dtype: str = "float32") -> RunTimings:
+        """Write every line's Result folder and run.json into a new, empty folder (overridden by
+        whole-list tools)."""
+        return run_input_list(self, input_list, folder, batch=batch, input_dtype=input_dtype,
+                              into_fresh=True)
 
     def close(self) -> None:
         """Free the session (most runtimes need nothing)."""
@@ -126,11 +135,12 @@ def _line_chunks(raw_paths: list[Path], batch: int,
 
 def run_input_list(runner: Runner, input_list: str | Path | InputList, output_dir: str | Path,
                    batch: int = 1, input_dtype: str = "float32", warmup: int = 0,
-                   write: bool = True) -> RunTimings:
+                   write: bool = True, into_fresh: bool = False) -> RunTimings:
     """Feed every raw of the list through `runner` in batches and write Result_<i>/output.raw.
 
     Returns the timings of each predict call (warm-up calls excluded) so `bench` can reuse this
-    loop; `write=False` times without touching output_dir.
+    loop; `write=False` times without touching output_dir. output_dir is replaced whole (see
+    `atomic.staged_dir`) unless `into_fresh` says it is a new folder being built already.
     """
     if batch < 1:
         raise UsageError(f"--batch must be at least 1, not {batch}")
@@ -140,8 +150,9 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
     raw_paths = input_list.raw_paths("x")
     timings = RunTimings(load_s=runner.load_s)
     with contextlib.ExitStack() as stack:
-        staging = stack.enter_context(staged_dir(output_dir, is_run_output)) if write else None
-        folder = staging or output_dir
+        folder = output_dir
+        if write and not into_fresh:
+            folder = stack.enter_context(staged_dir(output_dir, is_run_output))
         # Result folders of one batch are written on a second thread while the next batch is
         # read and inferred (file creation and inference both release the GIL).
         writer = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="edge-fer-results"))
@@ -167,7 +178,7 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
                     if writing is not None:
                         writing.result()
                     writing = writer.submit(write_results, folder, rows, start_index=first,
-                                            atomic=staging is None)
+                                            atomic=False)
                 bar.advance(task, len(arrays))
             if writing is not None:
                 writing.result()
@@ -186,10 +197,7 @@ def is_run_output(path: Path) -> bool:
 
 def finish_output_dir(output_dir: Path, runner: Runner, input_list: InputList, batch: int,
                       timings: RunTimings) -> None:
-    """Drop Result folders left from a longer earlier run and record what produced this one."""
-    stale = remove_results_from(output_dir, len(input_list))
-    if stale:
-        reporter.warn(f"{output_dir}: removed {stale} Result folders left from an earlier run")
+    """Record in run.json what produced the Result folders of this (new) output folder."""
     info = {
         "model": str(runner.model_path.resolve()),
         "runtime": runner.name,

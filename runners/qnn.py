@@ -140,10 +140,10 @@ class QnnRunner(Runner):
         """Release the session (QNN writes its profiling CSV when the session goes)."""
         self._session = None
 
-    def run_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
-                 input_dtype: str = "float32") -> RunTimings:
+    def write_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
+                   input_dtype: str = "float32") -> RunTimings:
         if not self.profile:
-            return super().run_list(input_list, output_dir, batch, input_dtype)
+            return super().write_list(input_list, output_dir, batch, input_dtype)
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         staged = output_dir / f".{PROFILE_NAME}.{os.getpid()}.csv"
@@ -153,7 +153,7 @@ class QnnRunner(Runner):
             self._open({"profiling_level": PROFILE_LEVEL, "profiling_file_path": str(staged)})
             try:
                 timings = run_input_list(self, input_list, output_dir, batch=batch,
-                                         input_dtype=input_dtype)
+                                         input_dtype=input_dtype, into_fresh=True)
             finally:
                 self.close()
             profile = read_profile(staged)

@@ -204,8 +204,8 @@ class SnpeRunner(Runner):
     def predict(self, batch: np.ndarray) -> np.ndarray:
         raise EdgeFerError(f"{NET_RUN} runs whole input lists; use run_list (edge-fer run)")
 
-    def run_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
-                 input_dtype: str = "float32") -> RunTimings:
+    def write_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
+                   input_dtype: str = "float32") -> RunTimings:
         if batch != 1:
             raise UsageError("a DLC's batch is fixed when it is converted; for SNPE batch N each "
                              "raw holds N images, so --batch does not apply to the snpe runner")

@@ -215,8 +215,8 @@ def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray
                   dtype: str = "float32") -> RawInputsResult:
     """Write (source, name stem, label, image or skip reason) items as raws, list and manifest.
 
-    A new folder (or one holding only an earlier raw-inputs' output) is built whole and renamed
-    into place; any other folder gets its files one by one, each under a temporary name.
+    The folder is built whole beside out_dir and swapped in when complete (`atomic.staged_dir`):
+    an earlier raw-inputs' files are replaced, any other files in it are kept untouched.
     """
     if dtype not in RAW_DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(RAW_DTYPES)}, not {dtype!r}")
@@ -226,22 +226,17 @@ def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray
     started = time.perf_counter()
     rows: list[ManifestRow] = []
     raws: list[Path] = []
-    with staged_dir(out_dir, _is_raw_inputs_output) as staging:
-        folder = staging or out_dir
-        folder.mkdir(parents=True, exist_ok=True)
+    with staged_dir(out_dir, _is_raw_inputs_output) as folder:
         for source, stem, label, image in items:
             if isinstance(image, str):
                 result.skipped.append((source, image))
                 continue
-            raw = write_image_raw(folder / raw_name(len(raws), stem), image, dtype,
-                                  atomic=staging is None)
+            raw = write_image_raw(folder / raw_name(len(raws), stem), image, dtype, atomic=False)
             raws.append(raw)
             rows.append(ManifestRow(len(rows), raw.name, source, label))
         if not raws:
             reasons = "; ".join(f"{s}: {r}" for s, r in result.skipped[:3])
             raise EdgeFerError(f"no image could be read{': ' + reasons if reasons else ''}")
-        if staging is None:
-            _remove_stale_raws(out_dir, {raw.name for raw in raws})
         write_input_list(folder / INPUT_LIST_NAME, raws)
         write_manifest(folder / MANIFEST_NAME, rows)
         _write_skipped(folder / SKIPPED_NAME, result.skipped)
@@ -256,13 +251,6 @@ def _is_raw_inputs_output(path: Path) -> bool:
     if path.name in (INPUT_LIST_NAME, MANIFEST_NAME, SKIPPED_NAME):
         return path.is_file()
     return bool(_OUR_RAW.match(path.name)) and path.is_file()
-
-
-def _remove_stale_raws(out_dir: Path, keep: set[str]) -> None:
-    """Raws of an earlier, larger run in the same folder would confuse anyone listing it."""
-    for path in out_dir.iterdir():
-        if _OUR_RAW.match(path.name) and path.name not in keep and path.is_file():
-            path.unlink()
 
 
 def _write_skipped(path: Path, skipped: list[tuple[str, str]]) -> None:

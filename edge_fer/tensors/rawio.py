@@ -11,6 +11,7 @@ import numpy as np
 
 from edge_fer.atomic import atomic_write_bytes, atomic_write_text, write_plain
 from edge_fer.errors import EdgeFerError
+from edge_fer.files import not_regular
 from edge_fer.preprocess import INPUT_SIZE
 
 IMAGE_ELEMENTS = INPUT_SIZE * INPUT_SIZE
@@ -52,6 +53,9 @@ def read_raw(path: str | Path, dtype: str = "float32") -> np.ndarray:
 def read_image_raw(path: str | Path, dtype: str = "float32") -> np.ndarray:
     """Read one input `.raw` as float32 [k, 48, 48, 1] (k images concatenated for batch > 1)."""
     path = Path(path)
+    kind = not_regular(path)
+    if kind:
+        raise EdgeFerError(f"{path}: is {kind}, not a raw input file")
     try:
         flat = read_raw(path, dtype)
     except OSError as exc:

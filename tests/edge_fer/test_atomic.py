@@ -6,7 +6,16 @@ import stat
 
 import pytest
 
-from edge_fer.atomic import atomic_dir, atomic_path, atomic_write_text, staged_dir, write_plain
+from edge_fer.atomic import (
+    atomic_dir,
+    atomic_path,
+    atomic_write_text,
+    output_lock,
+    recover,
+    staged_dir,
+    write_plain,
+)
+from edge_fer.errors import EdgeFerError
 
 
 def test_failed_write_leaves_old_file_and_no_temporary(tmp_path):
@@ -57,12 +66,61 @@ def test_staged_dir_builds_a_new_or_replaceable_folder_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raws"]
 
 
-def test_staged_dir_declines_a_folder_holding_anything_else(tmp_path):
-    (tmp_path / "notes.txt").write_text("the user's")
-    with staged_dir(tmp_path, _ours) as staging:
-        assert staging is None
-    assert (tmp_path / "notes.txt").read_text() == "the user's"
-    (tmp_path / "link").symlink_to(tmp_path / "empty", target_is_directory=True)
-    (tmp_path / "empty").mkdir()
+def test_staged_dir_keeps_the_users_files_untouched_and_replaces_ours(tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "notes.txt").write_text("the user's")
+    (target / "old.raw").write_text("an earlier run's")
+    inode = (target / "notes.txt").stat().st_ino
+    with staged_dir(target, _ours) as staging:
+        write_plain(staging / "new.raw", b"2")
+    assert sorted(p.name for p in target.iterdir()) == ["new.raw", "notes.txt"]
+    assert (target / "notes.txt").stat().st_ino == inode  # the same file, not a copy
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_staged_dir_replaces_a_symlinks_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
     with staged_dir(tmp_path / "link", _ours) as staging:
-        assert staging is None
+        write_plain(staging / "a.raw", b"1")
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "a.raw").is_file()
+
+
+def _interrupted(tmp_path, *states):
+    """An output folder `out` (old) and what a killed swap left beside it."""
+    out = tmp_path / "out"
+    for name, content in states:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.raw").write_text(content)
+    return out
+
+
+@pytest.mark.parametrize("states, expected", [
+    ((("out", "old"), (".out.edge-fer-new", "new")), "new"),                 # before old → aside
+    (((".out.edge-fer-old", "old"), (".out.edge-fer-new", "new")), "new"),   # between the renames
+    ((("out", "new"), (".out.edge-fer-old", "old")), "new"),                 # old half deleted
+    (((".out.edge-fer-old", "old"),), "old"),                                # swap failed: undo
+    ((("out", "old"), (".out.edge-fer-123-x.tmp", "half")), "old"),          # killed while building
+])
+def test_recover_finishes_or_undoes_an_interrupted_swap(tmp_path, states, expected):
+    out = _interrupted(tmp_path, *states)
+    with output_lock(out):
+        recover(out, _ours)
+    assert (out / "a.raw").read_text() == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_second_writer_of_the_same_output_refuses(tmp_path):
+    with output_lock(tmp_path / "out"), pytest.raises(
+            EdgeFerError, match="another edge-fer command .* is writing it"), \
+            staged_dir(tmp_path / "out", _ours):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # the lock file goes with its holder
+
+
+def test_an_existing_file_is_not_an_output_folder(tmp_path):
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(EdgeFerError, match="exists and is not a folder"), \
+            staged_dir(tmp_path / "out", _ours):
+        pass
