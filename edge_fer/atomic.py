@@ -247,6 +247,13 @@ class StagedOutput:
             swap_in(self.folder, self.path, self.ours)
             self.folder, self.committed = self.path, True
 
+    def in_place(self) -> None:
+        """Write into the final folder itself from now on (a run resumed where it stopped)."""
+        if not self.committed:
+            _remove(self.folder)
+            self.path.mkdir(exist_ok=True)
+            self.folder, self.committed = self.path, True
+
 
 def resolve_output(path: str | Path) -> Path:
     """The folder an output path names (a symlink's target is replaced, the link stays); refuses

@@ -7,6 +7,7 @@ reading raws, batching, timing, progress and writing Result folders happen once,
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import statistics
 import time
@@ -202,11 +203,20 @@ def finish_output_dir(output_dir: Path, runner: Runner, input_list: InputList, b
         "model": str(runner.model_path.resolve()),
         "runtime": runner.name,
         "input_list": str(input_list.path.resolve()),
+        "input_list_sha256": input_list_digest(input_list.path),
         "inputs": len(input_list),
         "batch": batch,
         "timings": timings.summary(),
     }
     atomic_write_text(output_dir / RUN_INFO_NAME, json.dumps(info, indent=2) + "\n")
+
+
+def input_list_digest(path: Path) -> str | None:
+    """sha256 of the list's bytes (classify and compare notice a list rewritten since the run)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def read_run_info(output_dir: str | Path) -> dict | None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from edge_fer.atomic import save_figure
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import UsageError
 from edge_fer.labels import LABELS
 from edge_fer.tensors.rawio import MANIFEST_NAME, ManifestRow, read_input_list, read_manifest
 from edge_fer.tensors.results import read_results
@@ -89,16 +90,25 @@ class ClassifyReport:
                 "results": [p.to_dict() for p in self.predictions]}
 
 
-def _sources(input_list: Path | None) -> tuple[int | None, dict[int, ManifestRow], list[str]]:
-    """Expected count, manifest rows by index and raw paths, from the input list and its manifest."""
+def _sources(input_list: Path | None) -> tuple[int | None, list[ManifestRow | None], list[str]]:
+    """Expected count, the manifest row of each line's raw (None when the manifest beside the
+    list does not name it) and the raw paths, from the input list and its manifest.
+
+    Rows are joined by raw path, not by position: a list that is a subset or a reordering of the
+    one raw-inputs wrote still gets each result's own source and label."""
     if input_list is None:
-        return None, {}, []
+        return None, [], []
     parsed = read_input_list(input_list)
-    raws = [str(p) for p in parsed.raw_paths("x")]
-    manifest_path = Path(input_list).parent / MANIFEST_NAME
-    rows = {row.index: row for row in read_manifest(manifest_path)} if manifest_path.is_file() \
-        else {}
-    return len(parsed), rows, raws
+    raws = parsed.raw_paths("x")
+    by_raw: dict[str, ManifestRow] = {}
+    # The manifest beside the list, and beside the raws when the list lives elsewhere.
+    for folder in dict.fromkeys([Path(input_list).parent, *(raw.parent for raw in raws)]):
+        manifest_path = folder / MANIFEST_NAME
+        if manifest_path.is_file():
+            for row in read_manifest(manifest_path):
+                by_raw.setdefault(os.path.abspath(folder / row.raw_path), row)
+    rows = [by_raw.get(os.path.abspath(raw)) for raw in raws]
+    return len(parsed), rows, [str(raw) for raw in raws]
 
 
 def find_input_list(output_dir: Path) -> Path | None:
@@ -111,10 +121,31 @@ def find_input_list(output_dir: Path) -> Path | None:
     return None
 
 
+def check_recorded_list(output_dir: Path, input_list: Path, force: bool = False) -> None:
+    """Refuse (unless forced) an input list other than the one run.json says was run: result i
+    belongs to line i of the list that produced it, not of another one."""
+    from edge_fer.runners.base import input_list_digest, read_run_info
+
+    info = read_run_info(output_dir) or {}
+    recorded = info.get("input_list")
+    if force or not recorded:
+        return
+    given = Path(input_list).resolve()
+    if given != Path(recorded):
+        raise UsageError(f"{input_list}: not the input list {output_dir} was run on "
+                         f"({recorded}); pass --force to use it anyway")
+    digest = info.get("input_list_sha256")
+    if digest and given.is_file() and input_list_digest(given) != digest:
+        raise UsageError(f"{input_list}: changed since {output_dir} was run on it; "
+                         f"pass --force to use it anyway")
+
+
 def classify_output(output_dir: str | Path, input_list: str | Path | None = None, top_k: int = 3,
-                    labels: tuple[str, ...] = LABELS) -> ClassifyReport:
+                    labels: tuple[str, ...] = LABELS, force: bool = False) -> ClassifyReport:
     """Label every Result folder; missing, short or NaN ones are kept as problems by index."""
     output_dir = Path(output_dir)
+    if input_list:
+        check_recorded_list(output_dir, Path(input_list), force)
     input_list = Path(input_list) if input_list else find_input_list(output_dir)
     expected, manifest, raws = _sources(input_list)
     entries = read_results(output_dir, expected=expected)
@@ -122,7 +153,7 @@ def classify_output(output_dir: str | Path, input_list: str | Path | None = None
     predictions: list[Prediction] = []
     true_ids, pred_ids = [], []
     for entry in entries:
-        row = manifest.get(entry.index)
+        row = manifest[entry.index] if entry.index < len(manifest) else None
         source = row.source_path if row else (raws[entry.index] if entry.index < len(raws) else "")
         truth = row.label if row else ""
         prediction = Prediction(entry.index, source, truth)

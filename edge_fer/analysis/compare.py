@@ -65,8 +65,10 @@ def split_target(target: str) -> tuple[Path, str | None]:
 
 
 def load_target(target: str, input_list: Path, batch: int = 1,
-                threads: int | None = None) -> CompareTarget:
-    """Read an output folder, or run a model over the list into a temporary folder."""
+                threads: int | None = None, force: bool = False) -> CompareTarget:
+    """Read an output folder (run on this very list), or run a model over the list into a
+    temporary folder."""
+    from edge_fer.analysis.classify import check_recorded_list
     from edge_fer.runners import runner_for
 
     path, runtime = split_target(target)
@@ -74,6 +76,7 @@ def load_target(target: str, input_list: Path, batch: int = 1,
     if path.is_dir():
         if runtime:
             raise UsageError(f"{target}: @runtime applies to model files, not output folders")
+        check_recorded_list(path, input_list, force)
         return CompareTarget(target, "results", read_results(path, expected=expected))
     if not path.exists():
         raise EdgeFerError(f"{path}: no such model file or output folder")
@@ -116,10 +119,10 @@ def compare_targets(targets: list[CompareTarget]) -> list[CompareRow]:
 
 
 def compare(targets: list[str], input_list: str | Path, batch: int = 1,
-            threads: int | None = None) -> list[CompareRow]:
+            threads: int | None = None, force: bool = False) -> list[CompareRow]:
     if len(targets) < 2:
         raise UsageError("compare needs two or more models or output folders")
-    loaded = [load_target(target, Path(input_list), batch, threads) for target in targets]
+    loaded = [load_target(target, Path(input_list), batch, threads, force) for target in targets]
     return compare_targets(loaded)
 
 

@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         plot: Path = typer.Option(None, "--plot", help="Save the confusion matrix as a picture "
                                   "(e.g. cm.png)."),
         as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+        force: bool = typer.Option(False, "--force", help="Use --input-list although run.json "
+                                   "names another list (or the list changed since the run)."),
     ) -> None:
         from edge_fer.analysis.classify import (
             classify_output,
@@ -55,7 +57,7 @@ def register(app: typer.Typer) -> None:
         if fmt not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         labels = read_labels_file(labels_file) if labels_file else LABELS
-        report = classify_output(output_dir, input_list, top_k=top_k, labels=labels)
+        report = classify_output(output_dir, input_list, top_k=top_k, labels=labels, force=force)
         if fmt == "table":
             text = format_table(report)
             if report.metrics:

@@ -176,6 +176,11 @@ def read_results(output_dir: str | Path, expected: int | None = None,
     if not found and not expected:
         raise EdgeFerError(f"{output_dir}: holds no Result_<i> folders (is it a runner's output?)")
     count = expected if expected is not None else max(found, default=-1) + 1
+    if expected is None and count - len(found) > max(len(found), 100):
+        raise EdgeFerError(
+            f"{output_dir}: Result_0..Result_{count - 1} would be mostly missing: {len(found)} "
+            f"Result folders found, the highest Result_{count - 1}; remove the stray ones or "
+            f"pass the input list that was run (--input-list)")
     return [read_result(found[index] if index in found else result_dir(output_dir, index), index,
                         tensor_name) for index in range(count)]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.atomic import atomic_write_text
+from edge_fer.atomic import StagedOutput, atomic_write_text, staged_output
 from edge_fer.errors import UsageError
 from edge_fer.labels import LABELS, NUM_CLASSES
 from edge_fer.preprocess import INPUT_SIZE, to_model_input
@@ -143,8 +143,9 @@ def build_training_graph(config: TrainConfig):
             train_op = tf.compat.v1.train.AdamOptimizer(lr).minimize(loss, global_step=global_step)
         params = int(sum(np.prod(v.shape) for v in tf.compat.v1.trainable_variables()))
         init = tf.compat.v1.global_variables_initializer()
-        best_saver = tf.compat.v1.train.Saver(max_to_keep=1)
-        last_saver = tf.compat.v1.train.Saver(max_to_keep=1)
+        # Relative paths in the `checkpoint` files: a run trained in a staging folder is renamed.
+        best_saver = tf.compat.v1.train.Saver(max_to_keep=1, save_relative_paths=True)
+        last_saver = tf.compat.v1.train.Saver(max_to_keep=1, save_relative_paths=True)
     return graph, {"x": x, "labels": labels, "weights": weights, "keep_prob": keep_prob, "lr": lr,
                    "train_logits": train_logits, "output": output, "loss": data_loss, "correct": correct,
                    "train_op": train_op, "global_step": global_step, "teacher_logits": soft_targets, "init": init, "best_saver": best_saver,
@@ -291,22 +292,17 @@ def prepare_run_dir(run: Path, config: TrainConfig, resume: bool, overwrite: boo
         return {**state, "changes": resume_changes(run, config, state)}
     if state and not overwrite:
         raise UsageError(f"{run}: holds a training run; pass --resume to continue it or --overwrite to start again")
-    if state and overwrite:
-        import shutil
-        for name in ("best", "last", "tensorboard", STATE_NAME, METRICS_NAME):
-            target = run / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
     return None
+
+
+def _is_run_output(path: Path) -> bool:
+    """What training writes in its folder (an --overwrite replaces these; other files stay)."""
+    return path.name in ("best", "last", "tensorboard", CONFIG_NAME, STATE_NAME, METRICS_NAME)
 
 
 def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) -> dict:
     """Train per `config`; returns the metrics written to metrics.json."""
-    import tensorflow as tf
 
-    from edge_fer.data import load_dataset
 
     if config.augment not in AUGMENTATIONS:
         raise UsageError(f"--augment must be one of {', '.join(AUGMENTATIONS)}")
@@ -320,9 +316,21 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
         raise UsageError("--distill-alpha must be in [0, 1] and --distill-temperature > 0")
     get_architecture(config.arch)
     precision = resolve_precision(config.precision)
-    run = Path(config.out)
-    run.mkdir(parents=True, exist_ok=True)
-    state = prepare_run_dir(run, config, resume, overwrite)
+    with staged_output(config.out, _is_run_output) as output:
+        state = prepare_run_dir(output.path, config, resume, overwrite)
+        if state or not _load_state(output.path):  # resume, or a new run: in place
+            output.in_place()
+        # An --overwrite trains in the staging folder; the old run stays until the new one has
+        # its first epoch saved (then it is swapped in, and --resume works on it).
+        return _train(config, output, state, precision)
+
+
+def _train(config: TrainConfig, output: StagedOutput, state: dict | None, precision: str) -> dict:
+    import tensorflow as tf
+
+    from edge_fer.data import load_dataset
+
+    run = output.folder
 
     dataset = load_dataset(config.data, strict=config.strict, seed=config.seed,
                            synthetic_size=(config.synthetic_train, config.synthetic_val))
@@ -422,10 +430,15 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
             writer.flush()
             wall = elapsed_before + time.perf_counter() - started
             _save_state(run, epoch, best, history, wall)
+            if not output.committed:
+                output.commit()
+                run = output.folder
             reporter.info(f"epoch {epoch}: train loss {record['train_loss']:.4f} acc "
                           f"{record['train_accuracy']:.4f} | {dataset.val_split} loss {val['loss']:.4f} "
                           f"acc {val['accuracy']:.4f} | {record['images_per_second']:.0f} img/s")
     writer.close()
+    output.commit()
+    run = output.folder
 
     if config.bn_statistics == "precise" and t["batch_norm"] and best["epoch"] and len(val_split.labels) \
             and "bn_statistics" not in best:  # decided once per best checkpoint
