@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_fer import __version__, reporter
+from edge_fer.atomic import output_lock, publish_files, recover_files, staging_name
 from edge_fer.errors import EdgeFerError
 from edge_fer.labels import NUM_CLASSES, write_labels
 from edge_fer.reporter import native_stdout_to_stderr
@@ -163,7 +164,8 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
     final = step.output
     manifest_file = manifest_path(final)
     started = time.perf_counter()
-    with staging_dir(final.parent, final.name) as stage:
+    with staging_dir(final.parent, final.name) as stage, output_lock(final):
+        recover_files(final)
         staged = stage / final.name
         with native_stdout_to_stderr():
             facts = step.run(staged)
@@ -190,8 +192,11 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
         }
         staged_manifest = stage / manifest_file.name
         staged_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        os.replace(staged, final)
-        os.replace(staged_manifest, manifest_file)
+        ready = stage / "ready"  # only these two leave the staging folder, as one set
+        ready.mkdir()
+        os.replace(staged, ready / final.name)
+        os.replace(staged_manifest, ready / manifest_file.name)
+        publish_files(ready, final)
     write_labels(final.parent / LABELS_NAME)
     reporter.info(f"{step.target} {step.precision}: wrote {final} ({size / 1024:.1f} KiB, "
                   f"{seconds:.1f} s)")
@@ -206,7 +211,7 @@ def staging_dir(parent: Path, name: str) -> Iterator[Path]:
     create for `parent` go too when they are still empty (a failed target leaves nothing)."""
     created = [folder for folder in (parent, *parent.parents) if not folder.exists()]
     parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent))
+    stage = Path(tempfile.mkdtemp(prefix=staging_name(parent / name), suffix=".tmp", dir=parent))
     try:
         yield stage
     except BaseException:

@@ -90,8 +90,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         for stale in _stale_temporaries(path, only_dead=True):  # left by a killed command
             _remove(stale)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{MARK}{os.getpid()}-", suffix=".tmp",
-                                   dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=staging_name(path), suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise _output_error(path, exc) from None
     os.close(fd)
@@ -232,14 +231,45 @@ def swap_in(staging: Path, path: Path, ours: Callable[[Path], bool] | None = Non
         _remove(old)
 
 
+def publish_files(stage: Path, target: Path) -> None:
+    """Move the files of the complete folder `stage` beside `target` (a model, its manifest) as
+    one set: the folder is first renamed to `.<target>.edge-fer-new` (the commit point), so a kill
+    while moving leaves a set that `recover_files` completes."""
+    commit = hidden(target, "new")
+    _remove(commit)
+    os.rename(stage, commit)
+    _move_out(commit, target.parent)
+
+
+def _move_out(commit: Path, folder: Path) -> None:
+    for entry in sorted(commit.iterdir()):
+        os.replace(entry, folder / entry.name)
+    commit.rmdir()
+
+
+def recover_files(target: Path) -> None:
+    """Complete a set of files a killed command committed beside `target`, and remove staging
+    that killed commands left there. Call only while holding `output_lock(target)`."""
+    commit = hidden(target, "new")
+    if commit.is_dir():
+        _move_out(commit, target.parent)
+    for stale in _stale_temporaries(target, only_dead=True):
+        _remove(stale)
+
+
+def staging_name(target: Path) -> str:
+    """The prefix of a staging entry for `target` (removed as stale once its process is gone)."""
+    return f".{target.name}{MARK}{os.getpid()}-"
+
+
 class StagedOutput:
     """An output folder being built: write into `folder`; `commit()` swaps it in (done on a clean
     exit of `staged_output` at the latest), after which `folder` is the final path."""
 
     def __init__(self, path: Path, ours: Callable[[Path], bool] | None) -> None:
         self.path, self.ours = path, ours
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{path.name}{MARK}{os.getpid()}-",
-                                            suffix=".tmp", dir=path.parent))
+        self.folder = Path(tempfile.mkdtemp(prefix=staging_name(path), suffix=".tmp",
+                                            dir=path.parent))
         self.committed = False
 
     def commit(self) -> None:

@@ -144,9 +144,9 @@ def classify_output(output_dir: str | Path, input_list: str | Path | None = None
                     labels: tuple[str, ...] = LABELS, force: bool = False) -> ClassifyReport:
     """Label every Result folder; missing, short or NaN ones are kept as problems by index."""
     output_dir = Path(output_dir)
-    if input_list:
-        check_recorded_list(output_dir, Path(input_list), force)
     input_list = Path(input_list) if input_list else find_input_list(output_dir)
+    if input_list:
+        check_recorded_list(output_dir, input_list, force)
     expected, manifest, raws = _sources(input_list)
     entries = read_results(output_dir, expected=expected)
     k = max(1, min(top_k, len(labels)))

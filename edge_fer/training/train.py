@@ -297,13 +297,12 @@ def prepare_run_dir(run: Path, config: TrainConfig, resume: bool, overwrite: boo
 
 def _is_run_output(path: Path) -> bool:
     """What training writes in its folder (an --overwrite replaces these; other files stay)."""
-    return path.name in ("best", "last", "tensorboard", CONFIG_NAME, STATE_NAME, METRICS_NAME)
+    return path.name in ("best", "last", "tensorboard", CONFIG_NAME, STATE_NAME, METRICS_NAME,
+                         CACHE_NAME)
 
 
 def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) -> dict:
     """Train per `config`; returns the metrics written to metrics.json."""
-
-
     if config.augment not in AUGMENTATIONS:
         raise UsageError(f"--augment must be one of {', '.join(AUGMENTATIONS)}")
     if config.class_weights not in CLASS_WEIGHTINGS:
@@ -326,8 +325,6 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
 
 
 def _train(config: TrainConfig, output: StagedOutput, state: dict | None, precision: str) -> dict:
-    import tensorflow as tf
-
     from edge_fer.data import load_dataset
 
     run = output.folder
@@ -353,6 +350,7 @@ def _train(config: TrainConfig, output: StagedOutput, state: dict | None, precis
     atomic_write_text(run / CONFIG_NAME, json.dumps(
         {**asdict(config), "command": config.command(), **({"resumes": resumes} if resumes else {})},
         indent=2))
+    import tensorflow as tf  # after the data is read: a bad --data fails in a second
 
     graph, t = build_training_graph(config)
     steps_per_epoch = int(np.ceil(len(train_split.labels) / config.batch_size))

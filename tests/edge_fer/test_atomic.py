@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 
 import pytest
@@ -11,7 +12,9 @@ from edge_fer.atomic import (
     atomic_path,
     atomic_write_text,
     output_lock,
+    publish_files,
     recover,
+    recover_files,
     staged_dir,
     write_plain,
 )
@@ -124,3 +127,26 @@ def test_an_existing_file_is_not_an_output_folder(tmp_path):
     with pytest.raises(EdgeFerError, match="exists and is not a folder"), \
             staged_dir(tmp_path / "out", _ours):
         pass
+
+
+def test_a_model_and_its_manifest_are_published_as_one_set(tmp_path):
+    """convert's pair: a kill after the commit point leaves a set the next command completes."""
+    (tmp_path / "m.onnx").write_text("old model")
+    (tmp_path / "m.json").write_text("old manifest")
+    commit = tmp_path / ".m.onnx.edge-fer-new"  # as a kill between the two moves leaves it
+    commit.mkdir()
+    (commit / "m.json").write_text("new manifest")
+    os.replace(tmp_path / "m.onnx", tmp_path / "kept")
+    (tmp_path / "m.onnx").write_text("new model")
+    (tmp_path / ".m.onnx.edge-fer-999999999-x.tmp").mkdir()  # a killed command's staging
+    with output_lock(tmp_path / "m.onnx"):
+        recover_files(tmp_path / "m.onnx")
+    assert (tmp_path / "m.json").read_text() == "new manifest"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "m.json", "m.onnx"]
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    (stage / "m.onnx").write_text("newer model")
+    (stage / "m.json").write_text("newer manifest")
+    publish_files(stage, tmp_path / "m.onnx")
+    assert [(tmp_path / n).read_text() for n in ("m.onnx", "m.json")] == ["newer model",
+                                                                         "newer manifest"]

@@ -80,7 +80,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT_S,
             return True
         if process is not None and process.poll() is not None:
             return condition()
-        time.sleep(0.002)
+        time.sleep(0.005)
     return False
 
 

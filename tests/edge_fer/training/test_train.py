@@ -54,6 +54,16 @@ def test_resume_continues_from_the_last_epoch_with_the_saved_settings(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert (config["data"], config["lr"], config["augment"], config["epochs"]) == (str(csv_path), 0.001, "none", 2)
     assert config["resumes"] == [{"after_epoch": 1, "changes": {"epochs": [1, 2]}}]
+    # --overwrite trains beside the old run and swaps at its first epoch: the user's file stays,
+    # the run is new, and it resumes like any other (its checkpoints name relative paths).
+    (out / "notes.txt").write_text("mine")
+    assert runner.invoke(app, first + ["--overwrite"]).exit_code == 0
+    assert json.loads((out / "state.json").read_text())["epoch"] == 1
+    assert (out / "notes.txt").read_text() == "mine"
+    assert 'model_checkpoint_path: "model.ckpt"' in (out / "last" / "checkpoint").read_text()
+    resumed = runner.invoke(app, ["train", "--out", str(out), "--resume", "--epochs", "2", "-q"])
+    assert resumed.exit_code == 0, resumed.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fer.csv.gz", "run"]
 
 
 def _csv_with_bad_rows(path):
