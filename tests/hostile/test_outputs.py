@@ -70,7 +70,7 @@ def many(tmp_path_factory):
 INSTANTS = {
     "staging begun": lambda folder: bool(_staging(folder)),
     "half staged": lambda folder: _staged_entries(folder) >= MANY // 2,
-    "nearly done": lambda folder: _staged_entries(folder) >= MANY - 10,
+    "nearly done": lambda folder: _staged_entries(folder) >= MANY * 9 // 10,
 }
 
 
@@ -82,7 +82,7 @@ def test_run_killed_at_any_instant_leaves_the_old_output_or_the_new_one(many, tm
     old = snapshot(out)
     process = start_cli("run", many["models"][1], "-i", many["raws"] / "input_list.txt",
                         "-o", out, "-q")
-    wait_until(lambda: INSTANTS[instant](out), process=process)
+    assert wait_until(lambda: INSTANTS[instant](out), process=process), "never built aside"
     kill_now(process)
     results = _results(out)
     assert snapshot(out) == old or results == many["outputs"][1], "a mix of two runs"
@@ -100,7 +100,7 @@ def test_raw_inputs_killed_leaves_the_old_raws_or_the_new_ones(many, tmp_path, i
     shutil.copytree(many["few_raws"], out)
     old = snapshot(out)
     process = start_cli("raw-inputs", many["faces"], "-o", out, "-q", "--workers", "1")
-    wait_until(lambda: INSTANTS[instant](out), process=process)
+    assert wait_until(lambda: INSTANTS[instant](out), process=process), "never built aside"
     kill_now(process)
     now = snapshot(out)
     assert now == old or now == snapshot(many["raws"]), "a mix of two raw sets"
