@@ -191,7 +191,7 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
 
 def is_run_output(path: Path) -> bool:
     """What a runner leaves in its output folder (so the folder may be replaced whole)."""
-    if path.name == RUN_INFO_NAME or path.name.startswith("qnn_profile"):
+    if path.name == RUN_INFO_NAME or path.name.startswith(("qnn_profile", "SNPEDiag")):
         return path.is_file()
     return bool(RESULT_DIR_PATTERN.match(path.name)) and path.is_dir()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -37,8 +38,9 @@ def _results(folder: Path) -> dict[int, bytes]:
 
 
 def _staging(folder: Path) -> list[Path]:
+    """The hidden folders a command builds `folder` in (not its lock file)."""
     return [folder.parent / name for name in staging_leftovers(folder.parent)
-            if name.startswith(f".{folder.name}.")]
+            if name.startswith(f".{folder.name}.") and not name.endswith("-lock")]
 
 
 def _staged_entries(folder: Path) -> int:
@@ -141,14 +143,20 @@ def test_a_shorter_run_leaves_no_results_of_the_longer_one_and_keeps_foreign_fil
 
 
 def test_two_concurrent_runs_into_one_folder_never_mix(many, tmp_path):
+    """The first run is paused (SIGSTOP) while it builds its output, so the second surely starts
+    while the first holds the folder: it refuses; the first, resumed, completes its output."""
     out = tmp_path / "out"
     listing = many["raws"] / "input_list.txt"
     first = start_cli("run", many["models"][0], "-i", listing, "-o", out, "-q")
     assert wait_until(lambda: bool(_staging(out)), process=first)
-    second = finish(start_cli("run", many["models"][1], "-i", listing, "-o", out, "-q"))
-    first = finish(first)
-    assert first.code == 0, str(first)
+    os.killpg(first.pid, signal.SIGSTOP)
+    try:
+        assert _staging(out), "the first run finished before it could be paused"
+        second = run_cli("run", many["models"][1], "-i", listing, "-o", out, "-q")
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
     assert_error(second, 1, out, "another edge-fer command")
+    assert finish(first).code == 0
     assert _results(out) == many["outputs"][0]
     assert_no_leftovers(tmp_path, out)
 
