@@ -192,6 +192,32 @@ def _link_tree(source: Path, target: Path) -> None:
         link(str(source), str(target))
 
 
+# The user's files an output folder may hold and still be replaced as a folder (each is
+# hard-linked into the new one); a folder holding more (a home folder named by mistake) is refused.
+MAX_FOREIGN_FILES = 1000
+
+
+def check_replaceable(path: Path, ours: Callable[[Path], bool] | None) -> None:
+    """Refuse, before any work, an output folder that cannot be swapped sensibly: the current
+    folder (or one holding it), or one holding more than MAX_FOREIGN_FILES files of the user's."""
+    if not path.is_dir():
+        return
+    if Path.cwd().resolve().is_relative_to(path):
+        raise EdgeFerError(f"{path}: is the current folder (or holds it); write the output into "
+                           f"a folder of its own")
+    if ours is None:
+        return
+    count = 0
+    for entry in path.iterdir():
+        if ours(entry) or (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        count += 1 if not entry.is_dir() or entry.is_symlink() else sum(
+            len(files) + len(dirs) for _, dirs, files in os.walk(entry)) + 1
+        if count > MAX_FOREIGN_FILES:
+            raise EdgeFerError(f"{path}: holds more than {MAX_FOREIGN_FILES} files that are not "
+                               f"this command's output; write the output into a folder of its own")
+
+
 def _carry_over(old: Path, new: Path, ours: Callable[[Path], bool]) -> None:
     """Entries of the old output folder its command did not write → the new folder, unchanged."""
     if not old.is_dir():
@@ -314,6 +340,7 @@ def staged_output(path: str | Path, ours: Callable[[Path], bool] | None = None
         stage = None
         try:
             recover(path, ours)
+            check_replaceable(path, ours)
             stage = StagedOutput(path, ours)
             yield stage
             stage.commit()

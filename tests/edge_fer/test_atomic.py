@@ -8,6 +8,7 @@ import stat
 import pytest
 
 from edge_fer.atomic import (
+    MAX_FOREIGN_FILES,
     atomic_dir,
     atomic_path,
     atomic_write_text,
@@ -150,3 +151,16 @@ def test_a_model_and_its_manifest_are_published_as_one_set(tmp_path):
     publish_files(stage, tmp_path / "m.onnx")
     assert [(tmp_path / n).read_text() for n in ("m.onnx", "m.json")] == ["newer model",
                                                                          "newer manifest"]
+
+
+def test_the_current_folder_or_a_crowded_one_is_refused_before_any_work(tmp_path, monkeypatch):
+    target = tmp_path / "home"
+    (target / "docs").mkdir(parents=True)
+    for i in range(MAX_FOREIGN_FILES + 1):
+        (target / "docs" / f"{i}.txt").write_text("")
+    with pytest.raises(EdgeFerError, match="more than 1000 files"), staged_dir(target, _ours):
+        pass
+    monkeypatch.chdir(target / "docs")
+    with pytest.raises(EdgeFerError, match="is the current folder"), staged_dir(target, _ours):
+        pass
+    assert len(list((target / "docs").iterdir())) == MAX_FOREIGN_FILES + 1
