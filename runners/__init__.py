@@ -41,8 +41,10 @@ class RunnerSpec:
         """Why this runtime cannot run here (what is missing and how to get it), or None."""
         return self._module().unavailable_reason()
 
-    def load(self, model_path: str | Path, threads: int | None = None, **options):
-        """Open model_path on this runtime; exit 3 when the runtime is missing."""
+    def load(self, model_path: str | Path, threads: int | None = None,
+             labels_file: str | Path | None = None, **options):
+        """Open model_path on this runtime (its spec read by model_io, labels from
+        `labels_file` when given); exit 3 when the runtime is missing."""
         model_path = Path(model_path)
         if not self.matched_suffix(model_path):
             raise UsageError(f"{model_path}: the {self.name} runner takes "
@@ -58,7 +60,7 @@ class RunnerSpec:
             raise ToolMissingError(f"{self.name} runner unavailable: {reason}")
         if not model_path.is_file():
             raise EdgeFerError(f"{model_path}: no such model file")
-        return runner_class.load(model_path, threads=threads, **given)
+        return runner_class.load(model_path, threads=threads, labels_file=labels_file, **given)
 
 
 RUNNERS: tuple[RunnerSpec, ...] = (
@@ -92,6 +94,7 @@ def runner_for(model_path: str | Path, runtime: str | None = None) -> RunnerSpec
 
 
 def load_runner(model_path: str | Path, runtime: str | None = None, threads: int | None = None,
-                **options):
+                labels_file: str | Path | None = None, **options):
     """runner_for(...).load(...): the loaded Runner ready to predict or run a list."""
-    return runner_for(model_path, runtime).load(model_path, threads=threads, **options)
+    return runner_for(model_path, runtime).load(model_path, threads=threads,
+                                                labels_file=labels_file, **options)

@@ -1,7 +1,8 @@
 """What every runner is, and the one driver that feeds an input list through it.
 
-A runner only loads a model and maps a float32 batch [k, 48, 48, 1] to probabilities [k, 7];
-reading raws, batching, timing, progress and writing Result folders happen once, here.
+A runner only loads a model and maps a float32 batch [k, *input image shape] to its class scores
+[k, C]; reading raws, checking them against the model's input spec, batching, timing, progress
+and writing Result folders happen once, here.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
-from edge_fer.labels import NUM_CLASSES
-from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list
+from edge_fer.tensors.rawio import InputList, check_raws, read_image_raw, read_input_list
 from edge_fer.tensors.results import RESULT_DIR_PATTERN, write_results
+from edge_fer.tensors.spec import InputSpec, OutputSpec, read_spec
 
 RUN_INFO_NAME = "run.json"
 
@@ -75,12 +76,20 @@ class Runner:
     model_path: Path
     load_s: float = 0.0
     max_batch: int | None = None  # None: any batch in one call; 1: a batch-1 model, looped
+    # What the model takes and gives (runners/model_io.py); edge-fer's own model by default.
+    input_spec: InputSpec = InputSpec()
+    output_spec: OutputSpec = OutputSpec()
 
     @classmethod
-    def load(cls, model_path: str | Path, threads: int | None = None, **options) -> Runner:
-        """Open the model; the time it took is kept as `load_s`."""
+    def load(cls, model_path: str | Path, threads: int | None = None,
+             labels_file: str | Path | None = None, **options) -> Runner:
+        """Open the model and read its input/output spec; the time it took is kept as `load_s`."""
+        from edge_fer.runners.model_io import model_spec
+
         start = time.perf_counter()
+        input_spec, output_spec = model_spec(model_path, labels_file=labels_file)
         runner = cls(Path(model_path), threads=threads, **options)
+        runner.input_spec, runner.output_spec = input_spec, output_spec
         runner.load_s = time.perf_counter() - start
         return runner
 
@@ -88,7 +97,8 @@ class Runner:
         raise NotImplementedError
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """float32 [k, 48, 48, 1] in [0, 1] → float32 probabilities [k, 7]."""
+        """float32 [k, *input_spec.image_shape] (normalised as the spec says) → float32 class
+        scores [k, C] (probabilities or logits, as the model gives them)."""
         raise NotImplementedError
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
@@ -96,9 +106,12 @@ class Runner:
         step = self.max_batch or len(batch)
         parts = [self.predict(batch[i:i + step]) for i in range(0, len(batch), step)]
         probs = np.concatenate(parts).astype(np.float32, copy=False)
-        if probs.shape != (len(batch), NUM_CLASSES):
+        probs = probs.reshape(len(batch), -1) if probs.size and len(batch) else probs
+        classes = self.output_spec.classes
+        if probs.shape != (len(batch), classes):
             raise EdgeFerError(f"{self.model_path}: {self.name} returned shape {probs.shape} for "
-                               f"{len(batch)} images, expected ({len(batch)}, {NUM_CLASSES})")
+                               f"{len(batch)} images, expected ({len(batch)}, {classes}) for "
+                               f"{classes} labels")
         return probs
 
     def run_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
@@ -119,12 +132,12 @@ class Runner:
         """Free the session (most runtimes need nothing)."""
 
 
-def _line_chunks(raw_paths: list[Path], batch: int,
-                 input_dtype: str) -> Iterator[tuple[int, list[np.ndarray]]]:
+def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str,
+                 spec: InputSpec) -> Iterator[tuple[int, list[np.ndarray]]]:
     """(first line index, images of each line) for groups of lines holding about `batch` images."""
     start, pending, images = 0, [], 0
     for number, path in enumerate(raw_paths):
-        array = read_image_raw(path, input_dtype)
+        array = read_image_raw(path, input_dtype, spec)
         if pending and images + len(array) > batch:
             yield start, pending
             start, pending, images = number, [], 0
@@ -148,7 +161,8 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
     if not isinstance(input_list, InputList):
         input_list = read_input_list(input_list)
     output_dir = Path(output_dir)
-    raw_paths = input_list.raw_paths("x")
+    raw_paths = input_list.raw_paths(runner.input_spec.name)
+    check_input_list(runner, input_list, raw_paths, input_dtype)
     timings = RunTimings(load_s=runner.load_s)
     with contextlib.ExitStack() as stack:
         folder = output_dir
@@ -162,7 +176,7 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
         with reporter.make_progress() as bar:
             task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
                                 status="")
-            for first, arrays in _line_chunks(raw_paths, batch, input_dtype):
+            for first, arrays in _line_chunks(raw_paths, batch, input_dtype, runner.input_spec):
                 stacked = np.concatenate(arrays)
                 for _ in range(warmup):
                     runner.infer(stacked)
@@ -189,6 +203,19 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
     return timings
 
 
+def check_input_list(runner: Runner, input_list: InputList, raw_paths: list[Path],
+                     input_dtype: str) -> None:
+    """Before anything runs or is written: the raws were made for this model's input (the spec
+    raw-inputs recorded beside them, and every raw's size), else one line naming both."""
+    model = runner.model_path
+    remake = f"make raws for it with: edge-fer raw-inputs IMAGES --model {model}"
+    recorded = read_spec(input_list.path.parent)
+    if recorded is not None and not recorded[0].same_tensor(runner.input_spec):
+        raise EdgeFerError(f"{input_list.path}: raws made for {recorded[0].describe()}, but "
+                           f"{model.name} takes {runner.input_spec.describe()}; {remake}")
+    check_raws(raw_paths, runner.input_spec, input_dtype, f"{model.name} ({remake})")
+
+
 def is_run_output(path: Path) -> bool:
     """What a runner leaves in its output folder (so the folder may be replaced whole)."""
     if path.name == RUN_INFO_NAME or path.name.startswith(("qnn_profile", "SNPEDiag")):
@@ -206,6 +233,8 @@ def finish_output_dir(output_dir: Path, runner: Runner, input_list: InputList, b
         "input_list_sha256": input_list_digest(input_list.path),
         "inputs": len(input_list),
         "batch": batch,
+        "input_spec": runner.input_spec.to_dict(),
+        "output_spec": runner.output_spec.to_dict(),
         "timings": timings.summary(),
     }
     atomic_write_text(output_dir / RUN_INFO_NAME, json.dumps(info, indent=2) + "\n")

@@ -9,23 +9,13 @@ import numpy as np
 
 from edge_fer.errors import EdgeFerError
 from edge_fer.runners.base import Runner
-from edge_fer.tensors.graphio import OUTPUT_NAME
+from edge_fer.runners.model_io import pick_output
 
 
 def unavailable_reason() -> str | None:
     if importlib.util.find_spec("onnxruntime") is None:
         return "onnxruntime is not installed (pip install onnxruntime)"
     return None
-
-
-def pick_output(names: list[str]) -> str:
-    """The probabilities: `output` (tf2onnx keeps TF's `output:0`), else the only output."""
-    for name in names:
-        if name in (OUTPUT_NAME, f"{OUTPUT_NAME}:0"):
-            return name
-    if len(names) == 1:
-        return names[0]
-    raise EdgeFerError(f"model has outputs {', '.join(names)} and none named {OUTPUT_NAME!r}")
 
 
 class OnnxRunner(Runner):

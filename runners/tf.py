@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.runners.base import Runner
-from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME, import_graph, load_graph_def
+from edge_fer.tensors.graphio import graph_io_names, import_graph, load_graph_def
 
 
 def unavailable_reason() -> str | None:
@@ -25,9 +25,11 @@ class TfRunner(Runner):
         import tensorflow as tf
 
         self.model_path = model_path
-        graph = import_graph(load_graph_def(model_path))
-        self._input = graph.get_tensor_by_name(f"{INPUT_NAME}:0")
-        self._output = graph.get_tensor_by_name(f"{OUTPUT_NAME}:0")
+        graph_def = load_graph_def(model_path, required=())
+        input_name, output_name = graph_io_names(graph_def, model_path)
+        graph = import_graph(graph_def)
+        self._input = graph.get_tensor_by_name(f"{input_name}:0")
+        self._output = graph.get_tensor_by_name(f"{output_name}:0")
         batch_dim = self._input.shape[0] if self._input.shape.rank else None
         self.max_batch = int(batch_dim) if batch_dim is not None else None  # frozen pbs: 1
         config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads or 0,

@@ -14,7 +14,7 @@ import numpy as np
 
 from edge_fer.errors import EdgeFerError
 from edge_fer.runners.base import Runner
-from edge_fer.runners.onnx import pick_output
+from edge_fer.runners.model_io import pick_output
 
 
 def unavailable_reason() -> str | None:

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.atomic import save_figure
-from edge_fer.errors import UsageError
+from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
 from edge_fer.tensors.rawio import MANIFEST_NAME, ManifestRow, read_input_list, read_manifest
 from edge_fer.tensors.results import read_results
-from edge_fer.tensors.spec import read_labels_file  # noqa: F401 - classify's labels reader
+from edge_fer.tensors.spec import OutputSpec, read_labels_file  # noqa: F401 - (labels reader)
 
 
 @dataclass
@@ -140,15 +140,45 @@ def check_recorded_list(output_dir: Path, input_list: Path, force: bool = False)
                          f"pass --force to use it anyway")
 
 
+def output_spec_of(output_dir: Path, labels: tuple[str, ...] | None = None,
+                   where: str | Path = "--labels") -> OutputSpec:
+    """The model's output spec a runner recorded in run.json (labels, probabilities or logits);
+    given `labels` replace its labels but must be as many (one-line error otherwise). Without a
+    record (snpe-net-run's own folders): the given labels or FER2013's, softmax where the scores
+    are not probabilities."""
+    from edge_fer.runners.base import read_run_info
+
+    info = read_run_info(output_dir) or {}
+    if info.get("output_spec"):
+        recorded = OutputSpec.from_dict(info["output_spec"])
+        if labels is not None:
+            if len(labels) != recorded.classes:
+                raise EdgeFerError(f"{where}: {len(labels)} labels, but {info.get('model', 'the model')} "
+                                   f"gives {recorded.classes} scores")
+            recorded = recorded.with_labels(labels)
+        return recorded
+    return OutputSpec(labels=labels or LABELS, activation="auto")
+
+
 def classify_output(output_dir: str | Path, input_list: str | Path | None = None, top_k: int = 3,
-                    labels: tuple[str, ...] = LABELS, force: bool = False) -> ClassifyReport:
-    """Label every Result folder; missing, short or NaN ones are kept as problems by index."""
+                    labels: tuple[str, ...] | None = None,
+                    labels_source: str | Path = "--labels", force: bool = False) -> ClassifyReport:
+    """Label every Result folder; missing, short or NaN ones are kept as problems by index.
+    Labels and probabilities-or-logits come from the run's record (output_spec_of)."""
     output_dir = Path(output_dir)
     input_list = Path(input_list) if input_list else find_input_list(output_dir)
     if input_list:
         check_recorded_list(output_dir, input_list, force)
     expected, manifest, raws = _sources(input_list)
-    entries = read_results(output_dir, expected=expected)
+    if not output_dir.is_dir():
+        raise EdgeFerError(f"{output_dir}: no such output folder")
+    given = labels is not None
+    output = output_spec_of(output_dir, labels, labels_source)
+    labels = output.labels
+    entries = read_results(output_dir, expected=expected, num_classes=len(labels))
+    if given and entries and all(e.problem and "bytes, expected" in e.problem for e in entries):
+        raise EdgeFerError(f"{labels_source}: {len(labels)} labels, but the results in "
+                           f"{output_dir} hold another number of scores ({entries[0].problem})")
     k = max(1, min(top_k, len(labels)))
     predictions: list[Prediction] = []
     true_ids, pred_ids = [], []
@@ -162,8 +192,9 @@ def classify_output(output_dir: str | Path, input_list: str | Path | None = None
         elif entry.probs.size != len(labels):
             prediction.problem = f"{entry.probs.size} values for {len(labels)} labels"
         else:
-            order = np.argsort(-entry.probs, kind="stable")[:k]
-            prediction.top = [(labels[i], float(entry.probs[i])) for i in order]
+            probs = output.probabilities(entry.probs[None])[0]
+            order = np.argsort(-probs, kind="stable")[:k]
+            prediction.top = [(labels[i], float(probs[i])) for i in order]
             if truth and truth.lower() in labels:
                 true_ids.append(labels.index(truth.lower()))
                 pred_ids.append(int(order[0]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from edge_fer import reporter
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.tensors.rawio import read_input_list
 from edge_fer.tensors.results import ResultEntry, read_results, stack_probs
+from edge_fer.tensors.spec import OutputSpec
 
 
 @dataclass
@@ -24,10 +25,11 @@ class CompareTarget:
     name: str                  # as given on the command line
     kind: str                  # runner name, or "results" for an output folder
     entries: list[ResultEntry]
+    output: OutputSpec = field(default_factory=lambda: OutputSpec(activation="auto"))
 
     @property
     def probs(self) -> np.ndarray:
-        return stack_probs(self.entries)
+        return self.output.probabilities(stack_probs(self.entries))
 
     @property
     def ok(self) -> np.ndarray:
@@ -68,7 +70,7 @@ def load_target(target: str, input_list: Path, batch: int = 1,
                 threads: int | None = None, force: bool = False) -> CompareTarget:
     """Read an output folder (run on this very list), or run a model over the list into a
     temporary folder."""
-    from edge_fer.analysis.classify import check_recorded_list
+    from edge_fer.analysis.classify import check_recorded_list, output_spec_of
     from edge_fer.runners import runner_for
 
     path, runtime = split_target(target)
@@ -77,7 +79,9 @@ def load_target(target: str, input_list: Path, batch: int = 1,
         if runtime:
             raise UsageError(f"{target}: @runtime applies to model files, not output folders")
         check_recorded_list(path, input_list, force)
-        return CompareTarget(target, "results", read_results(path, expected=expected))
+        output = output_spec_of(path)
+        return CompareTarget(target, "results", read_results(path, expected=expected,
+                                                             num_classes=output.classes), output)
     if not path.exists():
         raise EdgeFerError(f"{path}: no such model file or output folder")
     spec = runner_for(path, runtime)
@@ -86,12 +90,13 @@ def load_target(target: str, input_list: Path, batch: int = 1,
     try:
         with tempfile.TemporaryDirectory(prefix="edge-fer-compare-") as scratch:
             runner.run_list(read_input_list(input_list), Path(scratch), batch=batch)
-            entries = read_results(scratch, expected=expected)
+            entries = read_results(scratch, expected=expected,
+                                   num_classes=runner.output_spec.classes)
     finally:
         runner.close()
     for entry in entries:  # the folder is gone; keep where it came from
         entry.path = path
-    return CompareTarget(target, spec.name, entries)
+    return CompareTarget(target, spec.name, entries, runner.output_spec)
 
 
 def compare_targets(targets: list[CompareTarget]) -> list[CompareRow]:
@@ -103,6 +108,9 @@ def compare_targets(targets: list[CompareTarget]) -> list[CompareRow]:
         if len(target.entries) != len(reference.entries):
             raise EdgeFerError(f"{target.name}: {len(target.entries)} results, the reference "
                                f"{reference.name} has {len(reference.entries)}")
+        if target.output.classes != reference.output.classes:
+            raise EdgeFerError(f"{target.name}: {target.output.classes} classes, the reference "
+                               f"{reference.name} has {reference.output.classes}")
         both = target.ok & ref_ok
         probs = target.probs
         if both.any():

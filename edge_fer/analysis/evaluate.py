@@ -14,24 +14,32 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.analysis.classify import Metrics
 from edge_fer.errors import UsageError
-from edge_fer.labels import LABELS, NUM_CLASSES
-from edge_fer.preprocess import to_model_input
+from edge_fer.labels import LABELS
+from edge_fer.preprocess import preprocess, to_model_input
+from edge_fer.tensors.spec import InputSpec
 
 
 def predict_split(runner, images: np.ndarray, batch: int = 64) -> np.ndarray:
-    """Probabilities [N, 7] of uint8 [N, 48, 48] faces through a loaded runner."""
+    """Probabilities [N, C] of uint8 [N, 48, 48] faces through a loaded runner: as training fed
+    them for edge-fer's own input, else through preprocess with the model's input spec."""
     probs = []
+    spec = runner.input_spec
+    own = spec.same_tensor(InputSpec())
     with reporter.make_progress() as bar:
         task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(images), status="")
         for start in range(0, len(images), batch):
-            chunk = to_model_input(images[start:start + batch])
-            probs.append(runner.infer(chunk))
+            faces = images[start:start + batch]
+            chunk = to_model_input(faces) if own else \
+                np.stack([preprocess(face, spec=spec) for face in faces])
+            probs.append(runner.output_spec.probabilities(runner.infer(chunk)))
             bar.advance(task, len(chunk))
-    return np.concatenate(probs) if probs else np.zeros((0, NUM_CLASSES), np.float32)
+    return np.concatenate(probs) if probs else \
+        np.zeros((0, runner.output_spec.classes), np.float32)
 
 
 def evaluate_model(model: str | Path, data: str, split: str | None = None, runtime: str | None = None,
-                   limit: int = 0, batch: int = 64, threads: int | None = None) -> dict:
+                   limit: int = 0, batch: int = 64, threads: int | None = None,
+                   labels_file: str | Path | None = None) -> dict:
     """Accuracy, per-class recall and confusion of `model` on one split of `data`."""
     from edge_fer.data import load_dataset
     from edge_fer.runners import runner_for
@@ -44,16 +52,22 @@ def evaluate_model(model: str | Path, data: str, split: str | None = None, runti
     if limit:
         images, labels = images[:limit], labels[:limit]
     spec = runner_for(model, runtime)
-    runner = spec.load(model, threads=threads)
+    runner = spec.load(model, threads=threads, labels_file=labels_file)
     try:
         started = time.perf_counter()
         probs = predict_split(runner, images, batch)
         seconds = time.perf_counter() - started
     finally:
         runner.close()
-    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
-    np.add.at(confusion, (labels, probs.argmax(1)), 1)
-    metrics = Metrics(LABELS, confusion)
+    model_labels = runner.output_spec.labels
+    missing = [name for name in LABELS if name not in model_labels]
+    if missing:
+        raise UsageError(f"{model}: its labels ({', '.join(model_labels)}) lack "
+                         f"{', '.join(missing)} of the data set's")
+    truth = np.array([model_labels.index(LABELS[i]) for i in labels], np.int64)
+    confusion = np.zeros((len(model_labels), len(model_labels)), np.int64)
+    np.add.at(confusion, (truth, probs.argmax(1)), 1)
+    metrics = Metrics(tuple(model_labels), confusion)
     return {"model": str(model), "runtime": spec.name, "data": dataset.source, "split": name,
             "images_per_s": round(len(labels) / seconds, 1) if seconds else None,
             **metrics.to_dict(), "metrics": metrics}

@@ -514,7 +514,7 @@ def tflite_device_bench(model: Path, input_list: Path, out_dir: Path, benchmark_
 def _tflite_io(model: Path) -> tuple[dict, dict]:
     """The model's input and output tensor details (name, shape, dtype, quantization), from
     LiteRT on the host, to quantize the raws and read the device's output file."""
-    from edge_fer.runners.onnx import pick_output
+    from edge_fer.runners.model_io import pick_output
 
     try:
         from ai_edge_litert.interpreter import Interpreter

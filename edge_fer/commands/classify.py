@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
         out: Path = typer.Option(None, "--out", help="Write the result here instead of stdout."),
         labels_file: Path = typer.Option(None, "--labels", help="labels.txt in the model's "
-                                         "output order (default: the FER2013 order)."),
+                                         "output order (default: the model's, recorded by "
+                                         "edge-fer run; else the FER2013 order)."),
         plot: Path = typer.Option(None, "--plot", help="Save the confusion matrix as a picture "
                                   "(e.g. cm.png)."),
         as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
@@ -51,13 +52,13 @@ def register(app: typer.Typer) -> None:
         )
         from edge_fer.atomic import atomic_write_text
         from edge_fer.errors import EdgeFerError, UsageError
-        from edge_fer.labels import LABELS
 
         fmt = "json" if as_json else fmt
         if fmt not in FORMATS:
             raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-        labels = read_labels_file(labels_file) if labels_file else LABELS
-        report = classify_output(output_dir, input_list, top_k=top_k, labels=labels, force=force)
+        labels = read_labels_file(labels_file) if labels_file else None
+        report = classify_output(output_dir, input_list, top_k=top_k, labels=labels,
+                                 labels_source=labels_file or "--labels", force=force)
         if fmt == "table":
             text = format_table(report)
             if report.metrics:

@@ -16,6 +16,10 @@ Example:
   edge-fer raw-inputs ./imgs --out raws/
 
   edge-fer raw-inputs --csv fer2013.csv.gz --usage PublicTest --out raws/
+
+  edge-fer raw-inputs ./imgs --model mini_xception.tflite --out raws/   (its size, colour, layout)
+
+  edge-fer raw-inputs ./imgs --size 224 --color rgb --layout nchw --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225
 """
 
 
@@ -37,23 +41,46 @@ def register(app: typer.Typer) -> None:
         dtype: str = typer.Option("float32", "--dtype", help="float32 (9,216 bytes per raw) "
                                   "or uint8 (2,304 bytes)."),
         workers: int = typer.Option(None, "--workers", help="Processes (default: all cores)."),
+        model: Path = typer.Option(None, "--model", "-m", help="Make raws this model takes "
+                                   "(.tflite, .onnx, .pb, or a converted model with its "
+                                   "manifest): size, channels, layout and dtype from the file, "
+                                   "colour and mean/std from its manifest."),
+        size: str = typer.Option(None, "--size", help="Input H or HxW (default: the model's; "
+                                 "48)."),
+        color: str = typer.Option(None, "--color", help="gray | rgb | bgr (default: the "
+                                  "model's; gray)."),
+        layout: str = typer.Option(None, "--layout", help="nhwc | nchw (default: the model's; "
+                                   "nhwc)."),
+        mean: str = typer.Option(None, "--mean", help="A or A,B,C: value = (pixel/255 - mean) "
+                                 "/ std per channel (default: the manifest's; 0)."),
+        std: str = typer.Option(None, "--std", help="A or A,B,C (default: the manifest's; 1)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         from edge_fer.errors import UsageError
         from edge_fer.tensors.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
+        from edge_fer.tensors.spec import InputSpec
 
         reporter.set_quiet(quiet or as_json)
         if (folder is None) == (csv_file is None):
             raise UsageError("give either an image FOLDER or --csv FILE")
+        flags = {"size": size, "color": color, "layout": layout, "mean": mean, "std": std}
+        output = None
+        if model is not None:
+            from edge_fer.runners.model_io import model_spec
+
+            spec, output = model_spec(model, **flags)
+        else:
+            spec = InputSpec().with_overrides(**flags)
+        made = {"spec": spec, "output": output, "model": model.resolve() if model else None}
         if csv_file is not None:
             if detect_faces:
                 raise UsageError("--detect-faces applies to image folders; FER2013 rows are "
                                  "already cropped faces")
-            result = raw_inputs_from_csv(csv_file, out, usage=usage, dtype=dtype)
+            result = raw_inputs_from_csv(csv_file, out, usage=usage, dtype=dtype, **made)
         else:
             result = raw_inputs_from_folder(folder, out, detect_faces=detect_faces, dtype=dtype,
-                                            workers=workers)
+                                            workers=workers, **made)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2))
             return
@@ -67,4 +94,5 @@ def register(app: typer.Typer) -> None:
                    + (f"; {result.ignored} non-image files ignored" if result.ignored else "")
                    + (f"; no face found in {len(result.no_face)} of {result.written} images "
                       f"(used whole)" if result.no_face is not None else ""))
-        typer.echo(f"input list {result.input_list}, manifest {result.manifest}")
+        typer.echo(f"input list {result.input_list}, manifest {result.manifest}; input "
+                   f"{result.spec.describe()} (in {result.out_dir / 'input_spec.json'})")

@@ -20,8 +20,9 @@ SNPE_OPS = frozenset({
 })
 
 
-def load_graph_def(path: str | Path):
-    """Parse a frozen `.pb`; a missing, truncated or non-graph file is a one-line EdgeFerError."""
+def load_graph_def(path: str | Path, required: tuple[str, ...] = (INPUT_NAME, OUTPUT_NAME)):
+    """Parse a frozen `.pb`; a missing, truncated or non-graph file is a one-line EdgeFerError.
+    `required`: node names it must hold (edge-fer's own `x`/`output` unless told otherwise)."""
     import tensorflow as tf
     from google.protobuf.message import DecodeError
 
@@ -40,11 +41,59 @@ def load_graph_def(path: str | Path):
     if not graph_def.node or any(not node.op for node in graph_def.node):
         raise EdgeFerError(f"{path}: not a frozen TensorFlow graph (no valid nodes)")
     names = {node.name for node in graph_def.node}
-    for required in (INPUT_NAME, OUTPUT_NAME):
-        if required not in names:
-            raise EdgeFerError(f"{path}: graph has no tensor {required!r} (CONVENTIONS: input "
-                               f"{INPUT_NAME!r}, output {OUTPUT_NAME!r})")
+    for name in required:
+        if name not in names:
+            hint = (f"CONVENTIONS: input {INPUT_NAME!r}, output {OUTPUT_NAME!r}; name another "
+                    f"model's tensors with --input/--output" if name in (INPUT_NAME, OUTPUT_NAME)
+                    else "check --input/--output")
+            raise EdgeFerError(f"{path}: graph has no tensor {name!r} ({hint})")
     return graph_def
+
+
+_NOT_OUTPUTS = frozenset({"Const", "NoOp", "Placeholder", "PlaceholderWithDefault", "Assert",
+                          "VarHandleOp", "SaveV2", "RestoreV2"})
+
+
+def graph_io_names(graph_def, source: str | Path = "graph", input_name: str | None = None,
+                   output_name: str | None = None) -> tuple[str, str]:
+    """The graph's image input and class-score output: the names given, else edge-fer's own
+    (`x`, `output`), else its only Placeholder and its only node nobody consumes."""
+    nodes = {node.name: node for node in graph_def.node}
+    for given, what in ((input_name, "--input"), (output_name, "--output")):
+        if given is not None and given.split(":")[0] not in nodes:
+            raise EdgeFerError(f"{source}: {what} {given!r}: no such node in the graph")
+    if input_name is None:
+        placeholders = [n.name for n in graph_def.node if n.op == "Placeholder"]
+        if INPUT_NAME in placeholders or len(placeholders) != 1:
+            if INPUT_NAME not in placeholders:
+                raise EdgeFerError(f"{source}: {len(placeholders)} placeholders "
+                                   f"({', '.join(placeholders[:5]) or 'none'}); name the input "
+                                   f"with --input")
+            placeholders = [INPUT_NAME]
+        input_name = placeholders[0]
+    if output_name is None:
+        consumed = {inp.split(":")[0].lstrip("^") for n in graph_def.node for inp in n.input}
+        sinks = [n.name for n in graph_def.node if n.name not in consumed
+                 and n.op not in _NOT_OUTPUTS]
+        if OUTPUT_NAME in nodes:
+            sinks = [OUTPUT_NAME]
+        if len(sinks) != 1:
+            raise EdgeFerError(f"{source}: cannot tell the output among "
+                               f"{', '.join(sinks[:5]) or 'no nodes'}; name it with --output")
+        output_name = sinks[0]
+    return input_name.split(":")[0], output_name.split(":")[0]
+
+
+def node_shapes(graph_def, *names: str) -> list[list[int | None] | None]:
+    """The static shape of each named node's first output (None per free dimension; None when
+    TensorFlow cannot tell its rank), from one import of the graph."""
+    graph = import_graph(graph_def)
+    shapes = []
+    for name in names:
+        shape = graph.get_tensor_by_name(f"{name.split(':')[0]}:0").shape
+        shapes.append(None if shape.rank is None else
+                      [int(d) if d is not None and d > 0 else None for d in shape.as_list()])
+    return shapes
 
 
 def save_graph_def(graph_def, path: str | Path) -> Path:

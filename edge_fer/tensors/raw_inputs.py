@@ -1,7 +1,9 @@
 """A folder of images (or a FER2013 CSV split) → model input raws, input_list.txt, manifest.csv.
 
-Every image goes through `preprocess.preprocess`, the function training used, on all cores. A file
-that cannot be decoded is listed in skipped.csv with its reason and the rest go on.
+Every image goes through `preprocess.preprocess`, the function training used, on all cores, with
+the input spec of the model the raws are for (size, colour, layout, normalisation; edge-fer's own
+48×48 gray in [0, 1] by default), recorded beside them in input_spec.json. A file that cannot be
+decoded is listed in skipped.csv with its reason and the rest go on.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +28,16 @@ from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
 from edge_fer.tensors.rawio import (
-    IMAGE_ELEMENTS,
     MANIFEST_NAME,
     ManifestRow,
     write_image_raw,
     write_input_list,
     write_manifest,
 )
+from edge_fer.tensors.spec import SPEC_NAME, InputSpec, OutputSpec, write_spec
 
 INPUT_LIST_NAME = "input_list.txt"
+OWN_INPUT = InputSpec()  # edge-fer's own model: 48×48 gray in [0, 1]
 SKIPPED_NAME = "skipped.csv"
 RAW_DTYPES = {"float32": 4, "uint8": 1}  # bytes per value
 # Suffixes of the formats OpenCV's imdecode reads; other files in the folder are not images.
@@ -64,6 +67,7 @@ class RawInputsResult:
     manifest: Path
     skipped_csv: Path
     dtype: str
+    spec: InputSpec = OWN_INPUT
     written: int = 0
     labelled: int = 0
     seconds: float = 0.0
@@ -73,13 +77,14 @@ class RawInputsResult:
 
     @property
     def bytes_per_raw(self) -> int:
-        return IMAGE_ELEMENTS * RAW_DTYPES[self.dtype]
+        return self.spec.elements * RAW_DTYPES[self.dtype]
 
     def to_dict(self) -> dict:
         return {
             "out_dir": str(self.out_dir), "input_list": str(self.input_list),
             "manifest": str(self.manifest), "skipped_csv": str(self.skipped_csv),
-            "dtype": self.dtype, "bytes_per_raw": self.bytes_per_raw, "written": self.written,
+            "dtype": self.dtype, "bytes_per_raw": self.bytes_per_raw,
+            "input_spec": self.spec.to_dict(), "written": self.written,
             "labelled": self.labelled, "skipped": len(self.skipped), "ignored": self.ignored,
             "seconds": round(self.seconds, 3),
             "no_face": None if self.no_face is None else len(self.no_face),
@@ -121,32 +126,37 @@ class NoFace(np.ndarray):
     """A preprocessed image in which --detect-faces found no face (the whole image was used)."""
 
 
-def _preprocess_or_reason(path: Path, detect_faces: bool) -> np.ndarray | str:
-    from edge_fer.preprocess import largest_face_crop, load_image, preprocess, to_gray_uint8
+def _preprocess_or_reason(path: Path, spec: InputSpec) -> np.ndarray | str:
+    from edge_fer.preprocess import largest_face_crop, load_image, preprocess
 
     try:
-        if not detect_faces:
-            return preprocess(load_image(path))
-        gray = to_gray_uint8(load_image(path))
-        crop = largest_face_crop(gray)
-        return preprocess(gray).view(NoFace) if crop is None else preprocess(crop)
+        image = load_image(path)
+        if not spec.face_crop:
+            return preprocess(image, spec=spec)
+        whole = replace(spec, face_crop=False)
+        crop = largest_face_crop(image if image.ndim == 2 or image.shape[2] == 3 else
+                                 image[:, :, :3])
+        return preprocess(image, spec=whole).view(NoFace) if crop is None else \
+            preprocess(crop, spec=whole)
     except EdgeFerError as exc:
         return str(exc).removeprefix(f"{path}: ")
     except Exception as exc:  # noqa: BLE001 - any decoder failure skips this file, not the run
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
-def _preprocess_chunk(paths: list[Path], detect_faces: bool) -> list[np.ndarray | str]:
-    return [_preprocess_or_reason(path, detect_faces) for path in paths]
+def _preprocess_chunk(paths: list[Path], spec: InputSpec) -> list[np.ndarray | str]:
+    return [_preprocess_or_reason(path, spec) for path in paths]
 
 
 def _chunks(items: list[Path], size: int) -> list[list[Path]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def preprocess_files(paths: list[Path], detect_faces: bool = False,
+def preprocess_files(paths: list[Path], spec: InputSpec = OWN_INPUT,
                      workers: int | None = None) -> Iterator[tuple[Path, np.ndarray | str]]:
-    """(path, float32 [48, 48] or the reason it failed) in path order, on `workers` processes."""
+    """(path, one float32 image of `spec` or the reason it failed) in path order, on `workers`
+    processes."""
+    detect_faces = spec.face_crop
     workers = workers or os.cpu_count() or 1
     size = max(1, min(MAX_CHUNK, len(paths) // (workers * 4) or 1))
     chunks = _chunks(paths, size)
@@ -154,7 +164,7 @@ def preprocess_files(paths: list[Path], detect_faces: bool = False,
         task = bar.add_task("preprocessing", total=len(paths), status="")
         if (workers == 1 or len(chunks) < 2 or len(paths) < POOL_MIN_FILES
                 or not _main_importable() or _little_work(paths, detect_faces)):
-            results = (_preprocess_chunk(chunk, detect_faces) for chunk in chunks)
+            results = (_preprocess_chunk(chunk, spec) for chunk in chunks)
             for chunk, outcome in zip(chunks, results):
                 yield from zip(chunk, outcome)
                 bar.advance(task, len(chunk))
@@ -163,7 +173,7 @@ def preprocess_files(paths: list[Path], detect_faces: bool = False,
         try:
             with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
                                      mp_context=_pool_context(), initializer=_init_worker) as pool:
-                outcomes = pool.map(_preprocess_chunk, chunks, [detect_faces] * len(chunks))
+                outcomes = pool.map(_preprocess_chunk, chunks, [spec] * len(chunks))
                 for chunk, outcome in zip(chunks, outcomes):
                     yield from zip(chunk, outcome)
                     bar.advance(task, len(chunk))
@@ -171,7 +181,7 @@ def preprocess_files(paths: list[Path], detect_faces: bool = False,
         except BrokenProcessPool as exc:
             reporter.warn(f"worker processes failed ({exc}); going on in this process")
             for chunk in chunks[done:]:
-                yield from zip(chunk, _preprocess_chunk(chunk, detect_faces))
+                yield from zip(chunk, _preprocess_chunk(chunk, spec))
                 bar.advance(task, len(chunk))
 
 
@@ -212,7 +222,9 @@ def raw_name(index: int, stem: str) -> str:
 
 
 def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray | str]],
-                  dtype: str = "float32") -> RawInputsResult:
+                  dtype: str = "float32", spec: InputSpec = OWN_INPUT,
+                  output: OutputSpec | None = None,
+                  model: str | Path | None = None) -> RawInputsResult:
     """Write (source, name stem, label, image or skip reason) items as raws, list and manifest.
 
     The folder is built whole beside out_dir and swapped in when complete (`atomic.staged_dir`):
@@ -220,9 +232,12 @@ def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray
     """
     if dtype not in RAW_DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(RAW_DTYPES)}, not {dtype!r}")
+    if dtype == "uint8" and (set(spec.mean) != {0.0} or set(spec.std) != {1.0}):
+        raise UsageError("--dtype uint8 stores values in [0, 1] as pixels; it cannot hold "
+                         "--mean/--std normalised values (use float32)")
     out_dir = Path(out_dir)
     result = RawInputsResult(out_dir, out_dir / INPUT_LIST_NAME, out_dir / MANIFEST_NAME,
-                             out_dir / SKIPPED_NAME, dtype)
+                             out_dir / SKIPPED_NAME, dtype, spec)
     started = time.perf_counter()
     rows: list[ManifestRow] = []
     raws: list[Path] = []
@@ -231,7 +246,8 @@ def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray
             if isinstance(image, str):
                 result.skipped.append((source, image))
                 continue
-            raw = write_image_raw(folder / raw_name(len(raws), stem), image, dtype, atomic=False)
+            raw = write_image_raw(folder / raw_name(len(raws), stem), image, dtype,
+                                  atomic=False, elements=spec.elements)
             raws.append(raw)
             rows.append(ManifestRow(len(rows), raw.name, source, label))
         if not raws:
@@ -239,6 +255,7 @@ def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray
             raise EdgeFerError(f"no image could be read{': ' + reasons if reasons else ''}")
         write_input_list(folder / INPUT_LIST_NAME, raws)
         write_manifest(folder / MANIFEST_NAME, rows)
+        write_spec(folder, spec, output, model)
         _write_skipped(folder / SKIPPED_NAME, result.skipped)
     result.written = len(raws)
     result.labelled = sum(1 for row in rows if row.label)
@@ -248,7 +265,7 @@ def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray
 
 def _is_raw_inputs_output(path: Path) -> bool:
     """What an earlier raw-inputs leaves in its folder (so the folder may be replaced whole)."""
-    if path.name in (INPUT_LIST_NAME, MANIFEST_NAME, SKIPPED_NAME):
+    if path.name in (INPUT_LIST_NAME, MANIFEST_NAME, SKIPPED_NAME, SPEC_NAME):
         return path.is_file()
     return bool(_OUR_RAW.match(path.name)) and path.is_file()
 
@@ -262,8 +279,12 @@ def _write_skipped(path: Path, skipped: list[tuple[str, str]]) -> None:
 
 
 def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: bool = False,
-                           dtype: str = "float32", workers: int | None = None) -> RawInputsResult:
-    """Every image under root → raws in out_dir; labels from emotion-named folders."""
+                           dtype: str = "float32", workers: int | None = None,
+                           spec: InputSpec = OWN_INPUT, output: OutputSpec | None = None,
+                           model: str | Path | None = None) -> RawInputsResult:
+    """Every image under root → raws of `spec` in out_dir; labels from emotion-named folders."""
+    if detect_faces:
+        spec = replace(spec, face_crop=True)
     root = Path(root)
     if not root.is_dir():
         raise EdgeFerError(f"{root}: no such folder" if not root.exists() else
@@ -276,21 +297,23 @@ def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: 
     no_face: list[str] = []
 
     def items():
-        for path, image in preprocess_files(paths, detect_faces, workers):
+        for path, image in preprocess_files(paths, spec, workers):
             if isinstance(image, NoFace):
                 no_face.append(str(path))
                 image = image.view(np.ndarray)
             yield str(path), path.stem, folder_label(path, root), image
 
-    result = write_raw_set(Path(out_dir), items(), dtype)
+    result = write_raw_set(Path(out_dir), items(), dtype, spec, output, model)
     result.ignored = ignored
-    result.no_face = no_face if detect_faces else None
+    result.no_face = no_face if spec.face_crop else None
     result.seconds = time.perf_counter() - started
     return result
 
 
 def raw_inputs_from_csv(csv_path: str | Path, out_dir: str | Path, usage: str = "PublicTest",
-                        dtype: str = "float32") -> RawInputsResult:
+                        dtype: str = "float32", spec: InputSpec = OWN_INPUT,
+                        output: OutputSpec | None = None,
+                        model: str | Path | None = None) -> RawInputsResult:
     """One Usage split of a FER2013 CSV (plain or .gz) → raws; labels from its emotion column."""
     from edge_fer.data import load_dataset
     from edge_fer.preprocess import preprocess
@@ -312,8 +335,9 @@ def raw_inputs_from_csv(csv_path: str | Path, out_dir: str | Path, usage: str = 
             where = f"{csv_path.name}:{lines[number]}" if lines is not None else \
                 f"{csv_path.name}:{usage}[{number}]"
             label = LABELS[int(split.labels[number])]
-            yield where, f"{usage}_{number}_{label}", label, preprocess(split.images[number])
+            yield where, f"{usage}_{number}_{label}", label, \
+                preprocess(split.images[number], spec=spec)
 
-    result = write_raw_set(Path(out_dir), items(), dtype)
+    result = write_raw_set(Path(out_dir), items(), dtype, spec, output, model)
     result.seconds = time.perf_counter() - started
     return result

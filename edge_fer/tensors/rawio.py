@@ -31,12 +31,12 @@ def write_raw(path: str | Path, tensor: np.ndarray, dtype: str = "float32",
 
 
 def write_image_raw(path: str | Path, image: np.ndarray, dtype: str = "float32",
-                    atomic: bool = True) -> Path:
-    """Write one preprocessed image (float in [0, 1]) as a model input raw: float32 (9,216 bytes)
-    or uint8 (2,304 bytes, value × 255) — the inverse of `read_image_raw`."""
+                    atomic: bool = True, elements: int = IMAGE_ELEMENTS) -> Path:
+    """Write one preprocessed image as a model input raw: float32 (48x48x1: 9,216 bytes) or
+    uint8 (2,304 bytes, value × 255, for values in [0, 1]) — the inverse of `read_image_raw`."""
     image = np.asarray(image, dtype=np.float32)
-    if image.size != IMAGE_ELEMENTS:
-        raise EdgeFerError(f"{path}: image has {image.size} values, expected {IMAGE_ELEMENTS}")
+    if image.size != elements:
+        raise EdgeFerError(f"{path}: image has {image.size} values, expected {elements}")
     if dtype == "uint8":
         return write_raw(path, np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8), "uint8",
                          atomic)
@@ -50,22 +50,46 @@ def read_raw(path: str | Path, dtype: str = "float32") -> np.ndarray:
     return np.fromfile(path, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype, copy=False)
 
 
-def read_image_raw(path: str | Path, dtype: str = "float32") -> np.ndarray:
-    """Read one input `.raw` as float32 [k, 48, 48, 1] (k images concatenated for batch > 1)."""
+def _image_text(spec) -> str:
+    return "x".join(str(d) for d in spec.image_shape) if spec is not None else "48x48x1"
+
+
+def check_raws(raw_paths: list[Path], spec, dtype: str, model: str) -> None:
+    """Every raw holds a whole number of the model's images (by size, before any is read); the
+    first that does not is a one-line error naming it and the model's input."""
+    elements = spec.elements if spec is not None else IMAGE_ELEMENTS
+    per_image = elements * np.dtype(dtype).itemsize
+    for path in raw_paths:
+        try:
+            size = Path(path).stat().st_size
+        except OSError as exc:
+            raise EdgeFerError(f"{path}: cannot read raw input ({exc.strerror or exc})") from None
+        if size == 0 or size % per_image:
+            raise EdgeFerError(
+                f"{path}: {size} bytes is not a whole number of {dtype} {_image_text(spec)} "
+                f"images ({per_image} bytes each), the input {spec.describe() if spec else 'x'} "
+                f"of {model}")
+
+
+def read_image_raw(path: str | Path, dtype: str = "float32", spec=None) -> np.ndarray:
+    """Read one input `.raw` as float32 [k, *image shape] (k images concatenated for batch > 1);
+    the image shape is the input spec's (edge_fer.tensors.spec), 48x48x1 without one."""
     path = Path(path)
     kind = not_regular(path)
     if kind:
         raise EdgeFerError(f"{path}: is {kind}, not a raw input file")
+    elements = spec.elements if spec is not None else IMAGE_ELEMENTS
     try:
         flat = read_raw(path, dtype)
     except OSError as exc:
         raise EdgeFerError(f"{path}: cannot read raw input ({exc.strerror or exc})") from None
-    if flat.size == 0 or flat.size % IMAGE_ELEMENTS:
+    if flat.size == 0 or flat.size % elements:
         itemsize = np.dtype(dtype).itemsize
         raise EdgeFerError(
-            f"{path}: {flat.size * itemsize} bytes is not a whole number of {dtype} 48x48x1 "
-            f"images ({IMAGE_ELEMENTS * itemsize} bytes each)")
-    images = flat.reshape(-1, INPUT_SIZE, INPUT_SIZE, 1)
+            f"{path}: {flat.size * itemsize} bytes is not a whole number of {dtype} "
+            f"{_image_text(spec)} images ({elements * itemsize} bytes each)")
+    images = flat.reshape(-1, *(spec.image_shape if spec is not None else
+                                (INPUT_SIZE, INPUT_SIZE, 1)))
     if dtype == "uint8":
         return images.astype(np.float32) / np.float32(255.0)
     return images.astype(np.float32, copy=False)

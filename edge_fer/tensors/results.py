@@ -163,7 +163,8 @@ def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
 
 
 def read_results(output_dir: str | Path, expected: int | None = None,
-                 tensor_name: str = OUTPUT_TENSOR) -> list[ResultEntry]:
+                 tensor_name: str = OUTPUT_TENSOR,
+                 num_classes: int = NUM_CLASSES) -> list[ResultEntry]:
     """Every Result_<i> in output_dir, sorted by i.
 
     With `expected` (the input list's length) exactly indices 0..expected-1 are returned; without
@@ -182,10 +183,11 @@ def read_results(output_dir: str | Path, expected: int | None = None,
             f"Result folders found, the highest Result_{count - 1}; remove the stray ones or "
             f"pass the input list that was run (--input-list)")
     return [read_result(found[index] if index in found else result_dir(output_dir, index), index,
-                        tensor_name) for index in range(count)]
+                        tensor_name, num_classes) for index in range(count)]
 
 
 def stack_probs(entries: list[ResultEntry]) -> np.ndarray:
     """float32 [N, C] from entries that all hold probabilities; NaN rows for the others."""
-    rows = [e.probs if e.ok else np.full(NUM_CLASSES, np.nan, np.float32) for e in entries]
-    return np.stack(rows) if rows else np.zeros((0, NUM_CLASSES), np.float32)
+    width = next((e.probs.size for e in entries if e.ok), NUM_CLASSES)
+    rows = [e.probs if e.ok else np.full(width, np.nan, np.float32) for e in entries]
+    return np.stack(rows) if rows else np.zeros((0, width), np.float32)
