@@ -127,16 +127,16 @@ class NoFace(np.ndarray):
 
 
 def _preprocess_or_reason(path: Path, spec: InputSpec) -> np.ndarray | str:
-    from edge_fer.preprocess import largest_face_crop, load_image, preprocess
+    from edge_fer.preprocess import largest_face_crop, load_image, preprocess, to_color_uint8
 
     try:
         image = load_image(path)
         if not spec.face_crop:
             return preprocess(image, spec=spec)
         whole = replace(spec, face_crop=False)
-        crop = largest_face_crop(image if image.ndim == 2 or image.shape[2] == 3 else
-                                 image[:, :, :3])
-        return preprocess(image, spec=whole).view(NoFace) if crop is None else \
+        pixels = to_color_uint8(image, "gray" if spec.color == "gray" else "bgr")
+        crop = largest_face_crop(pixels)
+        return preprocess(pixels, spec=whole).view(NoFace) if crop is None else \
             preprocess(crop, spec=whole)
     except EdgeFerError as exc:
         return str(exc).removeprefix(f"{path}: ")
