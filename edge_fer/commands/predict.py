@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
                                            "latest result in between (N× less inference)."),
         max_frames: int = typer.Option(None, "--max-frames", min=1, help="Stop after this many "
                                        "frames (cameras run until Ctrl-C otherwise)."),
-        threads: int = typer.Option(None, "--threads", min=1, help="Runtime threads."),
+        threads: int = typer.Option(None, "--threads", min=1, help="Runtime threads (default: all cores)."),
         fmt: Format = typer.Option(Format.table, "--format", "-f", help="Rows on stdout: table, "
                                    "csv or json."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no rows)."),
