@@ -15,7 +15,7 @@ import io
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -157,7 +157,8 @@ def _annotated_name(frame: Frame, source: Source) -> str:
 
 
 def _model_input(crops: list[np.ndarray], spec) -> np.ndarray:
-    """The one preprocessing function on each crop, stacked as the model's batch."""
+    """The one preprocessing function on each crop (with the model's input spec), stacked as
+    the model's batch."""
     images = np.stack([preprocess(crop, spec=spec) for crop in crops])
     return images[..., None] if images.ndim == 3 else images
 
@@ -190,7 +191,10 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
         if opened._capture is not None:
             opened._capture.release()
         raise
-    report = PredictReport(opened.name, opened.kind, str(model_path), runner.name, detector)
+    report = PredictReport(opened.name, opened.kind, str(model_path), runner.name, detector,
+                           labels=tuple(runner.output_spec.labels))
+    if spec is None:  # the model's own input (size, colour, layout, normalisation); the face
+        spec = replace(runner.input_spec, face_crop=False)  # is already cropped by the detector
     tracker = Tracker(smooth) if track and opened.is_video else None
     with contextlib.ExitStack() as stack:
         folder = None
@@ -273,7 +277,8 @@ def _frame(frame: Frame, report: PredictReport, face_detector, runner, tracker, 
             x0, y0, x1, y1 = boxes[i].crop(face_detector.margins, image.shape)
             crops.append(image[y0:y1, x0:x1])
         start = time.perf_counter()
-        probs = dict(zip(due, runner.infer(_model_input(crops, spec))))
+        scores = runner.infer(_model_input(crops, spec))
+        probs = dict(zip(due, runner.output_spec.probabilities(scores)))
         report.classify_s += time.perf_counter() - start
     annotated = image.copy() if draw else None
     for number, (box, track) in enumerate(zip(boxes, tracks)):
