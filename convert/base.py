@@ -124,7 +124,7 @@ class Artifact:
     variant: str
     path: Path
     manifest: Path
-    size: int
+    size: int                      # bytes on disk (a QNN context model: with its .bin)
     seconds: float
     commands: list[str]
     checks: dict | None
@@ -198,8 +198,11 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
         os.replace(staged_manifest, ready / manifest_file.name)
         publish_files(ready, final)
     write_labels(final.parent / LABELS_NAME)
-    reporter.info(f"{step.target} {step.precision}: wrote {final} ({size / 1024:.1f} KiB, "
-                  f"{seconds:.1f} s)")
+    # a QNN context model is nothing without its .bin: its size is the pair's
+    binary = (facts.get("context_binary") or {}).get("bytes", 0)
+    size += binary
+    reporter.info(f"{step.target} {step.precision}: wrote {final} ({size / 2**20:.2f} MiB"
+                  f"{' with its .bin' if binary else ''}, {seconds:.1f} s)")
     return Artifact(step.target, step.precision, step.variant, final, manifest_file, size,
                     seconds, step.shown_commands(), facts.get("checks"))
 

@@ -14,7 +14,16 @@ Layout, one wing per stage; a module imports only from its own wing and the wing
                                                                          (folder convert/)
   8 benchmarks   host and on-device benchmarks
   9 predict      photos, folders, videos, cameras → faces (BlazeFace / Haar) → expressions
- 10 top          demo (the whole pipeline), cli and commands/ (the thin typer layer)
+ 10 top          demo (the whole pipeline), api (the Python API), cli and commands/ (typer)
+
+The Python API (edge_fer/api.py) is re-exported here by name and imported only when first used,
+so `import edge_fer` loads no TensorFlow and the root imports nothing above it:
+
+    import edge_fer
+    edge_fer.convert("model/model.pb", target="tflite", precision="int8")
+    edge_fer.raw_inputs("faces", "raws")
+    edge_fer.run("model/tflite/model_int8.tflite", "raws/input_list.txt", "out/int8")
+    report = edge_fer.classify("out/int8")
 """
 
 import os
@@ -24,3 +33,18 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
+
+API = ("convert", "raw_inputs", "run", "classify", "load_runner", "predict")  # from edge_fer.api
+__all__ = ["__version__", "classify", "convert", "load_runner", "predict", "raw_inputs", "run"]
+
+
+def __getattr__(name: str):
+    if name in API:
+        import importlib
+
+        return getattr(importlib.import_module("edge_fer.api"), name)
+    raise AttributeError(f"module 'edge_fer' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *API])

@@ -7,6 +7,7 @@ same library function as its command, so the demo proves the commands fit togeth
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -75,7 +76,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: in
 
     from edge_fer.analysis.classify import classify_output
     from edge_fer.atomic import atomic_write_text
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.convert import ConvertRequest, Result, convert_model
     from edge_fer.data.synthetic import render_png_folder
     from edge_fer.runners import REGISTRY
     from edge_fer.tensors.raw_inputs import raw_inputs_from_folder
@@ -104,19 +105,27 @@ def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: in
     reporter.info("[bold]3/7 convert[/bold] every target whose tools are here, fp32 and int8")
     artifacts: list[Path] = [frozen]
     conversions: dict[tuple[str, str, str], dict] = {}
-    for precision in ("fp32", "int8"):
-        report = convert_model(ConvertRequest(model=frozen, target="all", precision=precision,
-                                              out_dir=model_dir, verify_count=0))
-        for result in report.results:
-            if result.status == "converted" or result.tool_missing or result.status == "failed":
-                conversions.setdefault((result.target, result.precision, result.variant), result.as_dict())
-            runnable = result.path and result.path.suffix in (".tflite", ".onnx")
-            if result.status == "converted" and runnable and result.path not in artifacts:
-                artifacts.append(result.path)
+    # int8 of every target (onnx and dlc write the fp32 file they quantize, so it is written
+    # once), then the float TFLite file, the only fp32 model the int8 pass does not make
+    results = []
+    for target, precision in (("all", "int8"), ("tflite", "fp32")):
+        try:
+            results += convert_model(ConvertRequest(model=frozen, target=target, precision=precision,
+                                                    out_dir=model_dir, verify_count=0)).results
+        except EdgeFerError as exc:  # one target failing does not stop the others
+            results.append(Result(target, precision, "failed", reason=str(exc)))
+            reporter.warn(f"convert {target} {precision}: {exc}")
+    for result in sorted(results, key=lambda r: (r.target, r.precision != "fp32")):
+        if result.status == "converted" or result.tool_missing or result.status == "failed":
+            conversions.setdefault((result.target, result.precision, result.variant), result.as_dict())
+        runnable = result.path and result.path.suffix in (".tflite", ".onnx")
+        if result.status == "converted" and runnable and result.path not in artifacts:
+            artifacts.append(result.path)
     step("convert")
 
     reporter.info("[bold]4/7 render[/bold] a folder of test faces (a seed unseen in training)")
     faces = out / "faces"
+    shutil.rmtree(faces, ignore_errors=True)  # no faces left from a run with other settings
     render_png_folder(faces, faces_per_class, seed=seed + 1000)
     step("render")
     reporter.info("[bold]5/7 raw-inputs[/bold]")

@@ -53,17 +53,52 @@ def set_verbose(verbose: bool) -> None:
         warnings.filterwarnings("ignore", category=FutureWarning)
 
 
+SINK = None  # a callable taking one line of plain text, set by messages_to() (the Python API)
+
+
+# Messages wrap to a terminal's width; in a pipe or a log they stay one line each.
 def info(message: str) -> None:
-    if not QUIET:
-        console.print(message)
+    if SINK is not None:
+        SINK(_plain(message))
+    elif not QUIET:
+        console.print(message, soft_wrap=not console.is_terminal)
 
 
 def warn(message: str) -> None:
-    console.print(f"[yellow]warning:[/yellow] {message}")
+    if SINK is not None:
+        SINK(f"warning: {_plain(message)}")
+    else:
+        console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=not console.is_terminal)
+
+
+def _plain(message: str) -> str:
+    from rich.text import Text
+
+    return Text.from_markup(message).plain
+
+
+@contextlib.contextmanager
+def messages_to(sink=None) -> Iterator[None]:
+    """While it lasts, info and warnings go to `sink(line)` (default: the `edge_fer` logger,
+    INFO and WARNING) instead of the terminal, and no progress bar is drawn: how the Python API
+    (edge_fer.api) reports."""
+    import logging
+
+    global SINK
+    if sink is None:
+        logger = logging.getLogger("edge_fer")
+
+        def sink(line: str) -> None:
+            logger.log(logging.WARNING if line.startswith("warning: ") else logging.INFO, line)
+    saved, SINK = SINK, sink
+    try:
+        yield
+    finally:
+        SINK = saved
 
 
 def progress_enabled() -> bool:
-    return not QUIET and sys.stderr.isatty()
+    return SINK is None and not QUIET and sys.stderr.isatty()
 
 
 def make_progress() -> Progress:
@@ -112,8 +147,8 @@ def quiet_native() -> Iterator[None]:
         if _stream_on(stream, fd):  # the real stream: keep it on the saved descriptor
             stream.flush()
             swapped[name] = stream
-            setattr(sys, name, open(saved[fd], "w", buffering=1, encoding=stream.encoding,
-                                    errors=stream.errors, closefd=False))
+            setattr(sys, name, open(saved[fd], "w", buffering=1, encoding=stream.encoding,  # noqa: SIM115
+                                    errors=stream.errors, closefd=False))  # closed: never (closefd=False)
     with tempfile.TemporaryFile() as sink:
         for fd in (1, 2):
             os.dup2(sink.fileno(), fd)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import statistics
 import time
 from collections.abc import Iterator
@@ -66,6 +67,14 @@ class RunTimings:
         }
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 class Runner:
     """A loaded model on one runtime. Subclasses set `name`, load in `__init__`, and `predict`."""
 
@@ -80,17 +89,23 @@ class Runner:
     input_spec: InputSpec = InputSpec()
     output_spec: OutputSpec = OutputSpec()
 
+    threads: int | None = None    # CPU threads it was loaded with
+
     @classmethod
     def load(cls, model_path: str | Path, threads: int | None = None,
              labels_file: str | Path | None = None, **options) -> Runner:
-        """Open the model and read its input/output spec; the time it took is kept as `load_s`."""
+        """Open the model on `threads` CPU threads (default: every core this process may use —
+        LiteRT alone would take one) and read its input/output spec; the time it took is kept
+        as `load_s`."""
         from edge_fer.runners.model_io import model_spec
 
+        threads = threads or available_cores()
         start = time.perf_counter()
         input_spec, output_spec = model_spec(model_path, labels_file=labels_file)
         runner = cls(Path(model_path), threads=threads, **options)
         runner.input_spec, runner.output_spec = input_spec, output_spec
         runner.load_s = time.perf_counter() - start
+        runner.threads = threads
         return runner
 
     def __init__(self, model_path: Path, threads: int | None = None, **options) -> None:

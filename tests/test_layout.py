@@ -30,7 +30,7 @@ WINGS = {
     "edge_fer.predict": 9,
     "edge_fer.commands": 10,
 }
-TOP_MODULES = {"edge_fer.cli": 10, "edge_fer.demo": 10}
+TOP_MODULES = {"edge_fer.cli": 10, "edge_fer.demo": 10, "edge_fer.api": 10}
 
 
 def source_modules() -> dict[str, Path]:

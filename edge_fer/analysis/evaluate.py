@@ -69,5 +69,6 @@ def evaluate_model(model: str | Path, data: str, split: str | None = None, runti
     np.add.at(confusion, (truth, probs.argmax(1)), 1)
     metrics = Metrics(tuple(model_labels), confusion)
     return {"model": str(model), "runtime": spec.name, "data": dataset.source, "split": name,
+            "images": len(labels),
             "images_per_s": round(len(labels) / seconds, 1) if seconds else None,
             **metrics.to_dict(), "metrics": metrics}

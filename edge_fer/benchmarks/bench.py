@@ -44,7 +44,7 @@ class BenchCase:
     model: Path
     runtime: str
     batch: int
-    threads: int | None  # None: the runtime's own default
+    threads: int | None  # None: every core (runners.base.available_cores)
 
 
 @dataclass
@@ -62,20 +62,22 @@ class BenchRow:
     runtime: str
     precision: str
     batch: int
-    threads: int | None
+    threads: int | None                  # CPU threads the runtime used (asked for, or every core)
     status: str = MEASURED
     reason: str = ""
     bytes: int | None = None
     flops_per_image: int | None = None   # 2 × multiply-adds of Conv2D/MatMul (edge_fer.analysis.inspect)
     calls: int = 0
     load_s: float | None = None
+    first_call_ms: float | None = None   # the first infer() after loading (the first warm-up call)
     mean_ms: float | None = None
+    std_ms: float | None = None          # sample standard deviation of the timed calls
     p50_ms: float | None = None
     p90_ms: float | None = None
     p99_ms: float | None = None
     min_ms: float | None = None
     max_ms: float | None = None
-    images_per_s: float | None = None
+    images_per_s: float | None = None    # batch / mean_ms (images per call / mean latency)
     model_batch: int | None = None       # images per invoke the model takes (None: any)
     peak_rss_mib: float | None = None    # VmHWM of the case's own process
     rss_growth_mib: float | None = None  # VmHWM − VmRSS before runtime import and model load
@@ -118,7 +120,11 @@ class BenchReport:
                           "rss_growth_mib = that peak minus the process's VmRSS before the "
                           "runtime library was imported and the model loaded",
                 "latency": "ms per runner.infer() call of `batch` images (perf_counter), after "
-                           "`warmup` untimed calls",
+                           "`warmup` untimed calls; first_call_ms = the first call after loading "
+                           "(the first warm-up call); std_ms = sample standard deviation of the "
+                           "timed calls; per_image_p50_ms = p50_ms / batch; images_per_s = batch "
+                           "/ mean_ms (images per call / mean latency); gflops_per_s = "
+                           "flops_per_image × images_per_s",
                 "rows": [row.to_dict() for row in self.rows]}
 
 
@@ -131,7 +137,7 @@ def _round(value: float | None, digits: int = 4) -> float | None:
 
 
 def parse_int_list(text: str, flag: str, allow_auto: bool = False) -> list[int | None]:
-    """'1,32' → [1, 32]; 'auto' (threads) → [None], the runtime's default."""
+    """'1,32' → [1, 32]; 'auto' (threads) → [None]: every core this process may use."""
     values: list[int | None] = []
     for part in (text or "").replace(" ", "").split(","):
         if not part:
@@ -201,14 +207,14 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
         if runtimes:
             chosen = [r for r in runtimes if model.suffix.lower() in REGISTRY[r].suffixes]
             if not chosen:
-                reporter.warn(f"{model}: none of --runtimes {','.join(runtimes)} takes "
+                reporter.warn(f"{model}: none of --runtime {','.join(runtimes)} takes "
                               f"{model.suffix} files; left out")
         else:
             chosen = default_runtimes(model)
         cases += [BenchCase(model, runtime, batch, thread)
                   for runtime in chosen for batch in batches for thread in threads]
     if not cases:
-        raise UsageError("nothing to benchmark: no model matches --runtimes")
+        raise UsageError("nothing to benchmark: no model matches --runtime")
     return cases
 
 
@@ -317,7 +323,10 @@ def measure_case(case: BenchCase, images: np.ndarray, settings: BenchSettings) -
     spec = REGISTRY[case.runtime]
     runner = spec.load(case.model, threads=case.threads)
     try:
-        for _ in range(settings.warmup):
+        started = time.perf_counter()
+        runner.infer(batch)  # the first call (often slower: allocation, kernel selection)
+        first_call_ms = (time.perf_counter() - started) * 1000.0
+        for _ in range(settings.warmup - 1):  # the first call was the first warm-up call
             runner.infer(batch)
         latencies = []
         deadline = time.perf_counter() + settings.max_seconds
@@ -333,10 +342,12 @@ def measure_case(case: BenchCase, images: np.ndarray, settings: BenchSettings) -
     ms = np.asarray(latencies) * 1000.0
     return {
         "calls": len(latencies), "load_s": runner.load_s, "model_batch": runner.max_batch,
-        "mean_ms": float(ms.mean()), "p50_ms": float(np.percentile(ms, 50)),
+        "threads": runner.threads, "first_call_ms": first_call_ms,
+        "mean_ms": float(ms.mean()), "std_ms": float(ms.std(ddof=1)) if len(ms) > 1 else 0.0,
+        "p50_ms": float(np.percentile(ms, 50)),
         "p90_ms": float(np.percentile(ms, 90)), "p99_ms": float(np.percentile(ms, 99)),
         "min_ms": float(ms.min()), "max_ms": float(ms.max()),
-        "images_per_s": case.batch * len(latencies) / float(np.sum(latencies)),
+        "images_per_s": case.batch / float(np.mean(latencies)),  # images per call / mean latency
         "peak_rss_mib": memory["VmHWM"] / 1024.0,
         "rss_growth_mib": (memory["VmHWM"] - before) / 1024.0,
     }
@@ -449,48 +460,49 @@ def display_names(models: list[str]) -> dict[str, str]:
     return names
 
 
-TABLE_COLUMNS = ("model", "runtime", "prec", "batch", "thr", "size KiB", "p50 ms", "p90 ms",
-                 "p99 ms", "ms/img", "img/s", "GFLOP/s", "peak MiB", "+MiB", "load s")
+# (key, header, right-aligned, in the narrow table); each header says which statistic it shows
+TABLE_COLUMNS = (("model", "model", False, True), ("runtime", "runtime", False, True),
+                 ("prec", "prec", False, True), ("batch", "batch", True, True),
+                 ("thr", "thr", True, True), ("mib", "MiB", True, True),
+                 ("p50", "p50\nms", True, True), ("p99", "p99\nms", True, False),
+                 ("std", "std\nms", True, True), ("first", "1st\nms", True, True),
+                 ("per_image", "ms/img\n(p50)", True, True),
+                 ("images_per_s", "img/s\n(mean)", True, True),
+                 ("peak", "peak\nMiB", True, False), ("growth", "+MiB", True, False))
+WIDE_TABLE = 120  # terminal columns from which p99 and the memory columns are shown too
 
 
-def table_rows(report: BenchReport) -> list[tuple[str, ...]]:
+def table_rows(report: BenchReport) -> list[dict[str, str]]:
     names = display_names([row.model for row in report.rows])
     rows = []
     for row in report.rows:
         looped = row.model_batch is not None and row.model_batch < row.batch
-        head = (names[row.model], row.runtime, row.precision,
-                f"{row.batch}*" if looped else str(row.batch),
-                str(row.threads or "auto"), _fmt(row.bytes / 1024 if row.bytes else None, ".1f"))
+        cells = {"model": names[row.model], "runtime": row.runtime, "prec": row.precision,
+                 "batch": f"{row.batch}*" if looped else str(row.batch),
+                 "thr": str(row.threads or "all"),
+                 "mib": _fmt(row.bytes / 2**20 if row.bytes else None, ".2f")}
         if row.status != MEASURED:
-            rows.append(head + (f"{row.status.upper()}: {row.reason}",))
-            continue
-        rows.append(head + (_fmt(row.p50_ms, ".3f"), _fmt(row.p90_ms, ".3f"),
-                            _fmt(row.p99_ms, ".3f"), _fmt(row.per_image_p50_ms, ".4f"),
-                            _fmt(row.images_per_s, ",.0f"), _fmt(row.gflops_per_s, ".2f"),
-                            _fmt(row.peak_rss_mib, ".0f"), _fmt(row.rss_growth_mib, ".0f"),
-                            _fmt(row.load_s, ".2f")))
+            cells["p50"] = row.status.upper()  # the reason is a note under the table
+        else:
+            cells.update(p50=_fmt(row.p50_ms, ".3f"), p99=_fmt(row.p99_ms, ".3f"),
+                         std=_fmt(row.std_ms, ".3f"), first=_fmt(row.first_call_ms, ".2f"),
+                         per_image=_fmt(row.per_image_p50_ms, ".4f"),
+                         images_per_s=_fmt(row.images_per_s, ",.0f"),
+                         peak=_fmt(row.peak_rss_mib, ".0f"), growth=_fmt(row.rss_growth_mib, ".0f"))
+        rows.append(cells)
     return rows
 
 
-def format_table(report: BenchReport) -> str:
-    """Aligned text: one line per case, then the FLOPs and how the figures were measured."""
-    lines = [TABLE_COLUMNS, *table_rows(report)]
-    full = [line for line in lines if len(line) == len(TABLE_COLUMNS)]
-    widths = [max(len(line[c]) for line in full) for c in range(len(TABLE_COLUMNS))]
-    text = []
-    for line in lines:
-        cells = [f"{cell:<{widths[c]}}" if c < 5 else f"{cell:>{widths[c]}}"
-                 for c, cell in enumerate(line[:len(TABLE_COLUMNS)])]
-        if len(line) < len(TABLE_COLUMNS):  # a skipped/failed row: its reason after the size
-            cells = cells[:6] + [line[6]]
-        text.append("  ".join(cells).rstrip())
+def table_notes(report: BenchReport) -> list[str]:
+    """What the table's figures are, the FLOPs, and why a row was not measured."""
     shown_as = display_names([row.model for row in report.rows])
+    notes = [f"{shown_as[row.model]} on {row.runtime}, batch {row.batch}: {row.status}: {row.reason}"
+             for row in report.rows if row.status != MEASURED]
     by_flops: dict[int, list[str]] = {}
     for row in report.rows:
         names = by_flops.setdefault(row.flops_per_image, []) if row.flops_per_image else []
         if row.flops_per_image and shown_as[row.model] not in names:
             names.append(shown_as[row.model])
-    notes = []
     if by_flops:
         shown = "; ".join(f"{value / 1e6:.1f} MFLOP ({', '.join(names)})"
                           for value, names in by_flops.items())
@@ -501,14 +513,46 @@ def format_table(report: BenchReport) -> str:
                      "batch 1), so one call is N invokes")
     settings = report.settings
     notes.append(f"{settings.iterations} timed calls per case (fewer past {settings.max_seconds:g}"
-                 f" s) after {settings.warmup} warm-up calls; p50/p90/p99 per call of `batch` "
-                 f"images; peak = VmHWM of the case's own process, +MiB = its growth over the "
-                 f"RSS before the runtime and model were loaded")
+                 f" s) after {settings.warmup} warm-up calls. p50/p99/std: ms per call of `batch` "
+                 f"images; 1st: the first call after loading; ms/img = p50 / batch; img/s = batch / "
+                 f"mean latency; peak = VmHWM of the case's own process, +MiB = its growth over "
+                 f"the RSS before the runtime and model were loaded; thr = CPU threads")
     host = report.host
     notes.append(f"host: {host.get('cpu_count')} CPUs ({host.get('machine')}), load average "
                  f"{host.get('load_average_start')} at start, {host.get('load_average_end')} "
                  f"at end")
-    return "\n".join(text + [""] + notes) + "\n"
+    return notes
+
+
+def print_table(report: BenchReport, console=None) -> None:
+    """The cases as a rich table that fits the terminal (below WIDE_TABLE columns without p99
+    and the memory figures, which --json always has; model names shortened with an ellipsis,
+    never broken mid-word), then the notes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(highlight=False)
+    wide = console.width >= WIDE_TABLE
+    columns = [column for column in TABLE_COLUMNS if wide or column[3]]
+    rows = table_rows(report)
+    widths = {key: max([len(line) for line in header.split("\n")]
+                       + [len(cells.get(key, "")) for cells in rows]) for key, header, *_ in columns}
+    # the model column takes what the figures leave (one space between columns)
+    model_width = max(8, console.width - sum(widths.values()) + widths["model"] - len(columns))
+    table = Table(box=None, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
+    for key, header, right, _ in columns:
+        table.add_column(header, justify="right" if right else "left", no_wrap=True,
+                         overflow="ellipsis", min_width=widths[key] if key != "model" else None,
+                         max_width=model_width if key == "model" else None)
+    for cells in rows:
+        table.add_row(*(cells.get(key, "") for key, *_ in columns))
+    console.print(table)
+    console.print()
+    for note in table_notes(report):
+        console.print(note, markup=False)
+    if not wide:
+        console.print(f"(p99 and memory columns from {WIDE_TABLE} terminal columns; all figures "
+                      f"with --json)", markup=False)
 
 
 def format_json(report: BenchReport) -> str:
@@ -532,17 +576,16 @@ def plot_report(report: BenchReport, path: str | Path) -> Path:
     if not rows:
         raise EdgeFerError(f"{path}: no measured case to plot")
     names = display_names([r.model for r in rows])
-    labels = [f"{names[r.model]} @{r.runtime} batch {r.batch} threads {r.threads or 'auto'}"
-              for r in rows]
+    labels = [f"{names[r.model]} · {r.runtime} · b{r.batch} · t{r.threads or 'all'}" for r in rows]
     runtimes = sorted({r.runtime for r in rows})
     palette = plt.get_cmap("tab10")
     colours = [palette(runtimes.index(r.runtime) % 10) for r in rows]
-    height = max(3.0, 0.32 * len(rows) + 1.6)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, height), dpi=110, sharey=True)
+    height = max(3.0, 0.42 * len(rows) + 1.8)  # room for one 8-point label per bar
+    figure, (left, right) = plt.subplots(1, 2, figsize=(14, height), dpi=110, sharey=True)
     positions = np.arange(len(rows))
     for axes, values, title in (
             (left, [r.per_image_p50_ms for r in rows], "p50 latency per image (ms, log)"),
-            (right, [r.images_per_s for r in rows], "throughput (images/s, log)")):
+            (right, [r.images_per_s for r in rows], "throughput: batch / mean latency (images/s, log)")):
         axes.barh(positions, values, color=colours)
         axes.set_xscale("log")
         axes.set_title(title, fontsize=10)
@@ -550,7 +593,7 @@ def plot_report(report: BenchReport, path: str | Path) -> Path:
         for y, value in zip(positions, values):
             axes.text(value, y, f" {value:,.0f}" if value >= 100 else f" {value:.3g}",
                       va="center", fontsize=7)
-    left.set_yticks(positions, labels, fontsize=7)
+    left.set_yticks(positions, labels, fontsize=8)
     host = report.host
     figure.suptitle(f"edge-fer bench on {host.get('cpu_count')} CPUs ({host.get('machine')}), "
                     f"load {host.get('load_average_start')}", fontsize=10)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-from inspect import Parameter, signature  # not `import inspect`: commands/inspect.py shadows it
 from collections.abc import Callable
+from inspect import Parameter, signature  # not `import inspect`: commands/inspect.py shadows it
 
 import typer
 
 from edge_fer import reporter
 from edge_fer.errors import EdgeFerError
-
 
 VERBOSE_OPTION = typer.Option(False, "--verbose", "-v", help="Show the libraries' own notices "
                               "and warnings (TensorFlow, LiteRT, onnxruntime, QNN) on stderr.")

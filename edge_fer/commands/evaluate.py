@@ -15,12 +15,13 @@ def register(app: typer.Typer) -> None:
                  "--split PublicTest; edge-fer evaluate --data fer2013.csv.gz (the shipped model)")
     @reports_errors
     def evaluate(
+        context: typer.Context,
         model: Path = typer.Argument(None, help="A .pb, .tflite, .onnx (or .dlc with the SDK) "
                                      "model, or a shipped model's name (edge-fer models). Default: the shipped "
                                      "FER2013 model `best`."),
         data: str = typer.Option("synthetic", help="'synthetic', a FER2013 CSV or an image folder."),
         split: str = typer.Option(None, help="Split to score (default: the data set's validation split)."),
-        runtime: str = typer.Option(None, help="Runner to use (default: from the model file)."),
+        runtime: str = typer.Option(None, "--runtime", "-r", help="Runner to use (default: from the model file)."),
         limit: int = typer.Option(0, min=0, help="Score only the first N images (0: all)."),
         batch: int = typer.Option(64, min=1),
         threads: int = typer.Option(None, min=1),
@@ -31,15 +32,25 @@ def register(app: typer.Typer) -> None:
         from edge_fer import reporter
         from edge_fer.analysis.classify import metrics_text
         from edge_fer.analysis.evaluate import evaluate_model
+        from edge_fer.data import SYNTHETIC
         from edge_fer.training.pretrained import model_or_default
 
         reporter.set_quiet(quiet or as_json)
+        shipped = model is None
         model = model_or_default(model)
+        if data == SYNTHETIC and shipped:
+            reporter.warn("the shipped model is trained on FER2013 photos; the built-in synthetic "
+                          "faces are drawings, so its accuracy on them says little: pass --data "
+                          "fer2013.csv.gz (or a folder of your photos)")
+        elif data == SYNTHETIC and context.get_parameter_source("data").name == "DEFAULT":
+            reporter.info("scoring on the built-in synthetic faces (the default --data); pass "
+                          "--data for FER2013 or an image folder")
         report = evaluate_model(model, data, split, runtime, limit, batch, threads)
         metrics = report.pop("metrics")
         if as_json:
             typer.echo(json.dumps(report, indent=2))
         else:
-            typer.echo(f"{report['model']} on {report['runtime']}: {report['data']} {report['split']}, "
+            typer.echo(f"{report['model']} on {report['runtime']}, scored on {report['images']} "
+                       f"images of {report['data']} (split {report['split']}), "
                        f"{report['images_per_s']} images/s")
             typer.echo(metrics_text(metrics), nl=False)

@@ -69,14 +69,15 @@ def register(app: typer.Typer) -> None:
         from edge_fer.training.train import train as run_training
 
         reporter.set_quiet(quiet)
-        given = dict(data=data, arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
-                     lr_schedule=lr_schedule, warmup_epochs=warmup_epochs, augment=augment,
-                     class_weights=class_weights, label_smoothing=label_smoothing,
-                     dropout_keep=dropout_keep, seed=seed, strict=strict, max_steps=max_steps,
-                     synthetic_train=synthetic_train, synthetic_val=synthetic_val,
-                     tta_flip=tta_flip, precision=precision, bn_statistics=bn_statistics,
-                     teacher=teacher, distill_alpha=distill_alpha,
-                     distill_temperature=distill_temperature, out=str(out))
+        given = {"data": data, "arch": arch, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+                 "lr_schedule": lr_schedule, "warmup_epochs": warmup_epochs, "augment": augment,
+                 "class_weights": class_weights, "label_smoothing": label_smoothing,
+                 "dropout_keep": dropout_keep, "seed": seed, "strict": strict,
+                 "max_steps": max_steps, "synthetic_train": synthetic_train,
+                 "synthetic_val": synthetic_val, "tta_flip": tta_flip, "precision": precision,
+                 "bn_statistics": bn_statistics, "teacher": teacher,
+                 "distill_alpha": distill_alpha, "distill_temperature": distill_temperature,
+                 "out": str(out)}
         config = TrainConfig(**given)
         if resume and (out / CONFIG_NAME).is_file():
             # the saved run's settings, except the flags given on this command line (which

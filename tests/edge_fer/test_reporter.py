@@ -22,7 +22,8 @@ LIBRARY_LINE = re.compile(r"^[IWEF]\d{4} |absl|oneDNN|TensorFlow|tensorflow|XNNP
 
 def _edge_fer(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", "from edge_fer.cli import main; main()", *args],
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+                          check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          timeout=300)
 
 
 def test_default_stderr_holds_no_library_chatter_and_verbose_brings_it_back(frozen_model, tmp_path):

@@ -4,6 +4,7 @@ readable PNG, figures that hang together; runtimes chosen per file; skipped and 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,12 +17,13 @@ from edge_fer.benchmarks.bench import (
     SKIPPED,
     BenchSettings,
     default_runtimes,
-    format_table,
     parse_int_list,
     plan_cases,
     run_bench,
+    table_notes,
 )
 from edge_fer.errors import UsageError
+from edge_fer.runners.base import available_cores
 
 EDGE_FER = Path(sys.executable).with_name("edge-fer")
 
@@ -52,16 +54,18 @@ def test_bench_command_writes_table_json_and_png(converted, frozen_model, tmp_pa
     done = subprocess.run(
         [str(EDGE_FER), "bench", str(converted["tflite"]), str(converted["onnx"]),
          "--iterations", "12", "--warmup", "2", "--batch", "1,4", "--threads", "1",
-         "--json", str(json_path), "--plot", str(png_path)],
-        check=False, capture_output=True, text=True, timeout=300)
+         "--out", str(json_path), "--plot", str(png_path)],
+        check=False, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "COLUMNS": "80"})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split()[:3] == ["model", "runtime", "prec"]
-    rows = [line.split() for line in lines[1:] if line.startswith("model.")]
-    assert [(r[0], r[1], r[3]) for r in rows] == [
-        ("model.tflite", "tflite", "1"), ("model.tflite", "tflite", "4*"),
-        ("model.onnx", "onnx", "1"), ("model.onnx", "onnx", "4*")]  # a frozen graph takes 1
+    assert max(len(line) for line in lines) <= 80, done.stdout  # fits the terminal
+    head = " ".join(lines[:3])
+    for label in ("model", "runtime", "p50", "std", "1st", "ms/img", "(p50)", "img/s", "(mean)"):
+        assert label in head, head  # each figure says which statistic it is
+    assert sum(line.startswith("model.") for line in lines) == 4
     assert "MFLOP" in done.stdout and "load average" in done.stdout
+    assert "img/s = batch / mean latency" in done.stdout.replace("\n", " ")
 
     report = json.loads(json_path.read_text())
     assert report["host"]["cpu_count"] >= 1
@@ -77,6 +81,8 @@ def test_bench_command_writes_table_json_and_png(converted, frozen_model, tmp_pa
         assert 0 < row["min_ms"] <= row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"] <= row["max_ms"]
         assert row["images_per_s"] == pytest.approx(
             row["batch"] * 1000.0 / row["mean_ms"], rel=1e-6)
+        assert row["std_ms"] >= 0 and row["first_call_ms"] > 0
+        assert row["per_image_p50_ms"] == pytest.approx(row["p50_ms"] / row["batch"], rel=1e-3)
         assert row["peak_rss_mib"] > row["rss_growth_mib"] > 0
         if row["batch"] > 1:  # the converted files keep the graph's batch 1: one image per invoke
             assert row["model_batch"] == 1
@@ -89,11 +95,12 @@ def test_bench_command_writes_table_json_and_png(converted, frozen_model, tmp_pa
 
 def test_json_to_stdout_is_only_json(converted):
     done = subprocess.run([str(EDGE_FER), "bench", str(converted["tflite"]), "--iterations", "3",
-                           "--warmup", "0", "--json", "-"],
+                           "--warmup", "0", "--json"],
                           check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert [row["runtime"] for row in report["rows"]] == ["tflite"]
+    assert report["rows"][0]["threads"] == available_cores()  # default: every core
 
 
 def test_qnn_native_line_stays_out_of_json(frozen_model, tmp_path):
@@ -107,8 +114,8 @@ def test_qnn_native_line_stays_out_of_json(frozen_model, tmp_path):
                                           out_dir=tmp_path, verify_count=0, calib_count=20))
     qdq = next(r.path for r in report.results if r.status == "converted" and r.precision == "int8")
     assert default_runtimes(qdq) == ["onnx", "qnn"]
-    done = subprocess.run([str(EDGE_FER), "bench", str(qdq), "--runtimes", "qnn",
-                           "--iterations", "2", "--warmup", "1", "--json", "-"],
+    done = subprocess.run([str(EDGE_FER), "bench", str(qdq), "--runtime", "qnn",
+                           "--iterations", "2", "--warmup", "1", "--json"],
                           check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "LIBNATIVE" not in done.stdout
@@ -126,7 +133,7 @@ def test_missing_runtime_is_skipped_and_exit_3(tmp_path, monkeypatch):
     (row,) = report.rows
     assert row.status == SKIPPED and "SNPE_ROOT" in row.reason
     assert report.exit_code == 3
-    assert "SKIPPED: snpe runner unavailable" in format_table(report)
+    assert "skipped: snpe runner unavailable" in "\n".join(table_notes(report))
 
 
 def test_broken_model_is_a_failed_row_and_exit_1(converted, tmp_path):

@@ -101,6 +101,13 @@ def test_evaluate_without_model_scores_the_shipped_one(shipped, faces):
     assert len(_info_lines(done, shipped)) == 1
 
 
+def test_evaluate_says_what_it_scores_and_warns_on_synthetic_faces_for_the_fer2013_model(shipped):
+    done = _invoke("evaluate", "--data", "synthetic", "--limit", "7")
+    assert done.exit_code == 0, done.output
+    assert "trained on FER2013" in done.output and "--data fer2013.csv.gz" in done.output
+    assert "scored on 7 images of synthetic" in done.output
+
+
 @pytest.mark.parametrize("args", [["convert", "--target", "tflite"],
                                   ["run", "-i", "input_list.txt"],
                                   ["evaluate", "--data", "synthetic"]])

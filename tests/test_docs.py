@@ -1,0 +1,27 @@
+"""The repository documents its own contracts: the README links docs/CONVENTIONS.md (not a file
+outside the repository), which covers every contract the parts share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_links_the_conventions_inside_the_repository():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(docs/CONVENTIONS.md)" in readme
+    assert "../shared" not in readme
+    conventions = (REPO_ROOT / "docs" / "CONVENTIONS.md").read_text(encoding="utf-8")
+    for section in ("## Labels", "## The model's tensors", "## Preprocessing",
+                    "## Raw tensors and input lists", "## Outputs", "## Artifacts",
+                    "## Command line"):
+        assert section in conventions
+    assert "Exit codes: 0 success; 1 failure" in conventions
+
+
+def test_readme_pipeline_makes_the_images_it_uses():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    pipeline = readme[readme.index("## The pipeline, step by step"):readme.index("- **Data sets**")]
+    assert "render_png_folder" in pipeline and "raw-inputs faces " in pipeline
+    assert "./faces" not in pipeline
