@@ -11,7 +11,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def test_readme_links_the_conventions_inside_the_repository():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert "(docs/CONVENTIONS.md)" in readme
-    assert "../shared" not in readme
+    assert "shared/CONVENTIONS" not in readme
     conventions = (REPO_ROOT / "docs" / "CONVENTIONS.md").read_text(encoding="utf-8")
     for section in ("## Labels", "## The model's tensors", "## Preprocessing",
                     "## Raw tensors and input lists", "## Outputs", "## Artifacts",
