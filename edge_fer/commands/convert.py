@@ -111,7 +111,9 @@ def register(app: typer.Typer) -> None:
                                    f"{targets_help}; all: every target whose tools are here."),
         precision: str = typer.Option(None, "--precision", "-p",
                                       help=f"{' | '.join(PRECISIONS)} (per target: see --target). "
-                                      f"Default: {ALL_DEFAULT_PRECISION} ({own_defaults})."),
+                                      f"Default: {ALL_DEFAULT_PRECISION}; a single --target {own_defaults}. "
+                                      f"--target all converts at one precision: without "
+                                      f"--precision int8 it lists qnn as skipped."),
         calib: str = typer.Option(None, "--calib", help="int8 calibration: SNPE input list "
                                   "(.txt) or data-set spec; default: built-in synthetic faces."),
         calib_count: int = typer.Option(100, "--calib-count", help="Calibration images taken "
