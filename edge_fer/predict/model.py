@@ -49,16 +49,19 @@ def converted_model(graph: Path, runtime: str) -> Path:
 def resolve_model(model: Path | None, runtime: str | None) -> tuple[Path, str | None]:
     """The model file to load and the runtime to load it on.
 
-    No model: the shipped graph, as int8 TFLite (or int8 ONNX for `--runtime onnx`, the graph
-    itself for `--runtime tf`). A named .pb with --runtime tflite/onnx is converted the same way.
+    No model, or a shipped model's name: the shipped graph, as int8 TFLite (or int8 ONNX for
+    `--runtime onnx`, the graph itself for `--runtime tf`). A named .pb file with --runtime
+    tflite/onnx is converted the same way; without --runtime it runs on tf.
     """
-    from edge_fer.training.pretrained import model_or_default
+    from edge_fer.training.pretrained import model_or_default, names_shipped_model
+
+    shipped = names_shipped_model(model)
 
     path = model_or_default(model, note=" (as int8 TFLite)" if runtime in (None, "tflite") else "")
     if path.suffix.lower() != ".pb":
         return path, runtime
     if runtime is None:
-        runtime = "tflite" if model is None else "tf"
+        runtime = "tflite" if shipped else "tf"
     if runtime == "tf":
         return path, "tf"
     if runtime not in CONVERTED:

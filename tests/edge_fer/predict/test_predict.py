@@ -225,6 +225,8 @@ def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_p
     request = converted[0]
     assert (request.target, request.precision, request.dynamic_batch) == ("tflite", "int8", True)
     assert predict_model.resolve_model(None, "tf") == (default_model(), "tf")
+    # The shipped model named by name runs as the same cached int8 TFLite, not on tf.
+    assert predict_model.resolve_model("best", None) == (first, "tflite") and len(converted) == 1
 
 
 def test_a_video_frame_that_fails_to_decode_is_skipped_and_counted(frozen_model, tmp_path):
