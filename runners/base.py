@@ -225,7 +225,9 @@ def check_input_list(runner: Runner, input_list: InputList, raw_paths: list[Path
     model = runner.model_path
     remake = f"make raws for it with: edge-fer raw-inputs IMAGES --model {model}"
     recorded = read_spec(input_list.path.parent)
-    if recorded is not None and not recorded[0].same_tensor(runner.input_spec):
+    # Shape and layout are the file's; colour order and mean/std a file cannot hold, so the
+    # flags raw-inputs was given for them stand.
+    if recorded is not None and recorded[0].image_shape != runner.input_spec.image_shape:
         raise EdgeFerError(f"{input_list.path}: raws made for {recorded[0].describe()}, but "
                            f"{model.name} takes {runner.input_spec.describe()}; {remake}")
     check_raws(raw_paths, runner.input_spec, input_dtype, f"{model.name} ({remake})")
