@@ -16,6 +16,7 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_dir
 from edge_fer.errors import EdgeFerError
+from edge_fer.finite import require_finite
 from edge_fer.preprocess import INPUT_SIZE, to_model_input
 from edge_fer.tensors.graphio import INPUT_NAME
 from edge_fer.tensors.rawio import (
@@ -63,14 +64,17 @@ def load_input_list_samples(path: str | Path) -> SampleSet:
     """Every raw of the list, each checked to exist and to hold exactly one float32 image."""
     listing = read_input_list(path)
     images = []
-    for number, raw in enumerate(listing.raw_paths(INPUT_NAME), start=1):
+    for number, raw in enumerate(listing.raw_paths(INPUT_NAME)):
+        where = f"input {number + 1} of {listing.where(number)}"
         if not raw.is_file():
-            raise EdgeFerError(f"{raw}: calibration raw missing (input {number} of {listing.path})")
+            raise EdgeFerError(f"{raw}: calibration raw missing ({where})")
         size = raw.stat().st_size
         if size != RAW_BYTES:
-            raise EdgeFerError(f"{raw}: {size} bytes, expected {RAW_BYTES} (one float32 "
-                               f"{INPUT_SIZE}x{INPUT_SIZE}x1 image; input {number} of {listing.path})")
-        images.append(read_image_raw(raw))
+            raise EdgeFerError(f"{raw}: {size:,} bytes, expected {RAW_BYTES:,} (one float32 "
+                               f"{INPUT_SIZE}x{INPUT_SIZE}x1 image; {where})")
+        image = read_image_raw(raw)
+        require_finite(image, str(raw), f"calibration raw ({where})")
+        images.append(image)
     stacked = np.concatenate(images)
     if stacked.min() < 0.0 or stacked.max() > 1.0:
         reporter.warn(f"{listing.path}: raw values span [{stacked.min():.3g}, {stacked.max():.3g}]; "

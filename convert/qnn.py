@@ -27,6 +27,7 @@ import numpy as np
 
 from edge_fer.convert.base import ConvertJob, Step, sha256_file
 from edge_fer.errors import EdgeFerError
+from edge_fer.finite import require_finite
 from edge_fer.platform import qnn
 from edge_fer.tensors.graphio import INPUT_NAME
 
@@ -221,6 +222,7 @@ def _check_context(job: ConvertJob, path: Path) -> dict:
         probs = runner.infer(checks.samples.images[:count])
     finally:
         runner.close()
+    require_finite(probs, str(path), "reloaded context model's output on the check inputs")
     reference = checks.reference[:count]
     return {"runtime": "qnn", "inputs": count, "reloaded": True,
             "max_abs_dp": float(np.abs(probs - reference).max()),

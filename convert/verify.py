@@ -14,6 +14,7 @@ import numpy as np
 
 from edge_fer import reporter
 from edge_fer.errors import EdgeFerError
+from edge_fer.finite import require_finite
 
 # Largest max |Δp| (softmax probabilities) accepted from a float artifact.
 TOLERANCES = {"fp32": 1e-4, "fp16": 1e-2}
@@ -37,7 +38,9 @@ def load_checks(job) -> Checks | None:
     if job.verify_count <= 0:
         return None
     samples = load_check_samples(job.calib, job.verify_count, job.calib_count)
-    return Checks(samples, frozen_outputs(job.graph_def, samples.images))
+    reference = frozen_outputs(job.graph_def, samples.images)
+    require_finite(reference, str(job.model), "graph output on the check inputs (nothing converted)")
+    return Checks(samples, reference)
 
 
 def compare(job, artifact: Path, runtime: str, precision: str, label: str) -> dict | None:
@@ -52,6 +55,7 @@ def compare(job, artifact: Path, runtime: str, precision: str, label: str) -> di
         probs = runner.infer(checks.samples.images)
     finally:
         runner.close()
+    require_finite(probs, label, f"{runtime} output on the check inputs; not written")
     delta = float(np.abs(probs - checks.reference).max())
     agrees = probs.argmax(1) == checks.reference.argmax(1)
     agreement = float(np.mean(agrees))
@@ -65,7 +69,7 @@ def compare(job, artifact: Path, runtime: str, precision: str, label: str) -> di
              "reference": "frozen TF graph (tf.compat.v1.Session)",
              "samples": checks.samples.describe()}
     tolerance = TOLERANCES.get(precision)
-    if tolerance is not None and delta > tolerance:
+    if tolerance is not None and not delta <= tolerance:
         raise EdgeFerError(f"{label}: differs from the TF graph by max |Δp| {delta:.2e} on "
                            f"{len(probs)} inputs (> {tolerance:g}); not written")
     decisive_agreement = facts["top1_agreement_decisive"]

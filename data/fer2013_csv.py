@@ -20,7 +20,7 @@ from typing import TextIO
 import numpy as np
 
 from edge_fer.data.dataset import DataSet, Split, raise_if_empty, split_off_validation
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.labels import NUM_CLASSES
 from edge_fer.preprocess import INPUT_SIZE
 
@@ -59,7 +59,7 @@ def open_text(path: Path) -> Iterator[TextIO]:
                 yield text
         except (OSError, EOFError, zlib.error) as exc:
             kind = "gzip stream" if compressed else "file"
-            raise EdgeFerError(f"{path}: cannot read {kind} ({exc})") from None
+            raise EdgeFerError(f"{path}: cannot read {kind} ({failure_reason(exc)})") from None
 
 
 def parse_label(text: str) -> int:
@@ -153,7 +153,7 @@ def load_fer2013_csv(path: str | Path, *, strict: bool = False, seed: int = 0) -
             raise EdgeFerError(f"{path}: not a CSV file (not UTF-8 text near line {line + 1})"
                               ) from None
         except csv.Error as exc:
-            raise EdgeFerError(f"{path}:{reader.line_num}: not a valid CSV ({exc})") from None
+            raise EdgeFerError(f"{path}:{reader.line_num}: not a valid CSV ({failure_reason(exc)})") from None
     splits = {usage: Split(usage, np.stack(images[usage]), labels[usage], lines[usage])
               for usage in USAGES if images[usage]}
     splits.setdefault(TRAIN_USAGE, Split.empty(TRAIN_USAGE))

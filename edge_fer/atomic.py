@@ -383,13 +383,15 @@ def save_figure(figure, path: str | Path) -> Path:
     """Save a matplotlib figure atomically in the format its suffix names, then close it."""
     import matplotlib.pyplot as plt
 
+    from edge_fer.errors import EdgeFerError, failure_reason
+
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
     try:
         with atomic_path(path) as tmp:
             figure.savefig(tmp, format=fmt)
     except ValueError as exc:
-        raise EdgeFerError(f"{path}: cannot write the plot ({exc})") from None
+        raise EdgeFerError(f"{path}: cannot write the plot ({failure_reason(exc)})") from None
     finally:
         plt.close(figure)
     return path

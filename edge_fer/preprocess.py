@@ -14,8 +14,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.files import not_regular
+from edge_fer.finite import describe_non_finite
 
 INPUT_SIZE = 48
 INPUT_SHAPE = (1, INPUT_SIZE, INPUT_SIZE, 1)
@@ -49,7 +50,7 @@ def load_image(path: str | Path) -> np.ndarray:
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise ImageError(f"{path}: cannot read ({failure_reason(exc)})") from None
     if data.size == 0:
         raise ImageError(f"{path}: empty file")
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
@@ -104,6 +105,8 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return (image >> 8).astype(np.uint8)
     if image.dtype in (np.float32, np.float64):
+        if not np.isfinite(image).all():  # NaN would become black pixels, silently
+            raise ImageError(f"float image: {describe_non_finite(image)}")
         return np.clip(image * 255.0 if image.max() <= 1.0 else image, 0, 255).astype(np.uint8)
     if image.dtype != np.uint8:
         raise ImageError(f"unsupported pixel type {image.dtype}")

@@ -24,6 +24,7 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.finite import require_finite
 from edge_fer.tensors.rawio import InputList, check_raws, read_image_raw, read_input_list
 from edge_fer.tensors.results import RESULT_DIR_PATTERN, write_results
 from edge_fer.tensors.spec import InputSpec, OutputSpec, read_spec
@@ -119,7 +120,14 @@ class Runner:
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """predict() in pieces no larger than the model takes; checks the shape that comes back."""
         step = self.max_batch or len(batch)
-        parts = [self.predict(batch[i:i + step]) for i in range(0, len(batch), step)]
+        try:
+            parts = [self.predict(batch[i:i + step]) for i in range(0, len(batch), step)]
+        except Exception as exc:  # narrowed to the runtimes' own errors below
+            if not _is_runtime_error(exc):
+                raise
+            raise EdgeFerError(f"{self.model_path}: {self.name} cannot run inputs of shape "
+                               f"{_shape_text(batch.shape)} (what the raws hold): "
+                               f"{_first_line(exc)}") from None
         probs = np.concatenate(parts).astype(np.float32, copy=False)
         probs = probs.reshape(len(batch), -1) if probs.size and len(batch) else probs
         classes = self.output_spec.classes
@@ -147,12 +155,34 @@ class Runner:
         """Free the session (most runtimes need nothing)."""
 
 
-def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str,
-                 spec: InputSpec) -> Iterator[tuple[int, list[np.ndarray]]]:
-    """(first line index, images of each line) for groups of lines holding about `batch` images."""
+# Errors a runtime raises for inputs its model does not take (TF's ValueError "Cannot feed value
+# of shape ...", onnxruntime's InvalidArgument, LiteRT's ValueError/RuntimeError).
+_RUNTIME_MODULES = ("tensorflow", "onnxruntime", "ai_edge_litert", "tflite_runtime")
+
+
+def _is_runtime_error(exc: Exception) -> bool:
+    module = type(exc).__module__
+    return isinstance(exc, (ValueError, RuntimeError)) or module.startswith(_RUNTIME_MODULES)
+
+
+def _shape_text(shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _first_line(exc: Exception) -> str:
+    text = " ".join(str(getattr(exc, "message", None) or exc).split("\n")[0].split())
+    return text or type(exc).__name__
+
+
+def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str, spec: InputSpec,
+                 input_list: InputList | None = None) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """(first line index, images of each line) for groups of lines holding about `batch` images.
+    A raw holding NaN or infinity is an error naming it (and its line of the list)."""
     start, pending, images = 0, [], 0
     for number, path in enumerate(raw_paths):
         array = read_image_raw(path, input_dtype, spec)
+        where = f" ({input_list.where(number)})" if input_list is not None else ""
+        require_finite(array, str(path), f"raw input{where}")
         if pending and images + len(array) > batch:
             yield start, pending
             start, pending, images = number, [], 0
@@ -191,7 +221,8 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
         with reporter.make_progress() as bar:
             task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
                                 status="")
-            for first, arrays in _line_chunks(raw_paths, batch, input_dtype, runner.input_spec):
+            for first, arrays in _line_chunks(raw_paths, batch, input_dtype, runner.input_spec,
+                                              input_list):
                 stacked = np.concatenate(arrays)
                 for _ in range(warmup):
                     runner.infer(stacked)
@@ -199,6 +230,7 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
                 started = time.perf_counter()
                 probs = runner.infer(stacked)
                 timings.batch_latencies_s.append(time.perf_counter() - started)
+                _require_finite_outputs(runner, probs, arrays, first, raw_paths, input_list)
                 timings.batch_sizes.append(len(stacked))
                 if write:
                     rows, offset = [], 0
@@ -231,6 +263,21 @@ def check_input_list(runner: Runner, input_list: InputList, raw_paths: list[Path
         raise EdgeFerError(f"{input_list.path}: raws made for {recorded[0].describe()}, but "
                            f"{model.name} takes {runner.input_spec.describe()}; {remake}")
     check_raws(raw_paths, runner.input_spec, input_dtype, f"{model.name} ({remake})")
+
+
+def _require_finite_outputs(runner: Runner, probs: np.ndarray, arrays: list[np.ndarray],
+                            first: int, raw_paths: list[Path], input_list: InputList) -> None:
+    """NaN outputs are never written: name the first input line that produced one."""
+    finite_rows = np.isfinite(probs).all(axis=1)
+    if finite_rows.all():
+        return
+    offset = 0
+    for number, array in enumerate(arrays, start=first):
+        if not finite_rows[offset:offset + len(array)].all():
+            require_finite(probs[offset:offset + len(array)], str(raw_paths[number]),
+                           f"{runner.name} output of {runner.model_path.name} for this input "
+                           f"({input_list.where(number)}); nothing written")
+        offset += len(array)
 
 
 def is_run_output(path: Path) -> bool:

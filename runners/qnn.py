@@ -21,7 +21,7 @@ import numpy as np
 
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.platform import qnn
 from edge_fer.runners.base import Runner, RunTimings, finish_output_dir, run_input_list
 from edge_fer.tensors.rawio import InputList
@@ -71,7 +71,7 @@ def read_profile(path: str | Path) -> QnnProfile:
         with path.open(encoding="utf-8", errors="replace", newline="") as handle:
             rows = list(csv.reader(handle))
     except OSError as exc:
-        raise EdgeFerError(f"{path}: cannot read QNN profile ({exc.strerror or exc})") from None
+        raise EdgeFerError(f"{path}: cannot read QNN profile ({failure_reason(exc)})") from None
     if not rows or [c.strip() for c in rows[0][:3]] != ["Msg Timestamp", "Message", "Time"]:
         raise EdgeFerError(f"{path}: not a QNN profiling CSV (header {rows[0][:3] if rows else []})")
     for row in rows[1:]:

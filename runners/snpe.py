@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
+from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError, failure_reason
 from edge_fer.platform.sdk import SDK_HINT, require_adb, require_sdk_tool, sdk_info
 from edge_fer.runners.base import Runner, RunTimings, finish_output_dir
 from edge_fer.tensors.rawio import InputList, read_raw
@@ -54,7 +54,7 @@ def _run_tool(argv: list[str], what: str, cwd: Path | None = None) -> subprocess
         done = subprocess.run(argv, check=False, cwd=cwd, capture_output=True, text=True, errors="replace",
                               timeout=TOOL_TIMEOUT_S)
     except OSError as exc:
-        raise ToolMissingError(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
+        raise ToolMissingError(f"cannot start {argv[0]}: {failure_reason(exc)}") from None
     except subprocess.TimeoutExpired:
         raise EdgeFerError(f"{what} did not finish within {TOOL_TIMEOUT_S} s") from None
     if done.returncode != 0:

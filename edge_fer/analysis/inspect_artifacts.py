@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import EdgeFerError, failure_reason
 
 # Constant inputs that hold shapes or quantization parameters, not weights: (op, input index).
 _TFLITE_WEIGHT_INPUTS = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED": (1, 2),
@@ -47,7 +47,7 @@ def inspect_tflite(path: str | Path) -> dict:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise EdgeFerError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise EdgeFerError(f"{path}: cannot read ({failure_reason(exc)})") from None
     if len(data) < 8 or not schema.Model.ModelBufferHasIdentifier(data, 0):
         raise EdgeFerError(f"{path}: not a TFLite model (no TFL3 flatbuffer identifier)")
     try:
@@ -148,7 +148,7 @@ def inspect_onnx(path: str | Path) -> dict:
     except FileNotFoundError:
         raise EdgeFerError(f"{path}: no such file") from None
     except (DecodeError, ValueError, RuntimeError, OSError) as exc:
-        raise EdgeFerError(f"{path}: not an ONNX model ({exc})") from None
+        raise EdgeFerError(f"{path}: not an ONNX model ({failure_reason(exc)})") from None
     graph = model.graph
     if not graph.node:
         raise EdgeFerError(f"{path}: not an ONNX model (graph has no nodes)")

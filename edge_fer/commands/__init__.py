@@ -3,13 +3,55 @@
 from __future__ import annotations
 
 import functools
+import sys
+import traceback
 from collections.abc import Callable
 from inspect import Parameter, signature  # not `import inspect`: commands/inspect.py shadows it
+from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from edge_fer import reporter
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import DEBUG_ENV, bug_location, debug_enabled, describe_failure
+
+INTERRUPTED_EXIT = 130
+
+
+def _code_roots() -> tuple[Path, ...]:
+    """The folders edge-fer's own code lives in (the package and the wings kept beside it)."""
+    import edge_fer
+
+    roots = {Path(edge_fer.__file__).resolve().parent}
+    for wing in ("runners", "convert", "data"):
+        module = sys.modules.get(f"edge_fer.{wing}")
+        if module is not None and getattr(module, "__file__", None):
+            roots.add(Path(module.__file__).resolve().parent)
+    return tuple(sorted(roots))
+
+
+def _print_error(message: str) -> None:
+    reporter.console.print(f"[red]error:[/red] {escape(message)}", markup=True, soft_wrap=True)
+
+
+def report_failure(exc: BaseException) -> int:
+    """Print what went wrong as one line on stderr and return the exit code.
+
+    Expected failures (describe_failure) print `error: <path>: <what>`; anything else is a bug
+    and says where it happened. With --debug / EDGE_FER_DEBUG=1 the traceback comes first.
+    """
+    if debug_enabled():
+        traceback.print_exception(exc, file=sys.stderr)
+    described = describe_failure(exc)
+    if described is not None:
+        message, code = described
+        _print_error(message)
+        return code
+    what = " ".join(str(exc).split())
+    hint = "" if debug_enabled() else f"; run again with --debug (or {DEBUG_ENV}=1) for the traceback"
+    _print_error(f"internal error (a bug in edge-fer, please report it): {type(exc).__name__}"
+                 f"{': ' + what if what else ''} at {bug_location(exc, _code_roots())}{hint}")
+    return 1
 
 VERBOSE_OPTION = typer.Option(False, "--verbose", "-v", help="Show the libraries' own notices "
                               "and warnings (TensorFlow, LiteRT, onnxruntime, QNN) on stderr.")
@@ -17,8 +59,9 @@ VERBOSE_OPTION = typer.Option(False, "--verbose", "-v", help="Show the libraries
 
 def reports_errors(func: Callable) -> Callable:
     """Every command's wrapper: adds `--verbose/-v`, runs the command with the libraries'
-    native chatter swallowed unless verbose (reporter.quiet_native), and turns an EdgeFerError
-    into its one-line message on stderr and its exit code."""
+    native chatter swallowed unless verbose (reporter.quiet_native), and turns every failure
+    into one line on stderr and an exit code (CONVENTIONS: 1 failure, 2 usage, 3 missing tool),
+    never a traceback unless asked for (--debug)."""
 
     @functools.wraps(func)
     def wrapper(*args, verbose: bool = False, **kwargs):
@@ -26,9 +69,13 @@ def reports_errors(func: Callable) -> Callable:
         try:
             with reporter.quiet_native():
                 return func(*args, **kwargs)
-        except EdgeFerError as exc:
-            reporter.console.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # typer's own exits and usage errors already print and exit properly
+        except KeyboardInterrupt:
+            _print_error("interrupted")
+            raise typer.Exit(INTERRUPTED_EXIT) from None
+        except Exception as exc:  # noqa: BLE001 - the one place every failure is reported
+            raise typer.Exit(report_failure(exc)) from None
 
     own = signature(func, eval_str=True)
     wrapper.__signature__ = own.replace(parameters=[

@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         for source, reason in result.skipped:
             reporter.warn(f"skipped {source}: {reason}")
         rate = result.written / result.seconds if result.seconds else 0.0
-        typer.echo(f"wrote {result.written} raws ({result.dtype}, {result.bytes_per_raw} bytes "
+        typer.echo(f"wrote {result.written} raws ({result.dtype}, {result.bytes_per_raw:,} bytes "
                    f"each) to {result.out_dir}, skipped {len(result.skipped)}"
                    + (f" (listed in {result.skipped_csv})" if result.skipped else "")
                    + f"; {result.labelled} labelled; {rate:.0f} images/s"

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from edge_fer.atomic import atomic_write_bytes
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import EdgeFerError, failure_reason
 
 INPUT_NAME = "x"
 OUTPUT_NAME = "output"
@@ -30,7 +30,7 @@ def load_graph_def(path: str | Path, required: tuple[str, ...] = (INPUT_NAME, OU
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise EdgeFerError(f"{path}: cannot read graph ({exc.strerror or exc})") from None
+        raise EdgeFerError(f"{path}: cannot read graph ({failure_reason(exc)})") from None
     if not data:
         raise EdgeFerError(f"{path}: empty file, not a frozen TensorFlow graph")
     graph_def = tf.compat.v1.GraphDef()

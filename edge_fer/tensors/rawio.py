@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.atomic import atomic_write_bytes, atomic_write_text, write_plain
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.files import not_regular
 from edge_fer.preprocess import INPUT_SIZE
 
@@ -63,11 +64,11 @@ def check_raws(raw_paths: list[Path], spec, dtype: str, model: str) -> None:
         try:
             size = Path(path).stat().st_size
         except OSError as exc:
-            raise EdgeFerError(f"{path}: cannot read raw input ({exc.strerror or exc})") from None
+            raise EdgeFerError(f"{path}: cannot read raw input ({failure_reason(exc)})") from None
         if size == 0 or size % per_image:
             raise EdgeFerError(
-                f"{path}: {size} bytes is not a whole number of {dtype} {_image_text(spec)} "
-                f"images ({per_image} bytes each), the input {spec.describe() if spec else 'x'} "
+                f"{path}: {size:,} bytes is not a whole number of {dtype} {_image_text(spec)} "
+                f"images ({per_image:,} bytes each), the input {spec.describe() if spec else 'x'} "
                 f"of {model}")
 
 
@@ -80,14 +81,15 @@ def read_image_raw(path: str | Path, dtype: str = "float32", spec=None) -> np.nd
         raise EdgeFerError(f"{path}: is {kind}, not a raw input file")
     elements = spec.elements if spec is not None else IMAGE_ELEMENTS
     try:
-        flat = read_raw(path, dtype)
+        data = path.read_bytes()
     except OSError as exc:
-        raise EdgeFerError(f"{path}: cannot read raw input ({exc.strerror or exc})") from None
-    if flat.size == 0 or flat.size % elements:
-        itemsize = np.dtype(dtype).itemsize
+        raise EdgeFerError(f"{path}: cannot read raw input ({failure_reason(exc)})") from None
+    itemsize = np.dtype(dtype).itemsize
+    if not data or len(data) % (elements * itemsize):
         raise EdgeFerError(
-            f"{path}: {flat.size * itemsize} bytes is not a whole number of {dtype} "
-            f"{_image_text(spec)} images ({elements * itemsize} bytes each)")
+            f"{path}: {len(data):,} bytes is not a whole number of {dtype} "
+            f"{_image_text(spec)} images ({elements * itemsize:,} bytes each)")
+    flat = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
     images = flat.reshape(-1, *(spec.image_shape if spec is not None else
                                 (INPUT_SIZE, INPUT_SIZE, 1)))
     if dtype == "uint8":
@@ -103,6 +105,7 @@ class InputList:
     entries: list[dict[str, Path]]  # per line: input name ('' when unnamed) → absolute raw path
     output_layers: list[str] = field(default_factory=list)
     output_tensors: list[str] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)  # 1-based line of each entry
 
     def raw_paths(self, input_name: str = "") -> list[Path]:
         """The raw of each line for one input (the only one when the model has a single input)."""
@@ -113,48 +116,145 @@ class InputList:
             elif len(entry) == 1:
                 paths.append(next(iter(entry.values())))
             else:
-                raise EdgeFerError(f"{self.path}: inference {number} has no input {input_name!r}")
+                raise EdgeFerError(f"{self.where(number)}: inference {number} has no input "
+                                   f"{input_name!r}")
         return paths
+
+    def where(self, number: int) -> str:
+        """`list.txt:7`: the file and line of the number-th inference, for messages."""
+        if number < len(self.line_numbers):
+            return f"{self.path}:{self.line_numbers[number]}"
+        return str(self.path)
 
     def __len__(self) -> int:
         return len(self.entries)
 
 
+# The grammar (CONVENTIONS: Raw tensors and input lists, after snpe-net-run's --input_list):
+#   list   := line ("\n" line)*        UTF-8, no byte-order mark, no NUL; "\r\n" is taken as "\n"
+#   line   := blank | header | inputs
+#   header := ("#" | "%") name (" " name)*     only before the first inputs line
+#   inputs := path | pair (" " pair)*          pair := name ":=" path; names unique on a line
+# A path holds no whitespace, does not begin with "#" or "%", and a bare path holds no ":=".
+PAIR = ":="
+HEADER_MARKS = {"#": "output layers", "%": "output tensors"}
+_BOM = "\ufeff"
+
+
+class InputListError(EdgeFerError):
+    """A line outside the input-list grammar; the message names the file and the line."""
+
+
+def parse_input_list(text: str, path: Path, base: Path | None = None) -> InputList:
+    """Parse input-list text; relative raw paths are taken from `base` (default: path's folder)."""
+    base = path.parent if base is None else base
+    result = InputList(path=path, entries=[])
+
+    def fail(number: int, problem: str) -> InputListError:
+        return InputListError(f"{path}:{number}: {problem}")
+
+    if text.startswith(_BOM):
+        raise fail(1, "starts with a UTF-8 byte-order mark (save the list as UTF-8 without BOM)")
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if "\0" in line:
+            raise fail(number, "holds a NUL byte")
+        bad = next((c for c in line if not c.isprintable() and c not in " \t"), None)
+        if bad is not None:
+            raise fail(number, f"holds the control character {bad!r}")
+        tokens = line.split()
+        if not tokens:
+            continue
+        mark = line.lstrip()[0]
+        if mark in HEADER_MARKS:
+            if result.entries:
+                raise fail(number, f"a {mark!r} line ({HEADER_MARKS[mark]}) must come before "
+                                   "the first input line")
+            names = line.lstrip()[1:].split()
+            if not names:
+                raise fail(number, f"{mark!r} line names no {HEADER_MARKS[mark]}")
+            (result.output_layers if mark == "#" else result.output_tensors).extend(names)
+            continue
+        result.entries.append(_parse_inputs(tokens, base, functools.partial(fail, number)))
+        result.line_numbers.append(number)
+    if not result.entries:
+        raise InputListError(f"{path}: input list names no inputs")
+    return result
+
+
+def _parse_inputs(tokens: list[str], base: Path, fail) -> dict[str, Path]:
+    """One inputs line → {name ('' for a bare path): absolute path}."""
+    if len(tokens) == 1 and PAIR not in tokens[0]:
+        return {"": _resolved(tokens[0], base)}
+    entry: dict[str, Path] = {}
+    for token in tokens:
+        name, sep, raw = token.partition(PAIR)
+        if not sep:
+            raise fail(f"{len(tokens)} paths without input names ({' '.join(tokens)!r}): a "
+                       f"model with several inputs takes name{PAIR}path pairs separated by "
+                       "spaces, and a path cannot hold a space")
+        if not name or not raw:
+            raise fail(f"{token!r} is not a name{PAIR}path pair")
+        if name in entry:
+            raise fail(f"input {name!r} is given twice")
+        entry[name] = _resolved(raw, base)
+    return entry
+
+
+def _resolved(raw: str, base: Path) -> Path:
+    path = Path(raw)
+    return path if path.is_absolute() else base / path
+
+
 def read_input_list(path: str | Path) -> InputList:
-    """Parse an input list; relative raw paths are taken from the list's folder."""
+    """Read and parse an input list; relative raw paths are taken from the list's folder."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EdgeFerError(f"{path}: cannot read input list ({exc})") from None
-    base = path.parent
-    result = InputList(path=path, entries=[])
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("#"):
-            result.output_layers.extend(line[1:].split())
-            continue
-        if line.startswith("%"):
-            result.output_tensors.extend(line[1:].split())
-            continue
-        entry: dict[str, Path] = {}
-        for token in line.split():
-            name, sep, raw = token.rpartition(":=")
-            raw_path = Path(raw if sep else token)
-            entry[name if sep else ""] = raw_path if raw_path.is_absolute() else base / raw_path
-        result.entries.append(entry)
-    if not result.entries:
-        raise EdgeFerError(f"{path}: input list names no inputs")
-    return result
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EdgeFerError(f"{path}: cannot read input list ({failure_reason(exc)})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputListError(f"{path}:{line}: {failure_reason(exc)}") from None
+    return parse_input_list(text, path)
+
+
+def _list_token(text: str, what: str, pair_allowed: bool = False) -> str:
+    """A path or name as it can stand in an input list; an error when it cannot."""
+    if not text or any(c.isspace() or not c.isprintable() for c in text):
+        raise EdgeFerError(f"{text!r}: an input list cannot hold an empty {what} or one with "
+                           "spaces or control characters (snpe-net-run splits lines at spaces)")
+    if PAIR in text and not pair_allowed:
+        raise EdgeFerError(f"{text!r}: an input list cannot hold a {what} containing {PAIR!r}")
+    return text
+
+
+def format_input_list(entries: list[dict[str, str]], output_layers: list[str] | None = None,
+                      output_tensors: list[str] | None = None) -> str:
+    """Input-list text: header lines, then one line per entry ({'': path} for a bare path)."""
+    lines = [mark + " ".join(_list_token(name, "name") for name in names)
+             for mark, names in (("#", output_layers), ("%", output_tensors)) if names]
+    for entry in entries:
+        if list(entry) == [""]:
+            token = _list_token(entry[""], "path")
+            if token[0] in HEADER_MARKS:
+                raise EdgeFerError(f"{token!r}: a path in an input list cannot begin with "
+                                   f"{token[0]!r} (give it as ./{token})")
+            lines.append(token)
+        else:  # the path of a pair may hold ':=': the name ends at the first one
+            lines.append(" ".join(_list_token(name, "input name") + PAIR
+                                  + _list_token(raw, "path", pair_allowed=True)
+                                  for name, raw in entry.items()))
+    return "\n".join(lines) + "\n"
 
 
 def write_input_list(path: str | Path, raw_paths: list[Path], relative: bool = True,
                      output_tensors: list[str] | None = None) -> Path:
     """Write an input list (paths relative to the list's folder unless asked otherwise)."""
     path = Path(path)
-    lines = [f"%{' '.join(output_tensors)}"] if output_tensors else []
+    lines = []
     folder = path.parent.resolve()
     prefixes: dict[Path, str] = {}  # raws share a few folders: work out each folder's prefix once
     for raw in raw_paths:
@@ -169,7 +269,8 @@ def write_input_list(path: str | Path, raw_paths: list[Path], relative: bool = T
                 parent.relative_to(folder) if parent.is_relative_to(folder) else parent
             ).as_posix() + "/"
         lines.append(prefix + raw.name)
-    return atomic_write_text(path, "\n".join(lines) + "\n")
+    text = format_input_list([{"": line} for line in lines], output_tensors=output_tensors)
+    return atomic_write_text(path, text)
 
 
 @dataclass

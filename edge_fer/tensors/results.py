@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.atomic import write_plain
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.labels import NUM_CLASSES
 
 RESULT_PREFIX = "Result_"
@@ -146,7 +146,7 @@ def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
         with open(found, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        return ResultEntry(index, None, f"cannot read ({exc.strerror or exc})", Path(found))
+        return ResultEntry(index, None, f"cannot read ({failure_reason(exc)})", Path(found))
     size = len(data)
     values = np.frombuffer(data, np.dtype("<f4"), count=size // 4)
     if values.size != num_classes or size != num_classes * 4:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.atomic import atomic_write_text
-from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.errors import EdgeFerError, UsageError, failure_reason
 from edge_fer.labels import LABELS
 
 COLORS = ("gray", "rgb", "bgr")
@@ -231,7 +231,7 @@ def read_labels_file(path: str | Path) -> tuple[str, ...]:
         names = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
                       if line.strip())
     except (OSError, UnicodeDecodeError) as exc:
-        raise EdgeFerError(f"{path}: cannot read labels ({exc})") from None
+        raise EdgeFerError(f"{path}: cannot read labels ({failure_reason(exc)})") from None
     if not names:
         raise EdgeFerError(f"{path}: no labels in it")
     return names
@@ -256,7 +256,7 @@ def read_spec(folder: str | Path) -> tuple[InputSpec, OutputSpec | None] | None:
         output = OutputSpec.from_dict(data["output"]) if data.get("output") else None
         return InputSpec.from_dict(data["input"]), output
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise EdgeFerError(f"{path}: unreadable input spec ({exc})") from None
+        raise EdgeFerError(f"{path}: unreadable input spec ({failure_reason(exc)})") from None
 
 
 def _values(values: tuple[float, ...]) -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import EdgeFerError, failure_reason
+from edge_fer.finite import require_finite
 from edge_fer.labels import NUM_CLASSES, write_labels
 from edge_fer.preprocess import INPUT_SIZE
 from edge_fer.tensors.graphio import (
@@ -40,14 +41,22 @@ def read_run_config(run: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise EdgeFerError(f"{path}: cannot read the run's configuration ({exc})") from None
+        raise EdgeFerError(f"{path}: cannot read the run's configuration ({failure_reason(exc)})") from None
 
 
 def checkpoint_values(prefix: Path) -> dict[str, np.ndarray]:
     import tensorflow as tf
 
-    reader = tf.train.load_checkpoint(str(prefix))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+        values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+    except (tf.errors.OpError, ValueError) as exc:
+        raise EdgeFerError(f"{prefix}: cannot read the checkpoint, truncated or corrupt "
+                           f"({failure_reason(exc)})") from None
+    for name, value in values.items():  # a NaN weight makes every output NaN: name it here
+        if np.issubdtype(np.asarray(value).dtype, np.floating):
+            require_finite(value, str(prefix), f"checkpoint variable {name}")
+    return values
 
 
 def mirrored(x, batch: int | None):
@@ -153,8 +162,11 @@ def freeze_run(run: str | Path | list, out: str | Path, which: str = "best", bat
     # one restore per checkpoint, every view in one batch; the mean over checkpoints and views
     reference = np.mean([reference_outputs(prefix, views).reshape(-1, checks, NUM_CLASSES)
                          for prefix in prefixes], axis=(0, 1))
-    delta = float(np.abs(reference - frozen_outputs(graph_def, inputs)).max())
-    if delta > FREEZE_TOLERANCE:
+    require_finite(reference, ", ".join(map(str, prefixes)), "checkpoint output on the check inputs")
+    frozen = frozen_outputs(graph_def, inputs)
+    require_finite(frozen, str(out), "frozen graph output on the check inputs; not written")
+    delta = float(np.abs(reference - frozen).max())
+    if not delta <= FREEZE_TOLERANCE:
         raise EdgeFerError(f"{out}: frozen graph differs from checkpoint {', '.join(map(str, prefixes))} "
                            f"by {delta:.2e} (> {FREEZE_TOLERANCE}); not written")
     save_graph_def(graph_def, out)
