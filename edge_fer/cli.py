@@ -53,5 +53,38 @@ def debug_first(argv: list[str]) -> list[str]:
     return ["--debug"] + [a for a in argv[:end] if a != "--debug"] + argv[end:]
 
 
+def given_value(argv: list[str], param) -> str | None:
+    """What the user typed for an option that was refused (`--batch 0` → '0'), to name it."""
+    for opt in getattr(param, "opts", None) or ():
+        if not opt.startswith("-"):
+            continue
+        for i, arg in enumerate(argv):
+            if arg == opt and i + 1 < len(argv):
+                return argv[i + 1]
+            if arg.startswith(opt + "="):
+                return arg[len(opt) + 1:]
+    return None
+
+
 def main() -> None:
-    app(args=debug_first(sys.argv[1:]))
+    """Run the app; a usage error is one line too (`error: edge-fer run: Invalid value for
+    '--lr': ...`), exit 2, like every other failure (commands/__init__.py reports those)."""
+    argv = debug_first(sys.argv[1:])
+    try:
+        code = app(args=argv, prog_name="edge-fer", standalone_mode=False)
+    except typer.TyperException as exc:  # click's UsageError, BadParameter, NoSuchOption ...
+        message = " ".join(exc.format_message().replace("Value error, ", "").split())
+        if not message:  # no arguments at all: the help was shown
+            sys.exit(exc.exit_code)
+        value = given_value(argv, getattr(exc, "param", None))
+        if value is not None and repr(value) not in message and value not in message.split():
+            message += f" (given: {value!r})"
+        context = getattr(exc, "ctx", None)
+        where = f"{context.command_path}: " if context is not None else ""
+        help_hint = f" (see {context.command_path} --help)" if context is not None else ""
+        print(f"error: {where}{message}{help_hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

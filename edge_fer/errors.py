@@ -31,7 +31,7 @@ class ToolMissingError(EdgeFerError):
 _ERRNO_TEXT = {
     errno.ENOENT: "no such file or folder",
     errno.EISDIR: "is a folder, not a file",
-    errno.ENOTDIR: "not a folder (a file stands where a folder is wanted)",
+    errno.ENOTDIR: "a part of this path is a file where a folder is wanted",
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
     errno.EROFS: "read-only file system",

@@ -71,4 +71,5 @@ def evaluate_model(model: str | Path, data: str, split: str | None = None, runti
     return {"model": str(model), "runtime": spec.name, "data": dataset.source, "split": name,
             "images": len(labels),
             "images_per_s": round(len(labels) / seconds, 1) if seconds else None,
+            "skipped": len(dataset.problems), "skipped_rows": list(dataset.problems),
             **metrics.to_dict(), "metrics": metrics}

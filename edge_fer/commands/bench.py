@@ -8,6 +8,7 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import finite
 
 EXAMPLE = """
 Example:
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
         iterations: int = typer.Option(200, "--iterations", "-n", min=1, help="Timed calls "
                                        "per case."),
         warmup: int = typer.Option(10, "--warmup", min=0, help="Untimed calls before timing."),
-        max_seconds: float = typer.Option(20.0, "--max-seconds", help="Stop timing a case "
+        max_seconds: float = typer.Option(20.0, "--max-seconds", callback=finite(0, low_open=True), help="Stop timing a case "
                                           "after this long (at least 5 calls); the calls made "
                                           "are reported."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (fields "

@@ -8,6 +8,7 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import choice, plain
 
 EXAMPLE = """
 Example:
@@ -17,6 +18,7 @@ Example:
   edge-fer classify snpe_output/ --input-list raws/input_list.txt --format json --out labels.json
 """
 FORMATS = ("table", "csv", "json")
+Format = choice("Format", FORMATS)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +32,7 @@ def register(app: typer.Typer) -> None:
                                         "(its manifest.csv names sources and true labels); "
                                         "default: the one recorded by edge-fer run."),
         top_k: int = typer.Option(3, "--top-k", min=1, help="Labels shown per input."),
-        fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+        fmt: Format = typer.Option("table", "--format", "-f", help="How to print the labels."),
         out: Path = typer.Option(None, "--out", help="Write the result here instead of stdout."),
         labels_file: Path = typer.Option(None, "--labels", help="labels.txt in the model's "
                                          "output order (default: the model's, recorded by "
@@ -53,9 +55,7 @@ def register(app: typer.Typer) -> None:
         from edge_fer.atomic import atomic_write_text
         from edge_fer.errors import EdgeFerError, UsageError
 
-        fmt = "json" if as_json else fmt
-        if fmt not in FORMATS:
-            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        fmt = "json" if as_json else plain(fmt)
         labels = read_labels_file(labels_file) if labels_file else None
         report = classify_output(output_dir, input_list, top_k=top_k, labels=labels,
                                  labels_source=labels_file or "--labels", force=force)

@@ -9,6 +9,11 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import choice, plain
+from edge_fer.convert import ALL, PRECISIONS, TARGETS
+
+Target = choice("Target", [t.name for t in TARGETS] + [ALL])
+Precision = choice("Precision", PRECISIONS)
 
 EXAMPLE = """
 Examples:
@@ -92,7 +97,7 @@ def _print_table(report) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from edge_fer.convert import ALL, ALL_DEFAULT_PRECISION, PRECISIONS, TARGETS
+    from edge_fer.convert import ALL_DEFAULT_PRECISION
 
     targets_help = "; ".join(f"{t.name} ({', '.join(t.precisions)}): {t.summary}" for t in TARGETS)
     own_defaults = ", ".join(f"{t.name}: {t.default_precision}" for t in TARGETS
@@ -107,16 +112,15 @@ def register(app: typer.Typer) -> None:
                                      "`output` (edge-fer freeze), or a shipped model's name "
                                      "(edge-fer models). Default: the shipped FER2013 model `best`, "
                                      "converted into the current folder."),
-        target: str = typer.Option(..., "--target", "-t", help=f"{' | '.join([t.name for t in TARGETS] + [ALL])}. "
-                                   f"{targets_help}; all: every target whose tools are here."),
-        precision: str = typer.Option(None, "--precision", "-p",
-                                      help=f"{' | '.join(PRECISIONS)} (per target: see --target). "
+        target: Target = typer.Option(..., "--target", "-t", help=f"{targets_help}; all: every target whose tools are here."),
+        precision: Precision = typer.Option(None, "--precision", "-p",
+                                            help="Per target: see --target. "
                                       f"Default: {ALL_DEFAULT_PRECISION}; a single --target {own_defaults}. "
                                       f"--target all converts at one precision: without "
                                       f"--precision int8 it lists qnn as skipped."),
         calib: str = typer.Option(None, "--calib", help="int8 calibration: SNPE input list "
                                   "(.txt) or data-set spec; default: built-in synthetic faces."),
-        calib_count: int = typer.Option(100, "--calib-count", help="Calibration images taken "
+        calib_count: int = typer.Option(100, "--calib-count", min=1, help="Calibration images taken "
                                         "from a data set (an input list is used whole)."),
         out: Path = typer.Option(None, "--out", "-o", help="Output folder; each target writes "
                                  "into its own subfolder (dlc/, tflite/, onnx/, qnn/). Default: "
@@ -131,7 +135,7 @@ def register(app: typer.Typer) -> None:
                                        "Snapdragon SoCs' HTP, e.g. sm8650 (repeat it or give "
                                        "a comma-separated list). qnn: a compiled context model "
                                        "per SoC; dlc: snpe-dlc-quantize --enable_htp --htp_socs."),
-        verify_count: int = typer.Option(200, "--verify-count", help="Check each TFLite/ONNX "
+        verify_count: int = typer.Option(200, "--verify-count", min=0, help="Check each TFLite/ONNX "
                                          "file against the TF graph on this many inputs "
                                          "(0: no check)."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
@@ -147,7 +151,7 @@ def register(app: typer.Typer) -> None:
         model = model_or_default(model, note=f", output in {out}")
         htp_socs = ",".join(name for value in socs or () for name in value.replace(",", " ").split())
         report = convert_model(ConvertRequest(
-            model=model, target=target, precision=precision, calib=calib,
+            model=model, target=plain(target), precision=plain(precision), calib=calib,
             calib_count=calib_count, verify_count=verify_count, out_dir=out, dry_run=dry_run,
             dynamic_batch=dynamic_batch, htp_socs=htp_socs or None))
         if as_json:

@@ -8,6 +8,10 @@ from pathlib import Path
 import typer
 
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import RUNTIMES, choice, plain
+
+Runtime = choice("Runtime", RUNTIMES)
+SHOWN_PROBLEMS = 20  # bad rows listed one by one; the count says how many in all
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +25,7 @@ def register(app: typer.Typer) -> None:
                                      "FER2013 model `best`."),
         data: str = typer.Option("synthetic", help="'synthetic', a FER2013 CSV or an image folder."),
         split: str = typer.Option(None, help="Split to score (default: the data set's validation split)."),
-        runtime: str = typer.Option(None, "--runtime", "-r", help="Runner to use (default: from the model file)."),
+        runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner to use (default: from the model file)."),
         limit: int = typer.Option(0, min=0, help="Score only the first N images (0: all)."),
         batch: int = typer.Option(64, min=1),
         threads: int = typer.Option(None, min=1),
@@ -45,8 +49,13 @@ def register(app: typer.Typer) -> None:
         elif data == SYNTHETIC and context.get_parameter_source("data").name == "DEFAULT":
             reporter.info("scoring on the built-in synthetic faces (the default --data); pass "
                           "--data for FER2013 or an image folder")
-        report = evaluate_model(model, data, split, runtime, limit, batch, threads)
+        report = evaluate_model(model, data, split, plain(runtime), limit, batch, threads)
         metrics = report.pop("metrics")
+        for problem in report["skipped_rows"][:SHOWN_PROBLEMS]:  # on stderr, --json or not
+            reporter.warn(f"skipped {problem}")
+        if report["skipped"]:
+            reporter.warn(f"skipped {report['skipped']} bad rows/files in {report['data']} "
+                          f"(not scored){'; the first ' + str(SHOWN_PROBLEMS) + ' are listed' if report['skipped'] > SHOWN_PROBLEMS else ''}")
         if as_json:
             typer.echo(json.dumps(report, indent=2))
         else:

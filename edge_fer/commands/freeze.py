@@ -8,6 +8,9 @@ from pathlib import Path
 import typer
 
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import CHECKPOINTS, choice, plain
+
+Checkpoint = choice("Checkpoint", CHECKPOINTS)
 
 
 def register(app: typer.Typer) -> None:
@@ -18,17 +21,15 @@ def register(app: typer.Typer) -> None:
         run: list[Path] = typer.Argument(..., help="Run folder written by edge-fer train; several runs "
                                          "are frozen into one ensemble graph averaging their softmaxes."),
         out: Path = typer.Option(Path("model.pb"), help="Frozen graph to write (labels.txt goes beside it)."),
-        checkpoint: str = typer.Option("best", help="best | last"),
+        checkpoint: Checkpoint = typer.Option("best", help="Which checkpoint of the run."),
         batch: int = typer.Option(1, min=0, help="Fixed batch of input x (0: dynamic)."),
         tta_flip: bool = typer.Option(False, help="Average the softmax of x and its mirror image inside the graph."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Fold batch norm, drop dropout and training ops, check the ops SNPE takes, verify against the checkpoint(s)."""
-        from edge_fer.errors import UsageError
         from edge_fer.training.freeze import freeze_run
 
-        if checkpoint not in ("best", "last"):
-            raise UsageError("--checkpoint must be best or last")
+        checkpoint = plain(checkpoint)
         summary = freeze_run(run, out, checkpoint, batch or None, tta_flip=tta_flip)
         if as_json:
             typer.echo(json.dumps(summary, indent=2))

@@ -9,6 +9,9 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import RAW_DTYPES, choice, plain
+
+RawDtype = choice("RawDtype", RAW_DTYPES)
 
 EXAMPLE = """
 Example:
@@ -38,9 +41,9 @@ def register(app: typer.Typer) -> None:
         detect_faces: bool = typer.Option(False, "--detect-faces", help="Crop the largest "
                                           "face (OpenCV Haar cascade) before resizing; images "
                                           "with no face are used whole and counted."),
-        dtype: str = typer.Option("float32", "--dtype", help="float32 (9,216 bytes per raw) "
+        dtype: RawDtype = typer.Option("float32", "--dtype", help="float32 (9,216 bytes per raw) "
                                   "or uint8 (2,304 bytes)."),
-        workers: int = typer.Option(None, "--workers", help="Processes (default: all cores)."),
+        workers: int = typer.Option(None, "--workers", min=1, help="Processes (default: all cores)."),
         model: Path = typer.Option(None, "--model", "-m", help="Make raws this model takes "
                                    "(.tflite, .onnx, .pb, or a converted model with its "
                                    "manifest): size, channels, layout and dtype from the file, "
@@ -62,6 +65,7 @@ def register(app: typer.Typer) -> None:
         from edge_fer.tensors.spec import InputSpec
 
         reporter.set_quiet(quiet or as_json)
+        dtype = plain(dtype)
         if (folder is None) == (csv_file is None):
             raise UsageError("give either an image FOLDER or --csv FILE")
         flags = {"size": size, "color": color, "layout": layout, "mean": mean, "std": std}

@@ -9,6 +9,11 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import RAW_DTYPES, RUNTIMES, SNPE_RUNTIMES, choice, plain
+
+Runtime = choice("Runtime", RUNTIMES)
+RawDtype = choice("RawDtype", RAW_DTYPES)
+SnpeRuntime = choice("SnpeRuntime", SNPE_RUNTIMES)
 
 EXAMPLE = """
 Example:
@@ -36,14 +41,14 @@ def register(app: typer.Typer) -> None:
                                         "raw-inputs (SNPE format)."),
         output_dir: Path = typer.Option(Path("output"), "--output-dir", "-o",
                                         help="Folder for the Result_<i> folders."),
-        runtime: str = typer.Option(None, "--runtime", "-r", help="Runner by name (tf, tflite, "
+        runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner by name (tf, tflite, "
                                     "onnx, snpe, qnn); default: by the model file's suffix "
                                     "(the longest that matches)."),
         batch: int = typer.Option(1, "--batch", min=1, help="Images per inference call."),
         threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for the runtime."),
-        input_dtype: str = typer.Option("float32", "--input-dtype", help="How the raws are "
+        input_dtype: RawDtype = typer.Option("float32", "--input-dtype", help="How the raws are "
                                         "stored: float32 or uint8 (raw-inputs --dtype)."),
-        snpe_runtime: str = typer.Option(None, "--snpe-runtime", help="snpe only: cpu, gpu, dsp "
+        snpe_runtime: SnpeRuntime = typer.Option(None, "--snpe-runtime", help="snpe only: cpu, gpu, dsp "
                                          "or aip (snpe-net-run --use_gpu/--use_dsp/--use_aip)."),
         device: str = typer.Option(None, "--device", help="snpe only: adb serial of the device "
                                    "to run on."),
@@ -59,6 +64,7 @@ def register(app: typer.Typer) -> None:
 
         reporter.set_quiet(quiet or as_json)
         model = model_or_default(model)
+        runtime, input_dtype, snpe_runtime = plain(runtime), plain(input_dtype), plain(snpe_runtime)
         spec = runner_for(model, runtime)
         parsed = read_input_list(input_list)
         runner = spec.load(model, threads=threads, snpe_runtime=snpe_runtime, device=device,

@@ -8,6 +8,22 @@ from pathlib import Path
 import typer
 
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import (
+    AUGMENTATIONS,
+    BN_STATISTICS,
+    CLASS_WEIGHTINGS,
+    LR_SCHEDULES,
+    TRAIN_PRECISIONS,
+    choice,
+    finite,
+    plain,
+)
+
+LrSchedule = choice("LrSchedule", LR_SCHEDULES)
+Augment = choice("Augment", AUGMENTATIONS)
+ClassWeights = choice("ClassWeights", CLASS_WEIGHTINGS)
+Precision = choice("Precision", TRAIN_PRECISIONS)
+BnStatistics = choice("BnStatistics", BN_STATISTICS)
 
 
 def _from_command_line(context: typer.Context, name: str) -> bool:
@@ -24,22 +40,22 @@ def register(app: typer.Typer) -> None:
         arch: str = typer.Option("seed003", help="Architecture from the registry (see --list-archs)."),
         epochs: int = typer.Option(10, min=1),
         batch_size: int = typer.Option(64, min=1),
-        lr: float = typer.Option(3e-4, help="Adam learning rate."),
-        lr_schedule: str = typer.Option("constant", help="constant | cosine"),
-        warmup_epochs: float = typer.Option(0.0, help="Linear learning-rate warm-up length."),
-        augment: str = typer.Option("flip", help="none | flip | full (flip, rotation, scale, shift, jitter, erase)"),
-        class_weights: str = typer.Option("none", help="none | balanced | sqrt (weights rare classes up)"),
-        label_smoothing: float = typer.Option(0.0, min=0.0, max=0.5),
-        dropout_keep: float = typer.Option(0.5, min=0.05, max=1.0, help="Keep probability fed to dropout."),
+        lr: float = typer.Option(3e-4, callback=finite(0, low_open=True), help="Adam learning rate."),
+        lr_schedule: LrSchedule = typer.Option("constant", help="Learning-rate schedule."),
+        warmup_epochs: float = typer.Option(0.0, callback=finite(0), help="Linear learning-rate warm-up length."),
+        augment: Augment = typer.Option("flip", help="full: flip, rotation, scale, shift, jitter, erase."),
+        class_weights: ClassWeights = typer.Option("none", help="balanced, sqrt: weight rare classes up."),
+        label_smoothing: float = typer.Option(0.0, callback=finite(0.0, 0.5)),
+        dropout_keep: float = typer.Option(0.5, callback=finite(0.05, 1.0), help="Keep probability fed to dropout."),
         seed: int = typer.Option(0, help="Seed for initialisation, shuffling and augmentation."),
         strict: bool = typer.Option(False, help="Fail on the first malformed CSV row instead of skipping it."),
         max_steps: int = typer.Option(0, min=0, help="Stop after this many steps in all (0: no limit)."),
         synthetic_train: int = typer.Option(6000, min=7, help="Synthetic training images."),
         synthetic_val: int = typer.Option(1200, min=7, help="Synthetic validation images."),
         tta_flip: bool = typer.Option(False, help="Validate with horizontal-flip averaging."),
-        precision: str = typer.Option("auto", help="auto | fp32 | bf16 (mixed precision; auto: bf16 where the CPU "
+        precision: Precision = typer.Option("auto", help="bf16: mixed precision; auto: bf16 where the CPU "
                                       "has AMX or AVX512-BF16)."),
-        bn_statistics: str = typer.Option("precise", help="precise | moving-average: after training, recompute "
+        bn_statistics: BnStatistics = typer.Option("precise", help="precise: after training, recompute "
                                           "the best checkpoint's batch-norm statistics on the clean training "
                                           "images, kept if they validate better."),
         teacher: str = typer.Option("", help="Knowledge distillation: a frozen graph (with `logits`) or a shipped "
@@ -69,6 +85,8 @@ def register(app: typer.Typer) -> None:
         from edge_fer.training.train import train as run_training
 
         reporter.set_quiet(quiet)
+        lr_schedule, augment, class_weights = plain(lr_schedule), plain(augment), plain(class_weights)
+        precision, bn_statistics = plain(precision), plain(bn_statistics)
         given = {"data": data, "arch": arch, "epochs": epochs, "batch_size": batch_size, "lr": lr,
                  "lr_schedule": lr_schedule, "warmup_epochs": warmup_epochs, "augment": augment,
                  "class_weights": class_weights, "label_smoothing": label_smoothing,

@@ -25,7 +25,7 @@ import numpy as np
 
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text, staged_dir
-from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.errors import EdgeFerError, UsageError, failure_reason
 from edge_fer.labels import LABELS
 from edge_fer.tensors.rawio import (
     MANIFEST_NAME,
@@ -43,7 +43,7 @@ RAW_DTYPES = {"float32": 4, "uint8": 1}  # bytes per value
 # Suffixes of the formats OpenCV's imdecode reads; other files in the folder are not images.
 IMAGE_SUFFIXES = frozenset({
     ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".webp", ".tif", ".tiff", ".pbm", ".pgm",
-    ".ppm", ".pnm", ".pxm", ".sr", ".ras", ".jp2", ".exr", ".hdr", ".pic",
+    ".ppm", ".pnm", ".pxm", ".sr", ".ras", ".jp2", ".exr", ".hdr", ".pic", ".gif",
 })
 _OUR_RAW = re.compile(r"^\d{6}_.*\.raw$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -93,10 +93,15 @@ class RawInputsResult:
         }
 
 
-def find_images(root: Path) -> tuple[list[Path], int]:
-    """Image files under root (recursive, sorted, hidden entries skipped) and how many others."""
-    images, ignored = [], 0
-    for folder, dirs, files in os.walk(root):
+def find_images(root: Path) -> tuple[list[Path], int, list[tuple[str, str]]]:
+    """Image files under root (recursive, sorted, hidden entries skipped), how many others, and
+    the folders that could not be listed with why (reported as skipped, never left out silently)."""
+    images, ignored, unlisted = [], 0, []
+
+    def cannot_list(exc: OSError) -> None:
+        unlisted.append((str(exc.filename), f"cannot list folder ({failure_reason(exc)})"))
+
+    for folder, dirs, files in os.walk(root, onerror=cannot_list):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.startswith("."):
@@ -105,7 +110,7 @@ def find_images(root: Path) -> tuple[list[Path], int]:
                 images.append(Path(folder) / name)
             else:
                 ignored += 1
-    return sorted(images), ignored
+    return sorted(images), ignored, sorted(unlisted)
 
 
 def folder_label(path: Path, root: Path) -> str:
@@ -289,7 +294,12 @@ def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: 
     if not root.is_dir():
         raise EdgeFerError(f"{root}: no such folder" if not root.exists() else
                            f"{root}: not a folder (use --csv for a FER2013 CSV file)")
-    paths, ignored = find_images(root)
+    paths, ignored, unlisted = find_images(root)
+    if unlisted and unlisted[0][0] == str(root):
+        raise EdgeFerError(f"{root}: {unlisted[0][1]}")
+    if not paths and unlisted:
+        raise EdgeFerError(f"{unlisted[0][0]}: {unlisted[0][1]}; no image found elsewhere "
+                           f"under {root}")
     if not paths:
         raise EdgeFerError(f"{root}: holds no image files "
                            f"({', '.join(sorted(IMAGE_SUFFIXES)[:6])}, ...)")
@@ -297,6 +307,8 @@ def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: 
     no_face: list[str] = []
 
     def items():
+        for folder, reason in unlisted:
+            yield folder, "", "", reason
         for path, image in preprocess_files(paths, spec, workers):
             if isinstance(image, NoFace):
                 no_face.append(str(path))

@@ -244,6 +244,10 @@ def format_input_list(entries: list[dict[str, str]], output_layers: list[str] | 
                                    f"{token[0]!r} (give it as ./{token})")
             lines.append(token)
         else:  # the path of a pair may hold ':=': the name ends at the first one
+            marked = next((name for name in entry if name[:1] in HEADER_MARKS), None)
+            if marked is not None:
+                raise EdgeFerError(f"{marked!r}: an input name in an input list cannot begin "
+                                   f"with {marked[0]!r} (the line would read as a header)")
             lines.append(" ".join(_list_token(name, "input name") + PAIR
                                   + _list_token(raw, "path", pair_allowed=True)
                                   for name, raw in entry.items()))
@@ -292,10 +296,27 @@ def write_manifest(path: str | Path, rows: list[ManifestRow]) -> Path:
 
 def read_manifest(path: str | Path) -> list[ManifestRow]:
     path = Path(path)
-    with path.open(encoding="utf-8", newline="") as handle:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise EdgeFerError(f"{path}:{line}: {failure_reason(exc)}") from None
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         missing = set(MANIFEST_FIELDS) - set(reader.fieldnames or ())
         if missing:
             raise EdgeFerError(f"{path}: manifest lacks columns {', '.join(sorted(missing))}")
-        return [ManifestRow(int(r["index"]), r["raw_path"], r["source_path"], r["label"] or "")
-                for r in reader]
+        rows = []
+        try:
+            for r in reader:
+                if None in r.values() or None in r:  # too few or too many fields on the line
+                    raise ValueError(f"{len(reader.fieldnames)} fields expected")
+                if "\0" in "".join(r.values()):
+                    raise ValueError("holds a NUL byte")
+                rows.append(ManifestRow(int(r["index"]), r["raw_path"], r["source_path"],
+                                        r["label"] or ""))
+        except (ValueError, csv.Error, UnicodeDecodeError) as exc:
+            raise EdgeFerError(f"{path}:{reader.line_num}: malformed manifest row "
+                               f"({failure_reason(exc)})") from None
+        return rows

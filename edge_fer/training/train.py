@@ -7,6 +7,7 @@ A run folder holds: config.json (what was asked), best/ and last/ checkpoints as
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import time
@@ -19,6 +20,7 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import StagedOutput, atomic_write_text, staged_output
 from edge_fer.errors import UsageError
+from edge_fer.finite import NonFiniteError
 from edge_fer.labels import LABELS, NUM_CLASSES
 from edge_fer.preprocess import INPUT_SIZE, to_model_input
 from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME
@@ -313,6 +315,10 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
         raise UsageError(f"--bn-statistics must be one of {', '.join(BN_STATISTICS)}")
     if config.teacher and not (0.0 <= config.distill_alpha <= 1.0 and config.distill_temperature > 0):
         raise UsageError("--distill-alpha must be in [0, 1] and --distill-temperature > 0")
+    for name, value, low in (("--lr", config.lr, 0.0), ("--warmup-epochs", config.warmup_epochs, None)):
+        if not math.isfinite(value) or (low is not None and value <= low) or value < 0:
+            raise UsageError(f"{name} must be a finite number{' > 0' if low is not None else ' ≥ 0'}, "
+                             f"not {value!r}")
     get_architecture(config.arch)
     precision = resolve_precision(config.precision)
     with staged_output(config.out, _is_run_output) as output:
@@ -403,6 +409,11 @@ def _train(config: TrainConfig, output: StagedOutput, state: dict | None, precis
                         feed[t["teacher_logits"]] = soft
                     _, loss, correct = sess.run([t["train_op"], t["loss"], t["correct"]], feed)
                     step += 1
+                    if not math.isfinite(float(loss)):
+                        raise NonFiniteError(
+                            f"{run}: training loss became {float(loss)} at step {step} (epoch {epoch}, "
+                            f"learning rate {lr:g}); stopped, no checkpoint of this epoch written. "
+                            f"Try a smaller --lr")
                     losses += float(loss) * len(y)
                     corrects += int(correct.sum())
                     seen += len(y)

@@ -1,0 +1,60 @@
+"""Option types the commands share, so that a bad value is a usage error (exit 2) naming it before
+any work or SDK check: fixed choices as Enums (typer lists them in --help and refuses others) and
+finite ranges (click's own ranges let NaN through: `nan < 0` is false).
+
+The choice lists are spelled here rather than imported, so that `edge-fer --help` does not load
+numpy, OpenCV or the runners; tests/edge_fer/commands/test_options.py checks each equals the list
+of the module that uses it.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Iterable
+
+import typer
+
+SNPE_RUNTIMES = ("cpu", "gpu", "dsp", "aip")            # runners/snpe.py RUNTIME_FLAGS
+RAW_DTYPES = ("float32", "uint8")                       # tensors/raw_inputs.py RAW_DTYPES
+TRAIN_PRECISIONS = ("auto", "fp32", "bf16")             # training/train.py PRECISIONS
+LR_SCHEDULES = ("constant", "cosine")                   # training/train.py LR_SCHEDULES
+CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")         # training/train.py CLASS_WEIGHTINGS
+AUGMENTATIONS = ("none", "flip", "full")                # training/augment.py AUGMENTATIONS
+BN_STATISTICS = ("precise", "moving-average")           # training/bn_stats.py BN_STATISTICS
+CHECKPOINTS = ("best", "last")                          # training/freeze.py find_checkpoint
+RUNTIMES = ("tf", "tflite", "onnx", "snpe", "qnn")      # runners/__init__.py REGISTRY
+
+
+def choice(name: str, values: Iterable[str]) -> type[enum.Enum]:
+    """An Enum whose values are `values`: as an option type, typer accepts only these, lists them
+    in --help, and names a wrong one (exit 2)."""
+    return enum.Enum(name, {value: value for value in values}, type=str)
+
+
+def plain(value):
+    """The string behind a choice (None stays None), for the library functions."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def finite(low: float | None = None, high: float | None = None, low_open: bool = False,
+           high_open: bool = False) -> Callable[[float | None], float | None]:
+    """A typer callback: the value must be a finite number in the range (None passes)."""
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '≥'} {low:g}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '≤'} {high:g}")
+    wanted = "a finite number" + (" " + " and ".join(parts) if parts else "")
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return value
+        inside = math.isfinite(value) \
+            and (low is None or value > low or (not low_open and value == low)) \
+            and (high is None or value < high or (not high_open and value == high))
+        if not inside:
+            raise typer.BadParameter(f"{value!r} is not {wanted}")
+        return value
+
+    return check
