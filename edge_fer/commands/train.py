@@ -61,8 +61,8 @@ def register(app: typer.Typer) -> None:
         teacher: str = typer.Option("", help="Knowledge distillation: a frozen graph (with `logits`) or a shipped "
                                     "model's name (best) whose soft targets the student learns from; its logits on the training "
                                     "faces are computed once and cached in the run folder."),
-        distill_alpha: float = typer.Option(0.5, help="Weight of the distillation term (1 − alpha on the labels)."),
-        distill_temperature: float = typer.Option(4.0, help="Softmax temperature of the distillation term."),
+        distill_alpha: float = typer.Option(0.5, callback=finite(0.0, 1.0), help="Weight of the distillation term (1 − alpha on the labels)."),
+        distill_temperature: float = typer.Option(4.0, callback=finite(0, low_open=True), help="Softmax temperature of the distillation term."),
         out: Path = typer.Option(Path("runs/train"), help="Run folder for checkpoints, summaries, metrics.json."),
         resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint, "
                                     "with its saved settings (config.json); a flag given here must "
