@@ -127,7 +127,7 @@ class Runner:
                 raise
             raise EdgeFerError(f"{self.model_path}: {self.name} cannot run inputs of shape "
                                f"{_shape_text(batch.shape)} (what the raws hold): "
-                               f"{_first_line(exc)}") from None
+                               f"{_one_line(exc)}") from None
         probs = np.concatenate(parts).astype(np.float32, copy=False)
         probs = probs.reshape(len(batch), -1) if probs.size and len(batch) else probs
         classes = self.output_spec.classes
@@ -169,9 +169,10 @@ def _shape_text(shape) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
-def _first_line(exc: Exception) -> str:
-    text = " ".join(str(getattr(exc, "message", None) or exc).split("\n")[0].split())
-    return text or type(exc).__name__
+def _one_line(exc: Exception, limit: int = 400) -> str:
+    """The runtime's message on one line (its shapes are often on the second)."""
+    text = " ".join(str(getattr(exc, "message", None) or exc).split())
+    return (text[:limit] + " …" if len(text) > limit else text) or type(exc).__name__
 
 
 def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str, spec: InputSpec,
