@@ -50,7 +50,7 @@ def checkpoint_values(prefix: Path) -> dict[str, np.ndarray]:
     try:
         reader = tf.train.load_checkpoint(str(prefix))
         values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
-    except (tf.errors.OpError, ValueError) as exc:
+    except (tf.errors.OpError, ValueError, IndexError) as exc:  # IndexError: a short .data file
         raise EdgeFerError(f"{prefix}: cannot read the checkpoint, truncated or corrupt "
                            f"({failure_reason(exc)})") from None
     for name, value in values.items():  # a NaN weight makes every output NaN: name it here
