@@ -63,7 +63,7 @@ def test_a_calibration_raw_of_the_wrong_size_is_exit_1_naming_it(frozen_model, t
                        "--out", out)
     assert done.exit_code == 1
     line = _only_line(done)
-    assert "face_2.raw" in line and "2304 bytes, expected 9216" in line
+    assert "face_2.raw" in line and "2,304 bytes, expected 9,216" in line
     assert not out.exists()
 
 
