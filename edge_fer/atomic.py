@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from edge_fer.errors import EdgeFerError
+from edge_fer.errors import EdgeFerError, failure_reason
 
 
 def _current_umask() -> int:
@@ -79,7 +79,7 @@ def _remove(path: Path) -> None:
 
 
 def _output_error(path: Path, exc: OSError) -> EdgeFerError:
-    return EdgeFerError(f"{path}: cannot write it ({exc.strerror or exc})")
+    return EdgeFerError(f"{path}: cannot write it ({failure_reason(exc)})")
 
 
 @contextlib.contextmanager
@@ -382,8 +382,6 @@ def write_plain(path: str | Path, data: bytes) -> None:
 def save_figure(figure, path: str | Path) -> Path:
     """Save a matplotlib figure atomically in the format its suffix names, then close it."""
     import matplotlib.pyplot as plt
-
-    from edge_fer.errors import EdgeFerError, failure_reason
 
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"

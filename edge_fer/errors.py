@@ -35,7 +35,7 @@ _ERRNO_TEXT = {
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
     errno.EROFS: "read-only file system",
-    errno.ENOSPC: "no space left on the device",
+    errno.ENOSPC: "no space left on device",
     errno.EDQUOT: "disk quota exceeded",
     errno.EFBIG: "file too large",
     errno.ENAMETOOLONG: "file name too long",

@@ -25,7 +25,7 @@ from edge_fer.errors import (
     (errno.ENOTDIR, "a part of this path is a file where a folder is wanted"),
     (errno.EACCES, "permission denied"),
     (errno.EROFS, "read-only file system"),
-    (errno.ENOSPC, "no space left on the device"),
+    (errno.ENOSPC, "no space left on device"),
     (errno.ENAMETOOLONG, "file name too long"),
 ])
 def test_os_errors_become_path_and_what_exit_1(number, what):

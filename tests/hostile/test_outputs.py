@@ -223,7 +223,7 @@ def test_a_full_disk_is_one_error_and_leaves_the_old_raws(many, small_tmpfs, tmp
     shutil.copytree(many["few_raws"], out)
     old = snapshot(out)
     result = run_cli("raw-inputs", many["faces"], "-o", out, "-q")  # 600 × 9 KiB > 1 MiB
-    assert_error(result, 1, out, "No space left on device")
+    assert_error(result, 1, out, "no space left on device")
     assert snapshot(out) == old
     assert_no_leftovers(small_tmpfs, out)
 
@@ -235,10 +235,10 @@ def test_a_read_only_file_system_is_one_error_and_leaves_the_old_output(many, sm
     old = snapshot(out)
     subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
     result = run_cli("run", many["models"][1], "-i", few, "-o", out, "-q")
-    assert_error(result, 1, out, "Read-only file system")
+    assert_error(result, 1, out, "read-only file system")
     report = small_tmpfs / "report.csv"
     assert_error(run_cli("classify", out, "--format", "csv", "--out", report), 1, report,
-                 "Read-only file system")
+                 "read-only file system")
     assert snapshot(out) == old and not report.exists()
 
 
