@@ -61,6 +61,9 @@ def check_raws(raw_paths: list[Path], spec, dtype: str, model: str) -> None:
     elements = spec.elements if spec is not None else IMAGE_ELEMENTS
     per_image = elements * np.dtype(dtype).itemsize
     for path in raw_paths:
+        kind = not_regular(Path(path))
+        if kind:
+            raise EdgeFerError(f"{path}: is {kind}, not a raw input file")
         try:
             size = Path(path).stat().st_size
         except OSError as exc:
