@@ -36,7 +36,7 @@ def graph_flops(graph) -> int:
 def inspect_pb(path: Path) -> dict:
     from edge_fer.tensors.graphio import import_graph, load_graph_def, op_histogram
 
-    graph_def = load_graph_def(path)
+    graph_def = load_graph_def(path, required=())  # any frozen graph, not only edge-fer's
     graph = import_graph(graph_def)
     consumed = {inp.split(":")[0].lstrip("^") for node in graph_def.node for inp in node.input}
 
@@ -82,4 +82,20 @@ def inspect_model(path: str | Path) -> dict:
                          f"known: {', '.join(inspectors)}")
     if not path.is_file():
         raise EdgeFerError(f"{path}: no such file")
-    return inspector(path)
+    report = inspector(path)
+    report["spec"] = model_specs(path)
+    return report
+
+
+def model_specs(path: Path) -> dict:
+    """The input and output specification edge-fer reads for this model (runners/model_io.py),
+    or why it cannot tell."""
+    from edge_fer.errors import EdgeFerError
+    from edge_fer.runners.model_io import model_spec
+
+    try:
+        input_spec, output_spec = model_spec(path)
+    except EdgeFerError as exc:
+        return {"problem": str(exc)}
+    return {"input": input_spec.describe(), "input_spec": input_spec.to_dict(),
+            "output_spec": output_spec.to_dict()}

@@ -28,6 +28,14 @@ def _print_report(report: dict) -> None:
             table.add_row(*(str(tensor.get(c, "")) for c in columns))
         console.print(table)
     console.print("ops: " + ", ".join(f"{op} {n}" for op, n in report["ops"].items()))
+    spec = report.get("spec") or {}
+    if "problem" in spec:
+        console.print(f"spec: {spec['problem']}", markup=False)
+    elif spec:
+        output = spec["output_spec"]
+        console.print(f"input spec: {spec['input']}", markup=False)
+        console.print(f"output spec: {output['name']!r} {len(output['labels'])} labels "
+                      f"({', '.join(output['labels'])}), {output['activation']}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
