@@ -107,7 +107,18 @@ def keras_epochs(arch: str, x: np.ndarray, y: np.ndarray, epochs: int, batch: in
     import keras
 
     keras.utils.set_random_seed(seed)
+    previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bf16" else "float32")
+    try:
+        return _fit_timed(arch, x, y, epochs, batch, lr, keep_prob)
+    finally:  # the policy is process-wide: a caller's later Keras models must not turn bf16
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _fit_timed(arch: str, x: np.ndarray, y: np.ndarray, epochs: int, batch: int, lr: float,
+               keep_prob: float) -> tuple[list[float], int, str]:
+    import keras
+
     model = KERAS_ARCHS[arch](keep_prob)
     model.compile(optimizer=keras.optimizers.Adam(lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -41,6 +41,7 @@ class Source:
     size: tuple[int, int] | None   # (width, height) of a video or camera
     _capture: cv2.VideoCapture | None = None
     _paths: tuple[Path, ...] = ()
+    _unlisted: tuple[tuple[str, str], ...] = ()  # subfolders that could not be listed, and why
 
     @property
     def is_video(self) -> bool:
@@ -50,6 +51,8 @@ class Source:
         if self.is_video:
             yield from self._video_frames(max_frames)
             return
+        for folder, reason in self._unlisted:  # counted as skipped, never left out silently
+            yield Frame(folder, 0, None, None, reason)
         for number, path in enumerate(self._paths):
             if max_frames is not None and number >= max_frames:
                 return
@@ -94,11 +97,14 @@ def open_source(source: str) -> Source:
     if not path.exists():
         raise EdgeFerError(f"{path}: no such file or folder")
     if path.is_dir():
-        paths, _ = find_images(path)
+        paths, _, unlisted = find_images(path)
+        if unlisted and unlisted[0][0] == str(path):
+            raise EdgeFerError(f"{path}: {unlisted[0][1]}")
         if not paths:
             raise EdgeFerError(f"{path}: holds no image files "
                                f"({', '.join(sorted(IMAGE_SUFFIXES)[:6])}, ...)")
-        return Source("folder", str(path), len(paths), None, None, _paths=tuple(paths))
+        return Source("folder", str(path), len(paths), None, None, _paths=tuple(paths),
+                      _unlisted=tuple(unlisted))
     if path.suffix.lower() in IMAGE_SUFFIXES:
         load_image(path)  # an unreadable image is an error here, not a skipped frame
         return Source("image", str(path), 1, None, None, _paths=(path,))

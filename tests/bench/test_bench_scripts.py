@@ -73,3 +73,7 @@ def test_train_throughput_resxs_in_bf16_is_the_same_network_on_both_sides(tmp_pa
     assert figures["precision"] == "bf16"
     assert figures["params"] == figures["keras_params"] == 1_227_623
     assert "resxs (bf16)" in capsys.readouterr().out
+    import keras
+
+    # The policy is process-wide: later Keras models in the same process (own-model tests) stay float32.
+    assert keras.mixed_precision.global_policy().name == "float32"

@@ -191,7 +191,7 @@ def test_raws_for_another_shape_are_one_line_error_and_nothing_written(foreign_m
     ran = edge_fer("run", str(foreign_models["gray64"]["model"]), "-i",
                    str(raws / "input_list.txt"), "-o", str(tmp_path / "out_sizes"))
     assert ran.returncode == 1 and len(ran.stderr.strip().splitlines()) == 1
-    assert "9216 bytes" in ran.stderr and "64x64x1" in ran.stderr
+    assert "9,216 bytes" in ran.stderr and "64x64x1" in ran.stderr
     assert _nothing_new(tmp_path, before)
 
 
