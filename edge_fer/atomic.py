@@ -34,8 +34,10 @@ FILE_MODE = 0o666 & ~_current_umask()
 DIR_MODE = 0o777 & ~_current_umask()
 # Hidden names beside an output `<name>`: `.<name>.edge-fer-<pid>-<random>.tmp` while it is built,
 # `.<name>.edge-fer-new` once complete (the commit point), `.<name>.edge-fer-old` while the old one
-# is deleted, `.<name>.edge-fer-lock` while a command writes it.
+# is deleted, `.<name>.edge-fer-lock` while a command writes it; a set of files (a model and its
+# manifest) is committed as the folder `.<name>.edge-fer-files` and moved out of it.
 MARK = ".edge-fer-"
+FILE_SET = "files"
 # Failures of the file system itself, whichever file they hit: the output cannot be written.
 _OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
@@ -259,9 +261,9 @@ def swap_in(staging: Path, path: Path, ours: Callable[[Path], bool] | None = Non
 
 def publish_files(stage: Path, target: Path) -> None:
     """Move the files of the complete folder `stage` beside `target` (a model, its manifest) as
-    one set: the folder is first renamed to `.<target>.edge-fer-new` (the commit point), so a kill
-    while moving leaves a set that `recover_files` completes."""
-    commit = hidden(target, "new")
+    one set: the folder is first renamed to `.<target>.edge-fer-files` (the commit point), so a
+    kill while moving leaves a set that `recover_files` completes."""
+    commit = hidden(target, FILE_SET)
     _remove(commit)
     os.rename(stage, commit)
     _move_out(commit, target.parent)
@@ -275,12 +277,49 @@ def _move_out(commit: Path, folder: Path) -> None:
 
 def recover_files(target: Path) -> None:
     """Complete a set of files a killed command committed beside `target`, and remove staging
-    that killed commands left there. Call only while holding `output_lock(target)`."""
-    commit = hidden(target, "new")
+    that killed commands left there. Call only while holding `output_lock(target)`.
+
+    The folder's other files get the same (`sweep_folder`): a convert killed while writing
+    model_int8.tflite leaves nothing that a later convert to model.tflite keeps."""
+    commit = hidden(target, FILE_SET)
     if commit.is_dir():
         _move_out(commit, target.parent)
     for stale in _stale_temporaries(target, only_dead=True):
         _remove(stale)
+    sweep_folder(target.parent)
+
+
+def _hidden_entries(folder: Path) -> list[tuple[str, str]]:
+    """(name, kind) of the hidden `.<name>.edge-fer-<kind>` entries in folder."""
+    try:
+        listing = os.listdir(folder)
+    except OSError:
+        return []
+    found = []
+    for entry in listing:
+        if entry.startswith(".") and MARK in entry:
+            name, _, kind = entry[1:].rpartition(MARK)
+            found.append((name, kind))
+    return found
+
+
+def sweep_folder(folder: Path) -> None:
+    """Finish the file sets killed commands committed in folder, and remove their staging and
+    lock files; whatever a live command holds (its lock, a temporary of a live pid) stays."""
+    for name, kind in _hidden_entries(folder):
+        target = folder / name
+        stale = kind.endswith(".tmp") and kind.split("-", 1)[0].isdigit() \
+            and not _pid_alive(int(kind.split("-", 1)[0]))
+        try:
+            if stale:
+                _remove(folder / f".{name}{MARK}{kind}")
+            elif kind in ("lock", FILE_SET) and hidden(target, kind).exists():
+                with output_lock(target):  # refused while its command runs: left alone
+                    commit = hidden(target, FILE_SET)
+                    if commit.is_dir():
+                        _move_out(commit, folder)
+        except (OSError, EdgeFerError):
+            continue
 
 
 def staging_name(target: Path) -> str:

@@ -134,7 +134,7 @@ def test_a_model_and_its_manifest_are_published_as_one_set(tmp_path):
     """convert's pair: a kill after the commit point leaves a set the next command completes."""
     (tmp_path / "m.onnx").write_text("old model")
     (tmp_path / "m.json").write_text("old manifest")
-    commit = tmp_path / ".m.onnx.edge-fer-new"  # as a kill between the two moves leaves it
+    commit = tmp_path / ".m.onnx.edge-fer-files"  # as a kill between the two moves leaves it
     commit.mkdir()
     (commit / "m.json").write_text("new manifest")
     os.replace(tmp_path / "m.onnx", tmp_path / "kept")
@@ -164,3 +164,21 @@ def test_the_current_folder_or_a_crowded_one_is_refused_before_any_work(tmp_path
     with pytest.raises(EdgeFerError, match="is the current folder"), staged_dir(target, _ours):
         pass
     assert len(list((target / "docs").iterdir())) == MAX_FOREIGN_FILES + 1
+
+
+def test_a_folder_sweep_clears_what_killed_commands_left_of_other_files(tmp_path):
+    """A convert killed while writing m_int8.onnx leaves its staging, lock and committed set; the
+    next convert of another file in the folder finishes the set and removes the rest, but leaves
+    what live commands hold."""
+    (tmp_path / ".m_int8.onnx.edge-fer-999999999-x.tmp").mkdir()        # dead pid
+    (tmp_path / ".m_int8.onnx.edge-fer-lock").write_text("999999999")    # held by nobody
+    commit = tmp_path / ".m_fp16.onnx.edge-fer-files"
+    commit.mkdir()
+    (commit / "m_fp16.json").write_text("new manifest")
+    live = tmp_path / f".m_live.onnx.edge-fer-{os.getpid()}-y.tmp"
+    live.mkdir()
+    with output_lock(tmp_path / "held.onnx"):
+        with output_lock(tmp_path / "m.onnx"):
+            recover_files(tmp_path / "m.onnx")
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            ".held.onnx.edge-fer-lock", live.name, "m_fp16.json"]

@@ -201,6 +201,43 @@ def test_train_overwrite_killed_before_its_first_epoch_leaves_the_old_run(tmp_pa
     assert_no_leftovers(tmp_path)
 
 
+# ---- convert ------------------------------------------------------------------------------
+
+
+def _visible(folder: Path) -> dict[str, str]:
+    return {name: digest for name, digest in snapshot(folder).items() if not name.startswith(".")}
+
+
+def test_convert_killed_leaves_the_old_model_and_no_staging_a_later_convert_keeps(tmp_path):
+    """Killed once the new model is written in its staging folder (the latest instant a test
+    can catch from outside; a kill between the final renames is tests/edge_fer/test_atomic.py's)."""
+    from tests.hostile.test_bad_inputs import write_dense_pb
+
+    model = write_dense_pb(tmp_path / "m.pb", np.random.default_rng(3).normal(0, .05, (2304, 7)))
+    folder = tmp_path / "out" / "tflite"
+    folder.mkdir(parents=True)
+    (folder / "m.tflite").write_bytes(b"the old model")
+    (folder / "m.json").write_text('{"artifact": "m.tflite"}')
+    old = _visible(folder)
+
+    def reached() -> bool:
+        stages = [folder / name for name in staging_leftovers(folder) if name.endswith(".tmp")]
+        return any((stage / "m.tflite").exists() for stage in stages)
+
+    process = start_cli("convert", model, "-t", "tflite", "-p", "fp32", "--verify-count", "0",
+                        "-o", tmp_path / "out", "-q")
+    assert wait_until(reached, timeout=120, process=process), "never staged"
+    kill_now(process)
+    assert _visible(folder) == old  # no half-written model: the old pair, byte-identical
+    assert staging_leftovers(folder)  # what the killed command left
+    # A later convert of another file in the folder removes it (the killed one's is not redone).
+    assert_ok(run_cli("convert", model, "-t", "tflite", "-p", "fp16", "--verify-count", "0",
+                      "-o", tmp_path / "out", "-q", timeout=120))
+    assert {k: v for k, v in _visible(folder).items() if k in old} == old
+    assert (folder / "m_fp16.tflite").stat().st_size > 1000
+    assert_no_leftovers(folder)
+
+
 # ---- a full disk, a read-only file system ---------------------------------------------------
 
 
