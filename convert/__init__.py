@@ -12,7 +12,7 @@ Files, for model `<stem>.pb`, in one folder per target under --out (default: bes
            int8 `<stem>_int8.tflite` (int8 in/out) and `<stem>_int8_float_io.tflite`
   onnx/    fp32 `<stem>.onnx`          int8 `<stem>_int8.onnx` (QDQ; and the fp32 it quantizes)
   qnn/     int8 `<stem>_qnn.onnx` (QDQ for QNN) and, per SoC, `<stem>_qnn_<soc>_ctx.onnx` +
-           `<stem>_qnn_<soc>_ctx_qnn.bin`
+           `<stem>_qnn_<soc>_ctx_<hash>_qnn.bin` (a new name per binary: one rename replaces the pair)
 each file `<name>.<ext>` with its manifest `<name>.json` beside it (CONVENTIONS: Artifacts; e.g.
 `tflite/<stem>_int8.json`) and a `labels.txt` in each target's folder. The folder is chosen in
 one place, `ConvertJob.folder`.

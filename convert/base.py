@@ -112,6 +112,10 @@ class Step:
     commands: list[list[str] | str]    # argv lists for external tools, call strings for APIs
     run: Callable[[Path], dict]
     variant: str = ""                  # e.g. "int8 in/out", "float in/out"
+    # Files in the final folder matching this glob are the artifact's companions (a QNN context
+    # model's .bin): `run` names its new ones in facts["companions"] (left in the staging folder);
+    # they are published with the artifact, and older ones deleted once it is in place.
+    companion_glob: str = ""
 
     def shown_commands(self) -> list[str]:
         return [shlex.join(c) if isinstance(c, list) else c for c in self.commands]
@@ -159,8 +163,9 @@ def default_io(job: ConvertJob, suffix: str = "") -> dict:
 
 
 def produce(job: ConvertJob, step: Step) -> Artifact:
-    """Run one step: artifact and manifest are written in a staging folder beside their final
-    place and renamed into it only when both are complete; then labels.txt beside them."""
+    """Run one step: artifact, manifest and companions are written in a staging folder beside
+    their final place and renamed into it only when all are complete, the artifact last; then
+    labels.txt beside them."""
     final = step.output
     manifest_file = manifest_path(final)
     started = time.perf_counter()
@@ -169,6 +174,7 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
         staged = stage / final.name
         with native_stdout_to_stderr():
             facts = step.run(staged)
+        companions = facts.pop("companions", [])
         if not staged.is_file() or staged.stat().st_size == 0:
             raise EdgeFerError(f"{final}: {step.target} wrote no model")
         seconds = time.perf_counter() - started
@@ -196,7 +202,13 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
         ready.mkdir()
         os.replace(staged, ready / final.name)
         os.replace(staged_manifest, ready / manifest_file.name)
-        publish_files(ready, final)
+        for name in companions:
+            os.replace(stage / name, ready / name)
+        publish_files(ready, final)  # the artifact last: whoever finds it finds its companions
+        if step.companion_glob:  # those of the artifact it replaced, no longer named by anything
+            for old in final.parent.glob(step.companion_glob):
+                if old.name not in companions:
+                    old.unlink(missing_ok=True)
     write_labels(final.parent / LABELS_NAME)
     # a QNN context model is nothing without its .bin: its size is the pair's
     binary = (facts.get("context_binary") or {}).get("bytes", 0)

@@ -5,7 +5,7 @@
    activations and weights, MinMax) + `quantize` on the shared calibration samples → run on the
    HTP backend with CPU fallback off (an op QNN cannot take fails here, named: exit 1) and compared
    with the TF graph on the first HTP_CHECK_INPUTS check inputs (~100 ms each on the emulator).
-2. for each SoC of `--soc`: `<stem>_qnn_<soc>_ctx.onnx` + `<stem>_qnn_<soc>_ctx_qnn.bin`, the
+2. for each SoC of `--soc`: `<stem>_qnn_<soc>_ctx.onnx` + `<stem>_qnn_<soc>_ctx_<hash>_qnn.bin`, the
    QNN context binary compiled offline for that SoC (`ep.context_enable=1`, provider options
    `soc_model`/`htp_arch` from edge_fer.platform.qnn.SOCS). Before it is declared written, the model must
    say it was compiled for that arch and SoC, reload from the file with plain HTP options and run
@@ -84,7 +84,8 @@ def plan(job: ConvertJob) -> list[Step]:
             (f"InferenceSession({str(qdq)!r}) with QNN EP options {{'backend_path': "
             f"libQnnHtp.so, 'soc_model': '{soc.soc_model}', 'htp_arch': '{soc.htp_arch}'}}"),
         ], functools.partial(_compile, job, soc),
-            f"HTP context binary for {soc.name} ({soc.marketing_name}, v{soc.htp_arch})"))
+            f"HTP context binary for {soc.name} ({soc.marketing_name}, v{soc.htp_arch})",
+            companion_glob=f"{ctx.stem}_*qnn.bin"))
     return steps
 
 
@@ -174,7 +175,8 @@ def _compile(job: ConvertJob, soc: qnn.Soc, path: Path) -> dict:
     if compiled_for != (soc.htp_arch, soc.soc_model):
         raise EdgeFerError(f"{path.name}: compiled for htp_arch/soc_model {compiled_for}, asked "
                            f"({soc.htp_arch}, {soc.soc_model}) for {soc.name}")
-    checks = _check_context(job, path)
+    binary = _tag_binary(path, binary)
+    checks = _check_context(job, path)  # reloaded from the file: it finds the renamed binary
     facts = {
         "tool_versions": _tool_versions(),
         "backend": _backend_facts(),
@@ -187,11 +189,34 @@ def _compile(job: ConvertJob, soc: qnn.Soc, path: Path) -> dict:
         "inputs": [{"name": INPUT_NAME, "shape": job.input_shape(), "dtype": "float32"}],
         "outputs": [{"name": "output", "shape": [job.input_shape()[0], 7], "dtype": "float32"}],
         "checks": checks,
+        "companions": [binary.name],  # produce() publishes it before the _ctx.onnx naming it
     }
-    # The binary goes to its final place last, after every check; produce() then renames the
-    # _ctx.onnx that names it (both in the same folder, each rename atomic).
-    os.replace(binary, context_path(job, soc).parent / binary.name)
     return facts
+
+
+def binary_name(context: Path, digest: str) -> str:
+    """`model_qnn_sm8650_ctx_<8 hex of its sha256>_qnn.bin`: a new binary never takes the name
+    the old context model reads, so replacing the pair is one rename (the _ctx.onnx) and a reader
+    sees the old pair or the new one, never a context model with another one's binary."""
+    return f"{context.stem}_{digest[:8]}_qnn.bin"
+
+
+def _tag_binary(context: Path, binary: Path) -> Path:
+    """Rename the binary QNN wrote to its `binary_name` and point the context model at it."""
+    import onnx
+
+    tagged = binary.with_name(binary_name(context, sha256_file(binary)))
+    os.replace(binary, tagged)
+    proto = onnx.load(str(context), load_external_data=False)
+    for node in proto.graph.node:
+        if node.op_type == "EPContext":
+            for attribute in node.attribute:
+                if attribute.name == "ep_cache_context":
+                    attribute.s = tagged.name.encode()
+    onnx.save(proto, str(context))
+    if Path(qnn.context_info(context).get("binary", "")) != tagged:
+        raise EdgeFerError(f"{context.name}: could not point it at its binary {tagged.name}")
+    return tagged
 
 
 def _capped(job: ConvertJob, count: int) -> ConvertJob:

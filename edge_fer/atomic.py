@@ -270,7 +270,10 @@ def publish_files(stage: Path, target: Path) -> None:
 
 
 def _move_out(commit: Path, folder: Path) -> None:
-    for entry in sorted(commit.iterdir()):
+    """The set's files into folder, the one the set is named after last (`.<name>.edge-fer-files`
+    → `name`): a reader who finds the new model finds its manifest and companion files too."""
+    last = commit.name[1:].rpartition(MARK)[0]
+    for entry in sorted(commit.iterdir(), key=lambda entry: (entry.name == last, entry.name)):
         os.replace(entry, folder / entry.name)
     commit.rmdir()
 

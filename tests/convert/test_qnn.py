@@ -59,7 +59,8 @@ def test_qdq_and_context_model_are_written_checked_and_described(qnn_export):
     assert ctx["soc"] | {"source": ""} == {"name": "sm8650", "marketing_name": "Snapdragon 8 Gen 3",
                                            "soc_model": 57, "htp_arch": "v75", "source": ""}
     binary = out / ctx["context_binary"]["file"]
-    assert binary.name == "model_qnn_sm8650_ctx_qnn.bin"
+    tagged = f"model_qnn_sm8650_ctx_{ctx['context_binary']['sha256'][:8]}_qnn.bin"
+    assert binary.name == tagged  # a new name per binary: the pair is replaced by one rename
     assert binary.stat().st_size == ctx["context_binary"]["bytes"] > 100_000
     assert sha256_file(binary) == ctx["context_binary"]["sha256"]
     assert ":75:57:" in ctx["ep_context"]["ep_compatibility_info"]
@@ -69,7 +70,7 @@ def test_qdq_and_context_model_are_written_checked_and_described(qnn_export):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
     assert sorted(p.name for p in out.iterdir()) == [
         "labels.txt", "model_qnn.json", "model_qnn.onnx", "model_qnn_sm8650_ctx.json",
-        "model_qnn_sm8650_ctx.onnx", "model_qnn_sm8650_ctx_qnn.bin"]
+        "model_qnn_sm8650_ctx.onnx", tagged]
     assert sorted(p.name for p in qnn_export["out"].iterdir()) == ["qnn"]  # fp32 ONNX: scratch
 
 

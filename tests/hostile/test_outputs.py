@@ -9,12 +9,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.hostile.conftest import (
+    REPO_ROOT,
     assert_error,
     assert_no_leftovers,
     assert_ok,
@@ -236,6 +238,74 @@ def test_convert_killed_leaves_the_old_model_and_no_staging_a_later_convert_keep
     assert {k: v for k, v in _visible(folder).items() if k in old} == old
     assert (folder / "m_fp16.tflite").stat().st_size > 1000
     assert_no_leftovers(folder)
+
+
+# A QNN context model and its binary, written by produce() and killed at its n-th rename (os._exit
+# in the middle of it: no cleanup runs, as with kill -9). The fake step writes the same shape of
+# pair as convert/qnn.py: `m_ctx.onnx` naming its binary, a companion `m_ctx_<token>_qnn.bin`.
+_PAIR_WRITER = """
+import os, sys
+from pathlib import Path
+from convert.base import ConvertJob, Step, produce
+
+folder, token, die_at = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+renames = [0]
+def dying(real):
+    def rename(*args, **kwargs):
+        renames[0] += 1
+        if renames[0] == die_at:
+            os._exit(9)
+        return real(*args, **kwargs)
+    return rename
+os.replace, os.rename = dying(os.replace), dying(os.rename)
+
+def write_pair(staged):
+    binary = f"m_ctx_{token}_qnn.bin"
+    staged.write_text(binary)
+    (staged.parent / binary).write_text(token)
+    return {"companions": [binary]}
+
+job = ConvertJob(model=folder.parent / "m.pb", graph_def=None, out_dir=folder.parent,
+                 precision="int8")
+produce(job, Step("qnn", "int8", folder / "m_ctx.onnx", [], write_pair,
+                  companion_glob="m_ctx_*qnn.bin"))
+print("renames", renames[0])
+"""
+
+
+def _write_pair(folder: Path, token: str, die_at: int = 0) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _PAIR_WRITER, str(folder), token, str(die_at)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _pair_seen(folder: Path) -> str:
+    """The token of the pair a reader finds: the context model and the binary it names agree."""
+    binary = folder / (folder / "m_ctx.onnx").read_text()
+    assert binary.is_file(), f"the context model names {binary.name}, which is not there"
+    token = binary.read_text()
+    assert binary.name == f"m_ctx_{token}_qnn.bin"
+    return token
+
+
+def test_a_qnn_context_pair_is_replaced_whole_at_every_instant_of_a_kill(tmp_path):
+    folder = tmp_path / "qnn"
+    folder.mkdir()
+    (tmp_path / "m.pb").write_bytes(b"graph")
+    assert _write_pair(folder, "old").returncode == 0
+    done = _write_pair(folder, "new")
+    total = int(done.stdout.split()[-1])  # the renames a whole write makes
+    assert done.returncode == 0 and total >= 4, done.stderr
+    seen = set()
+    for die_at in range(1, total + 1):
+        assert _write_pair(folder, "old").returncode == 0
+        assert _write_pair(folder, "new", die_at).returncode == 9
+        seen.add(_pair_seen(folder))  # the old pair or the new one, never a mix
+        assert_ok_pair = _write_pair(folder, "newer")  # the next convert finishes and tidies
+        assert assert_ok_pair.returncode == 0, assert_ok_pair.stderr
+        assert _pair_seen(folder) == "newer"
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "labels.txt", "m_ctx.json", "m_ctx.onnx", "m_ctx_newer_qnn.bin"]
+    assert seen == {"old", "new"}
 
 
 # ---- a full disk, a read-only file system ---------------------------------------------------
