@@ -16,6 +16,7 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_dir
 from edge_fer.errors import EdgeFerError
+from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
 from edge_fer.preprocess import INPUT_SIZE, to_model_input
 from edge_fer.tensors.graphio import INPUT_NAME
@@ -66,6 +67,7 @@ def load_input_list_samples(path: str | Path) -> SampleSet:
     images = []
     for number, raw in enumerate(listing.raw_paths(INPUT_NAME)):
         where = f"input {number + 1} of {listing.where(number)}"
+        require_regular(raw, f"a calibration raw ({where})")
         if not raw.is_file():
             raise EdgeFerError(f"{raw}: calibration raw missing ({where})")
         size = raw.stat().st_size

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from edge_fer.data.dataset import DataSet, Split
 from edge_fer.errors import EdgeFerError
+from edge_fer.files import require_regular
 
 SYNTHETIC = "synthetic"
 
@@ -39,5 +40,6 @@ def load_dataset(spec: str | Path, *, strict: bool = False, seed: int = 0,
         from edge_fer.data.fer2013_csv import load_fer2013_csv
 
         return load_fer2013_csv(path, strict=strict, seed=seed)
+    require_regular(path, "a FER2013 CSV or an image folder")
     raise EdgeFerError(f"{spec}: no such file or folder; expected 'synthetic', a FER2013 CSV "
                        f"(.csv or .csv.gz) or an image folder (<emotion>/* or train/<emotion>/*)")

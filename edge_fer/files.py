@@ -7,6 +7,8 @@ import os
 import stat
 from pathlib import Path
 
+from edge_fer.errors import EdgeFerError, failure_reason
+
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"))
@@ -22,3 +24,26 @@ def not_regular(path: str | Path) -> str | None:
     if stat.S_ISREG(mode):
         return None
     return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+
+
+def require_regular(path: str | Path, what: str) -> None:
+    """Refuse, before anything opens it, a path that exists but is not a regular file: `<path>: is
+    a FIFO (named pipe), not an input list` (a missing file is left to the caller's own message)."""
+    kind = not_regular(path)
+    if kind:
+        raise EdgeFerError(f"{path}: is {kind}, not {what}")
+
+
+def walk_files(root: str | Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Every file under root (recursive, sorted, hidden entries skipped; FIFOs and devices
+    included, for their reader to refuse by name) and the folders that could not be listed, with
+    why: a caller reports those as skipped, never leaves them out silently."""
+    found, unlisted = [], []
+
+    def cannot_list(exc: OSError) -> None:
+        unlisted.append((str(exc.filename), f"cannot list folder ({failure_reason(exc)})"))
+
+    for folder, dirs, files in os.walk(root, onerror=cannot_list):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(folder) / name for name in sorted(files) if not name.startswith("."))
+    return sorted(found), sorted(unlisted)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
+from edge_fer.files import require_regular
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class RunnerSpec:
         reason = self.unavailable_reason()
         if reason:
             raise ToolMissingError(f"{self.name} runner unavailable: {reason}")
+        require_regular(model_path, "a model file")
         if not model_path.is_file():
             raise EdgeFerError(f"{model_path}: no such model file")
         return runner_class.load(model_path, threads=threads, labels_file=labels_file, **given)

@@ -24,6 +24,7 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
 from edge_fer.tensors.rawio import InputList, check_raws, read_image_raw, read_input_list
 from edge_fer.tensors.results import RESULT_DIR_PATTERN, write_results
@@ -316,6 +317,7 @@ def input_list_digest(path: Path) -> str | None:
 def read_run_info(output_dir: str | Path) -> dict | None:
     """The run.json a runner left in output_dir (absent for snpe-net-run's own folders)."""
     path = Path(output_dir) / RUN_INFO_NAME
+    require_regular(path, "a run's run.json")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

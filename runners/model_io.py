@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.files import require_regular
 from edge_fer.labels import LABELS
 from edge_fer.tensors.graphio import OUTPUT_NAME
 from edge_fer.tensors.spec import InputSpec, OutputSpec, read_labels_file
@@ -150,6 +151,7 @@ def file_facts(path: str | Path) -> FileFacts | None:
     reader = FILE_READERS.get(path.suffix.lower())
     if reader is None:
         return None
+    require_regular(path, "a model file")
     if not path.is_file():
         raise EdgeFerError(f"{path}: no such model file")
     return reader(path)

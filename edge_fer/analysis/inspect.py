@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.errors import UsageError
+from edge_fer.files import require_regular
 
 
 def graph_flops(graph) -> int:
@@ -80,6 +81,7 @@ def inspect_model(path: str | Path) -> dict:
     if inspector is None:
         raise UsageError(f"{path}: cannot inspect {path.suffix or 'files without a suffix'}; "
                          f"known: {', '.join(inspectors)}")
+    require_regular(path, "a model file")
     if not path.is_file():
         raise EdgeFerError(f"{path}: no such file")
     report = inspector(path)

@@ -33,6 +33,7 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text, save_figure
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
+from edge_fer.files import require_regular
 
 MEASURED, SKIPPED, FAILED = "measured", "skipped", "failed"
 INPUT_SEED = 20240607  # the synthetic faces every case is timed on
@@ -202,6 +203,7 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
     cases = []
     for model in models:
         model = Path(model)
+        require_regular(model, "a model file")
         if not model.is_file():
             raise EdgeFerError(f"{model}: no such model file")
         if runtimes:
@@ -227,6 +229,7 @@ def read_manifest(model: Path) -> dict | None:
     from edge_fer.convert.base import manifest_path
 
     path = manifest_path(model)
+    require_regular(path, "a model's manifest")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

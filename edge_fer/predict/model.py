@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edge_fer import reporter
 from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.files import require_regular
 
 # The runtime's converted file in <cache>/<sha256 prefix>/ (convert's folder per target).
 CONVERTED = {
@@ -68,6 +69,7 @@ def resolve_model(model: Path | None, runtime: str | None) -> tuple[Path, str | 
         raise UsageError(f"--runtime {runtime} needs a converted model file (edge-fer convert "
                          f"{path} --target {runtime}); predict converts .pb files for "
                          f"{', '.join(CONVERTED)} or runs them on tf")
+    require_regular(path, "a model file")
     if not path.is_file():
         raise EdgeFerError(f"{path}: no such model file")
     return converted_model(path, runtime), runtime

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from edge_fer.atomic import atomic_write_bytes
 from edge_fer.errors import EdgeFerError, failure_reason
+from edge_fer.files import require_regular
 
 INPUT_NAME = "x"
 OUTPUT_NAME = "output"
@@ -23,10 +24,11 @@ SNPE_OPS = frozenset({
 def load_graph_def(path: str | Path, required: tuple[str, ...] = (INPUT_NAME, OUTPUT_NAME)):
     """Parse a frozen `.pb`; a missing, truncated or non-graph file is a one-line EdgeFerError.
     `required`: node names it must hold (edge-fer's own `x`/`output` unless told otherwise)."""
+    path = Path(path)
+    require_regular(path, "a frozen TensorFlow graph")  # before TensorFlow's seconds of import
     import tensorflow as tf
     from google.protobuf.message import DecodeError
 
-    path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:

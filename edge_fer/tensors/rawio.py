@@ -12,7 +12,7 @@ import numpy as np
 
 from edge_fer.atomic import atomic_write_bytes, atomic_write_text, write_plain
 from edge_fer.errors import EdgeFerError, failure_reason
-from edge_fer.files import not_regular
+from edge_fer.files import not_regular, require_regular
 from edge_fer.preprocess import INPUT_SIZE
 
 IMAGE_ELEMENTS = INPUT_SIZE * INPUT_SIZE
@@ -212,6 +212,7 @@ def _resolved(raw: str, base: Path) -> Path:
 def read_input_list(path: str | Path) -> InputList:
     """Read and parse an input list; relative raw paths are taken from the list's folder."""
     path = Path(path)
+    require_regular(path, "an input list")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -299,6 +300,7 @@ def write_manifest(path: str | Path, rows: list[ManifestRow]) -> Path:
 
 def read_manifest(path: str | Path) -> list[ManifestRow]:
     path = Path(path)
+    require_regular(path, "a manifest")
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")

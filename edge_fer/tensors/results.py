@@ -17,6 +17,7 @@ import numpy as np
 
 from edge_fer.atomic import write_plain
 from edge_fer.errors import EdgeFerError, failure_reason
+from edge_fer.files import not_regular
 from edge_fer.labels import NUM_CLASSES
 
 RESULT_PREFIX = "Result_"
@@ -142,6 +143,9 @@ def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
         found = find_output_raw(folder, tensor_name)
         if isinstance(found, str):
             return ResultEntry(index, None, found, folder)
+    kind = not_regular(found)
+    if kind:
+        return ResultEntry(index, None, f"is {kind}, not a result tensor", Path(found))
     try:
         with open(found, "rb") as handle:
             data = handle.read()

@@ -17,6 +17,7 @@ import numpy as np
 
 from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, UsageError, failure_reason
+from edge_fer.files import require_regular
 from edge_fer.labels import LABELS
 
 COLORS = ("gray", "rgb", "bgr")
@@ -227,6 +228,7 @@ def parse_values(text: str, flag: str) -> tuple[float, ...]:
 def read_labels_file(path: str | Path) -> tuple[str, ...]:
     """labels.txt: one class name per line, in the model's output order."""
     path = Path(path)
+    require_regular(path, "a labels file")
     try:
         names = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
                       if line.strip())

@@ -18,6 +18,7 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_bytes
 from edge_fer.errors import EdgeFerError
+from edge_fer.files import require_regular
 from edge_fer.labels import NUM_CLASSES
 from edge_fer.preprocess import to_model_input
 from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME
@@ -101,6 +102,7 @@ def teacher_logits(teacher: str | Path, images: np.ndarray, cache: Path,
     file on the same images, else computed and written there (saved every CHUNK faces beside it,
     so an interrupted pass resumes); and a record of the teacher."""
     teacher = Path(teacher)
+    require_regular(teacher, "a teacher model")
     if not teacher.is_file():
         raise EdgeFerError(f"{teacher}: teacher model not found")
     record = {"teacher": str(teacher), "teacher_sha256": file_sha256(teacher),

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer.errors import EdgeFerError, failure_reason
+from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
 from edge_fer.labels import NUM_CLASSES, write_labels
 from edge_fer.preprocess import INPUT_SIZE
@@ -38,6 +39,7 @@ def find_checkpoint(run: Path, which: str = "best") -> Path:
 
 def read_run_config(run: Path) -> dict:
     path = run / CONFIG_NAME
+    require_regular(path, "a run's configuration")
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:

@@ -20,6 +20,7 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import StagedOutput, atomic_write_text, staged_output
 from edge_fer.errors import UsageError
+from edge_fer.files import require_regular
 from edge_fer.finite import NonFiniteError
 from edge_fer.labels import LABELS, NUM_CLASSES
 from edge_fer.preprocess import INPUT_SIZE, to_model_input
@@ -250,6 +251,7 @@ NOT_COMPARED = ("out", "extra")
 def saved_config(run: str | Path) -> TrainConfig:
     """The configuration the run in `run` was trained with (its config.json)."""
     path = Path(run) / CONFIG_NAME
+    require_regular(path, "a run's configuration")
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError) as exc:

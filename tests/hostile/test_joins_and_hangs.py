@@ -9,6 +9,7 @@ import io
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 from tests.hostile.conftest import assert_error, assert_ok, run_cli
@@ -99,3 +100,60 @@ def test_a_fifo_in_an_input_list_is_one_error(raws_dir, tiny_onnx, tmp_path):
     result = run_cli("run", tiny_onnx, "-i", listing, "-o", tmp_path / "out", timeout=30)
     assert_error(result, 1, tmp_path / "x.raw", "FIFO")
     assert not (tmp_path / "out").exists()
+
+
+# Every file a command reads, named by a FIFO (nobody ever writes to it): one error naming it,
+# exit 1, within the timeout — not a read blocked forever. `{fifo}` is the FIFO, `{model}` the tiny
+# ONNX model, `{pb}` a frozen graph, `{list}` a real input list, `{run}` a real run's output
+# folder; `{tmp}/raws.txt` lists a real raw and the FIFO.
+FIFO_CASES = {
+    "run -i": (["run", "{model}", "-i", "{fifo}", "-o", "{tmp}/out"], "fifo.txt", "an input list"),
+    "run model": (["run", "{fifo}", "-i", "{list}", "-o", "{tmp}/out"], "fifo.onnx", "a model file"),
+    "classify --labels": (["classify", "{run}", "--labels", "{fifo}"], "labels.txt",
+                          "a labels file"),
+    "classify -i": (["classify", "{run}", "-i", "{fifo}", "--force"], "fifo.txt", "an input list"),
+    "convert model": (["convert", "{fifo}", "-t", "tflite", "-o", "{tmp}/out"], "fifo.pb",
+                      "a frozen TensorFlow graph"),
+    "convert --calib": (["convert", "{pb}", "-t", "tflite", "-p", "int8", "--calib", "{fifo}",
+                         "-o", "{tmp}/out"], "calib.txt", "an input list"),
+    "a calibration raw": (["convert", "{pb}", "-t", "tflite", "-p", "int8", "--calib",
+                           "{tmp}/raws.txt", "-o", "{tmp}/out"], "x.raw", "a calibration raw"),
+    "train --data": (["train", "--data", "{fifo}", "--epochs", "1", "--out", "{tmp}/run"],
+                     "fer.csv", "a FER2013 CSV"),
+    "evaluate --data": (["evaluate", "{model}", "--data", "{fifo}"], "fer.csv", "a FER2013 CSV"),
+    "raw-inputs --csv": (["raw-inputs", "--csv", "{fifo}", "-o", "{tmp}/raws"], "fer.csv",
+                         "a FER2013 CSV"),
+    "raw-inputs --model": (["raw-inputs", "{tmp}", "--model", "{fifo}", "-o", "{tmp}/raws"],
+                           "fifo.onnx", "a model file"),
+    "inspect": (["inspect", "{fifo}"], "fifo.onnx", "a model file"),
+    "bench": (["bench", "{fifo}"], "fifo.onnx", "a model file"),
+}
+
+
+@pytest.fixture(scope="module")
+def run_output(raws_dir, tiny_onnx, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fifo_run") / "out"
+    assert_ok(run_cli("run", tiny_onnx, "-i", raws_dir / "input_list.txt", "-o", out, "-q"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def dense_pb(tmp_path_factory):
+    from tests.hostile.test_bad_inputs import write_dense_pb
+
+    return write_dense_pb(tmp_path_factory.mktemp("pb") / "m.pb",
+                          np.random.default_rng(0).normal(0, .05, (2304, 7)))
+
+
+@pytest.mark.parametrize("case", FIFO_CASES)
+def test_a_fifo_named_as_any_input_file_is_one_error(case, raws_dir, tiny_onnx, run_output,
+                                                    dense_pb, tmp_path):
+    args, name, what = FIFO_CASES[case]
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    first = min(raws_dir.glob("*.raw"))
+    (tmp_path / "raws.txt").write_text(f"{first}\n{fifo}\n")
+    values = {"fifo": fifo, "model": tiny_onnx, "list": raws_dir / "input_list.txt",
+              "run": run_output, "tmp": tmp_path, "pb": dense_pb}
+    result = run_cli(*[arg.format(**values) for arg in args], timeout=60)
+    assert_error(result, 1, fifo, f"is a FIFO (named pipe), not {what}")
