@@ -17,6 +17,7 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.data.dataset import DataSet, Split, raise_if_empty, split_off_validation
 from edge_fer.errors import EdgeFerError
+from edge_fer.files import walk_files
 from edge_fer.labels import LABELS, label_index
 from edge_fer.preprocess import ImageError, gray48_to_uint8, load_image
 
@@ -67,7 +68,8 @@ def decode_all(paths: list[Path]) -> list[np.ndarray | str]:
 
 
 def emotion_files(folder: Path, problems: list[str]) -> list[tuple[Path, int]]:
-    """(file, label) for every file under `<folder>/<emotion>/`; other folders are problems."""
+    """(file, label) for every file under `<folder>/<emotion>/`; other folders, and folders that
+    cannot be listed, are problems (each counted as one skipped entry)."""
     files: list[tuple[Path, int]] = []
     for child in visible_children(folder):
         if not child.is_dir():
@@ -78,8 +80,9 @@ def emotion_files(folder: Path, problems: list[str]) -> list[tuple[Path, int]]:
             problems.append(f"{child}: folder name is not an emotion "
                             f"(expected one of {', '.join(LABELS)})")
             continue
-        files.extend((path, label) for path in sorted(child.rglob("*"))
-                     if path.is_file() and not path.name.startswith("."))
+        found, unlisted = walk_files(child)
+        problems.extend(f"{folder}: {why}" for folder, why in unlisted)
+        files.extend((path, label) for path in found)
     return files
 
 

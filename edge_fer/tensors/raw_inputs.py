@@ -25,7 +25,8 @@ import numpy as np
 
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text, staged_dir
-from edge_fer.errors import EdgeFerError, UsageError, failure_reason
+from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.files import walk_files
 from edge_fer.labels import LABELS
 from edge_fer.tensors.rawio import (
     MANIFEST_NAME,
@@ -96,21 +97,9 @@ class RawInputsResult:
 def find_images(root: Path) -> tuple[list[Path], int, list[tuple[str, str]]]:
     """Image files under root (recursive, sorted, hidden entries skipped), how many others, and
     the folders that could not be listed with why (reported as skipped, never left out silently)."""
-    images, ignored, unlisted = [], 0, []
-
-    def cannot_list(exc: OSError) -> None:
-        unlisted.append((str(exc.filename), f"cannot list folder ({failure_reason(exc)})"))
-
-    for folder, dirs, files in os.walk(root, onerror=cannot_list):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                images.append(Path(folder) / name)
-            else:
-                ignored += 1
-    return sorted(images), ignored, sorted(unlisted)
+    files, unlisted = walk_files(root)
+    images = [path for path in files if path.suffix.lower() in IMAGE_SUFFIXES]
+    return images, len(files) - len(images), unlisted
 
 
 def folder_label(path: Path, root: Path) -> str:

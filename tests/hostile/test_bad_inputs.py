@@ -192,6 +192,22 @@ def test_a_subfolder_raw_inputs_cannot_list_is_reported_not_left_out(open_dir):
     assert len(list((open_dir / "raws").glob("*.raw"))) == 12
 
 
+def test_a_subfolder_evaluate_cannot_list_is_reported_and_counted_as_skipped(open_dir,
+                                                                             tiny_onnx):
+    """train and evaluate read image folders through the same loader (data/folders.py)."""
+    import json
+
+    prefix = unprivileged_runner()
+    write_face_pngs(open_dir / "faces", 14)
+    shutil.copy(tiny_onnx, open_dir / "tiny.onnx")
+    (open_dir / "faces" / "happy").chmod(0o311)  # enterable, not listable
+    result = assert_ok(run_unprivileged(prefix, "evaluate", "tiny.onnx", "--data", "faces",
+                                        "--split", "train", "--json", cwd=open_dir))
+    assert "faces/happy: cannot list folder (permission denied)" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["skipped"] == 1 and report["count"] > 0
+
+
 # ---- family: non-finite numbers stop where they appear ----------------------------------------
 
 
