@@ -17,6 +17,8 @@ import typer
 
 SNPE_RUNTIMES = ("cpu", "gpu", "dsp", "aip")            # runners/snpe.py RUNTIME_FLAGS
 RAW_DTYPES = ("float32", "uint8")                       # tensors/raw_inputs.py RAW_DTYPES
+COLORS = ("gray", "rgb", "bgr")                         # tensors/spec.py COLORS
+LAYOUTS = ("nhwc", "nchw")                              # tensors/spec.py LAYOUTS
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16")             # training/train.py PRECISIONS
 LR_SCHEDULES = ("constant", "cosine")                   # training/train.py LR_SCHEDULES
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")         # training/train.py CLASS_WEIGHTINGS

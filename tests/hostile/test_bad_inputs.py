@@ -116,6 +116,8 @@ def open_dir():
     (["bench", "m.onnx", "--max-seconds", "nan"], "nan"),
     (["raw-inputs", "faces", "-o", "out", "--workers", "-3"], "-3"),
     (["convert", "m.pb", "--target", "tflite", "--precision", "int4", "-o", "out"], "int4"),
+    (["raw-inputs", "faces", "-o", "out", "--color", "cmyk"], "cmyk"),
+    (["raw-inputs", "faces", "-o", "out", "--layout", "chwn"], "chwn"),
 ])
 def test_bad_option_values_are_usage_errors_naming_the_value(tmp_path, args, value):
     result = run_cli(*args, cwd=tmp_path)
@@ -127,6 +129,8 @@ def test_bad_option_values_are_usage_errors_naming_the_value(tmp_path, args, val
 def test_help_lists_the_choices():
     result = assert_ok(run_cli("run", "--help", env=cli_env(COLUMNS="200")))
     assert "cpu" in result.stdout and "aip" in result.stdout and "uint8" in result.stdout
+    result = assert_ok(run_cli("raw-inputs", "--help", env=cli_env(COLUMNS="200")))
+    assert "gray|rgb|bgr" in result.stdout and "nhwc|nchw" in result.stdout
 
 
 # ---- family: the operating system says no (one line, exit 1) ---------------------------------

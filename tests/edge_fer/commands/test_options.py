@@ -15,10 +15,12 @@ def test_choice_lists_are_the_library_lists():
     from edge_fer.runners import REGISTRY
     from edge_fer.runners.snpe import RUNTIME_FLAGS
     from edge_fer.tensors.raw_inputs import RAW_DTYPES
+    from edge_fer.tensors.spec import COLORS, LAYOUTS
     from edge_fer.training import augment, bn_stats, train
 
     assert options.SNPE_RUNTIMES == tuple(RUNTIME_FLAGS)
     assert options.RAW_DTYPES == tuple(RAW_DTYPES)
+    assert (options.COLORS, options.LAYOUTS) == (COLORS, LAYOUTS)
     assert options.RUNTIMES == tuple(REGISTRY)
     assert options.TRAIN_PRECISIONS == train.PRECISIONS
     assert options.LR_SCHEDULES == train.LR_SCHEDULES
