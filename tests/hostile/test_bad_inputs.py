@@ -138,7 +138,7 @@ def test_help_lists_the_choices():
 
 def test_a_folder_where_a_file_is_wanted(tmp_path, tiny_onnx, raws_dir):
     result = run_cli("run", tiny_onnx, "-i", raws_dir, "-o", tmp_path / "out")
-    assert_error(result, 1, str(raws_dir), "is a folder, not a file")
+    assert_error(result, 1, str(raws_dir), "is a folder, not an input list")
     assert not (tmp_path / "out").exists()
 
 
