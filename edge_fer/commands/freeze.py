@@ -20,9 +20,9 @@ def register(app: typer.Typer) -> None:
     def freeze(
         run: list[Path] = typer.Argument(..., help="Run folder written by edge-fer train; several runs "
                                          "are frozen into one ensemble graph averaging their softmaxes."),
-        out: Path = typer.Option(Path("model.pb"), help="Frozen graph to write (labels.txt goes beside it)."),
+        out: Path = typer.Option(Path("model.pb"), "--out", "-o", help="File to write the frozen graph to (labels.txt goes beside it)."),
         checkpoint: Checkpoint = typer.Option("best", help="Which checkpoint of the run."),
-        batch: int = typer.Option(1, min=0, help="Fixed batch of input x (0: dynamic)."),
+        input_batch: int = typer.Option(1, "--input-batch", min=0, help="Fixed batch dimension of the graph's input x (0: dynamic)."),
         tta_flip: bool = typer.Option(False, help="Average the softmax of x and its mirror image inside the graph."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         from edge_fer.training.freeze import freeze_run
 
         checkpoint = plain(checkpoint)
-        summary = freeze_run(run, out, checkpoint, batch or None, tta_flip=tta_flip)
+        summary = freeze_run(run, out, checkpoint, input_batch or None, tta_flip=tta_flip)
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
             return

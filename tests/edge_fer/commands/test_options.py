@@ -15,11 +15,13 @@ def test_choice_lists_are_the_library_lists():
     from edge_fer.runners import REGISTRY
     from edge_fer.runners.snpe import RUNTIME_FLAGS
     from edge_fer.tensors.raw_inputs import RAW_DTYPES
+    from edge_fer.tensors.spec import COLORS, LAYOUTS
     from edge_fer.training import augment, bn_stats, train
 
     assert options.SNPE_RUNTIMES == tuple(RUNTIME_FLAGS)
     assert options.RAW_DTYPES == tuple(RAW_DTYPES)
     assert options.RUNTIMES == tuple(REGISTRY)
+    assert options.COLORS == COLORS and options.LAYOUTS == LAYOUTS
     assert options.TRAIN_PRECISIONS == train.PRECISIONS
     assert options.LR_SCHEDULES == train.LR_SCHEDULES
     assert options.CLASS_WEIGHTINGS == train.CLASS_WEIGHTINGS
