@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from edge_fer import reporter
 from edge_fer.commands import reports_errors
 from edge_fer.commands.options import choice, plain
 from edge_fer.convert import ALL, PRECISIONS, TARGETS
@@ -47,9 +48,7 @@ def _checks_text(checks: dict | None) -> str:
 
 
 def _size(size: int | None) -> str:
-    if size is None:
-        return ""
-    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
+    return reporter.mib(size)
 
 
 def _shown_path(path: Path | None, out_dir: Path | None) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from edge_fer import reporter
 from edge_fer.commands import reports_errors
 from edge_fer.commands.options import CHECKPOINTS, choice, plain
 
@@ -36,5 +37,5 @@ def register(app: typer.Typer) -> None:
             return
         ops = ", ".join(f"{op} {n}" for op, n in sorted(summary["ops"].items()))
         typer.echo(f"froze {summary['arch']} from {summary['checkpoint']} → {out} "
-                   f"({summary['bytes'] / 1e6:.2f} MB, max |Δp| vs checkpoint "
+                   f"({reporter.mib(summary['bytes'])}, max |Δp| vs checkpoint "
                    f"{summary['max_abs_diff_vs_checkpoint']:.1e})\nops: {ops}")

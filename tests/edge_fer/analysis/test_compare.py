@@ -41,6 +41,21 @@ def test_output_folders_agreement_and_largest_difference(inputs, tmp_path):
     assert rows[2].max_abs_dp == pytest.approx(np.abs(flipped[4] - reference[4]).max())
 
 
+def test_table_fits_80_columns_with_long_folder_names(inputs, tmp_path):
+    reference = softmax(np.random.default_rng(0).normal(size=(10, 7)) * 3)
+    folders = [tmp_path / ("results_of_a_model_with_a_long_descriptive_name_" + n) for n in "ab"]
+    for folder in folders:
+        write_results(folder, reference)
+    done = CliRunner().invoke(app, ["compare", *map(str, folders), "-i", str(inputs)],
+                              env={"COLUMNS": "80"})
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, done.stdout
+    assert lines[0].split() == ["target", "runtime", "results", "top-1", "agree", "max", "|Δp|",
+                                "mean", "|Δp|"]
+    assert lines[2].startswith("…") and "name_b" in lines[2] and "1.0000 (10/10)" in lines[2]
+
+
 def test_a_model_against_its_own_run_output_and_a_missing_result(frozen_model, inputs, tmp_path):
     cli = CliRunner()
     done = cli.invoke(app, ["run", str(frozen_model), "-i", str(inputs), "-o",
