@@ -106,7 +106,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Print the version and exit."),
+                                      help="Print the version and exit (edge-fer doctor --short: each "
+                                      "runtime's too, on one line)."),
          debug: bool = typer.Option(False, "--debug", help="Print the traceback of a failure "
                                     f"(also {DEBUG_ENV}=1); it may come anywhere on the line.")
          ) -> None:
