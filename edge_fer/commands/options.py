@@ -26,6 +26,10 @@ CHECKPOINTS = ("best", "last")                          # training/freeze.py fin
 RUNTIMES = ("tf", "tflite", "onnx", "snpe", "qnn")      # runners/__init__.py REGISTRY
 COLORS = ("gray", "rgb", "bgr")                         # tensors/spec.py COLORS
 LAYOUTS = ("nhwc", "nchw")                              # tensors/spec.py LAYOUTS
+PERF_PROFILES = ("high_performance", "burst", "sustained_high_performance", "balanced",
+                 "default", "power_saver", "low_power_saver", "high_power_saver",
+                 "system_settings")                     # benchmarks/device_bench.py PERF_PROFILES
+TFLITE_DELEGATES = ("cpu", "gpu", "nnapi")              # benchmarks/device_bench.py TFLITE_DELEGATE_FLAGS
 
 
 def choice(name: str, values: Iterable[str]) -> type[enum.Enum]:

@@ -10,7 +10,20 @@ from typer.testing import CliRunner
 from edge_fer.cli import app, old_spellings
 
 ROOT = typer.main.get_command(app)
-COMMANDS = sorted(ROOT.commands.items())
+
+
+def _leaves(group, prefix: str = "") -> list[tuple[str, object]]:
+    """Every command, those of sub-groups (device-bench snpe) too."""
+    found = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            found += _leaves(command, f"{prefix}{name} ")
+        else:
+            found.append((prefix + name, command))
+    return found
+
+
+COMMANDS = sorted(_leaves(ROOT))
 
 
 def _options(command) -> dict:
