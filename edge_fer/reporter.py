@@ -204,29 +204,51 @@ def terminal_width() -> int:
 
 
 def table_text(headers: list[str], rows: list[list[str]], *, shrink: int = 0,
-               right: tuple[int, ...] = (), width: int | None = None) -> str:
+               right: tuple[int, ...] = (), stack: int | None = None,
+               width: int | None = None) -> str:
     """Rows as an aligned plain-text table (rich, no colours) that fits `width` (default: the
-    terminal's): column `shrink` (a path or a name) gets what the others leave and its long
-    cells lose their start (left_ellipsis), never broken mid-word; the other columns wrap at
-    spaces if they must. Lines carry no trailing spaces."""
+    terminal's): column `shrink` (a path or a name) gets what the others leave, but at least
+    its file names (up to half the width), and its long cells lose their start
+    (left_ellipsis), never broken mid-word; column `stack` holds items separated by two spaces
+    (`happy 0.880  sad 0.020`), put one per line when the row would not fit; the other columns
+    wrap at spaces if they must. Lines carry no trailing spaces."""
     import io
 
     from rich.table import Table
 
     width = width or terminal_width()
     gap = 2
-    natural = [max([len(line) for line in header.split("\n")] + [len(row[i]) for row in rows])
-               for i, header in enumerate(headers)]
-    others = sum(w for i, w in enumerate(natural) if i != shrink) + gap * (len(headers) - 1)
-    shrunk = min(natural[shrink], max(12, width - others))
+
+    def natural_widths() -> list[int]:
+        return [max([len(line) for line in header.split("\n")]
+                    + [len(line) for row in rows for line in row[i].split("\n")])
+                for i, header in enumerate(headers)]
+
+    def others_width() -> int:
+        return sum(w for i, w in enumerate(natural) if i != shrink) + gap * (len(headers) - 1)
+
+    natural = natural_widths()
+    # a file name stays whole (up to half the width) if the other columns can make room
+    names = min(width // 2, max([len(row[shrink].rsplit("/", 1)[-1]) + 2 for row in rows] or [0]),
+                natural[shrink])
+    if stack is not None and others_width() + names > width:
+        rows = [[cell.replace("  ", "\n") if i == stack else cell for i, cell in enumerate(row)]
+                for row in rows]
+        natural = natural_widths()
+    # never more than leaves the other columns their longest words (rich wraps them at spaces)
+    longest = [max(len(word) for text in [header] + [row[i] for row in rows]
+                   for word in text.split() or [""]) for i, header in enumerate(headers)]
+    words = sum(w for i, w in enumerate(longest) if i != shrink) + gap * (len(headers) - 1)
+    shrunk = min(natural[shrink], max(12, width - others_width(), min(names, width - words - 1)))
     table = Table(box=None, pad_edge=False, padding=(0, gap, 0, 0), header_style="",
                   show_edge=False)
     for i, header in enumerate(headers):
         if i == shrink:
-            table.add_column(header, no_wrap=True, overflow="ellipsis", min_width=min(shrunk, 12),
+            table.add_column(header, no_wrap=True, overflow="ellipsis", min_width=shrunk,
                              max_width=shrunk)
         else:
-            table.add_column(header, justify="right" if i in right else "left", overflow="fold")
+            table.add_column(header, justify="right" if i in right else "left", overflow="fold",
+                             min_width=longest[i])
     for row in rows:
         table.add_row(*(left_ellipsis(cell, shrunk) if i == shrink else cell
                         for i, cell in enumerate(row)))

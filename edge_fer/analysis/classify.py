@@ -222,7 +222,7 @@ def format_table(report: ClassifyReport, width: int | None = None) -> str:
             truth += " ✓" if truth == p.label else " ✗"
         rows.append([str(p.index), p.source, top, truth])
     return reporter.table_text(["index", "source", "prediction (p)", "true"], rows, shrink=1,
-                               right=(0,), width=width)
+                               right=(0,), stack=2, width=width)
 
 
 def format_csv(report: ClassifyReport, top_k: int = 3) -> str:
