@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 from edge_fer import __version__
 from edge_fer.errors import DEBUG_ENV
 
-COMMAND_MODULES = ("train", "freeze", "convert", "inspect", "raw_inputs", "run", "classify", "compare", "evaluate", "demo", "doctor", "bench", "predict", "models")
+COMMAND_MODULES = ("train", "freeze", "convert", "inspect", "raw_inputs", "run", "classify", "compare", "evaluate", "demo", "doctor", "bench", "device_bench", "predict", "models")
 
 def debug_first(argv: list[str]) -> list[str]:
     """`edge-fer run ... --debug` works like `edge-fer --debug run ...`: --debug belongs to the
@@ -36,6 +36,24 @@ def given_value(argv: list[str], param) -> str | None:
     return None
 
 
+# Old option spellings that still work without showing in --help: command → {old: new}.
+HIDDEN_ALIASES = {"run": {"--output-dir": "--out"}, "freeze": {"--batch": "--input-batch"}}
+
+
+def old_spellings(argv: list[str]) -> list[str]:
+    """`edge-fer run --output-dir D` works as `--out D` (HIDDEN_ALIASES; not after `--`)."""
+    command = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if command is None or argv[command] not in HIDDEN_ALIASES:
+        return argv
+    aliases = HIDDEN_ALIASES[argv[command]]
+    end = argv.index("--") if "--" in argv else len(argv)
+    fixed = []
+    for arg in argv[command + 1:end]:
+        name, eq, value = arg.partition("=")
+        fixed.append(aliases[name] + eq + value if name in aliases else arg)
+    return argv[:command + 1] + fixed + argv[end:]
+
+
 def usage_error_line(exc: typer.TyperException, argv: list[str]) -> str:
     """`error: edge-fer run: Invalid value for '--batch': ... (given: '0') (see edge-fer run --help)`."""
     message = " ".join(exc.format_message().replace("Value error, ", "").split())
@@ -55,7 +73,7 @@ class OneLineErrors(TyperGroup):
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
-        argv = debug_first(list(sys.argv[1:] if args is None else args))
+        argv = old_spellings(debug_first(list(sys.argv[1:] if args is None else args)))
         try:
             code = super().main(args=argv, prog_name=prog_name or "edge-fer",
                                 standalone_mode=False, **extra)
@@ -76,7 +94,7 @@ app = typer.Typer(
     cls=OneLineErrors,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 
 
@@ -88,7 +106,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Print the version and exit."),
+                                      help="Print the version and exit (edge-fer doctor --short: each "
+                                      "runtime's too, on one line)."),
          debug: bool = typer.Option(False, "--debug", help="Print the traceback of a failure "
                                     f"(also {DEBUG_ENV}=1); it may come anywhere on the line.")
          ) -> None:

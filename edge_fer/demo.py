@@ -176,28 +176,34 @@ def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: in
     return summary
 
 
-def format_summary(summary: dict) -> str:
-    """The one table a user reads at the end: accuracy per runtime, agreement, latency."""
-    header = f"{'model':34} {'runtime':8} {'prec':5} {'size':>9} {'accuracy':>9} {'agree':>7} {'max|Δp|':>9} {'ms/img':>8}"
-    lines = [header, "-" * len(header)]
+def format_summary(summary: dict, width: int | None = None) -> str:
+    """The one table a user reads at the end (fits `width`, default the terminal's): accuracy
+    per runtime, agreement, latency; then what was skipped or failed and the training line."""
+    width = width or reporter.terminal_width()
 
     def num(value, fmt):
         return format(value, fmt) if isinstance(value, (int, float)) else "-"
 
+    rows, notes = [], []
     for row in summary["rows"]:
         if row["problem"]:
-            lines.append(f"{row['model']:34} {row['runtime']:8} {row['precision']:5} {row['problem']}")
+            rows.append([row["model"], row["runtime"], row["precision"],
+                         reporter.mib(row["bytes"]), "-", "-", "-", "-"])
+            notes.append(f"{row['model']} on {row['runtime']}: {row['problem']}")
             continue
-        lines.append(f"{row['model']:34} {row['runtime']:8} {row['precision']:5} "
-                     f"{row['bytes'] / 1e3:>7.0f}kB {num(row['accuracy'], '>9.3f')} "
-                     f"{num(row['agreement'], '>7.3f')} {num(row['max_abs_dp'], '>9.1e')} "
-                     f"{num(row['ms_per_image'], '>8.3f')}")
-    skipped = [c for c in summary["conversions"] if c["status"] != "converted"]
-    for conversion in skipped:
-        lines.append(f"convert {conversion['target']} {conversion['precision']}: "
-                     f"{conversion['status']} — {conversion['reason']}")
+        rows.append([row["model"], row["runtime"], row["precision"], reporter.mib(row["bytes"]),
+                     num(row["accuracy"], ".3f"), num(row["agreement"], ".3f"),
+                     num(row["max_abs_dp"], ".1e"), num(row["ms_per_image"], ".3f")])
+    text = reporter.table_text(["model", "runtime", "prec", "size", "accuracy", "agree",
+                                "max|Δp|", "ms/img"], rows, shrink=0, right=(3, 4, 5, 6, 7),
+                               width=width)
+    for conversion in summary["conversions"]:
+        if conversion["status"] != "converted":
+            notes.append(f"convert {conversion['target']} {conversion['precision']}: "
+                         f"{conversion['status']} — {conversion['reason']}")
     train = summary["train"]
-    lines.append(f"trained seed003 ({train['params']:,} parameters, {train['epochs']} epochs): "
+    seconds = ", ".join(f"{name} {value:.1f} s" for name, value in summary["seconds"].items())
+    notes.append(f"trained seed003 ({train['params']:,} parameters, {train['epochs']} epochs): "
                  f"validation accuracy {train['val_accuracy']:.3f}; {summary['faces']['written']} "
-                 f"test faces; {summary['total_seconds']:.0f} s in all ({summary['seconds']})")
-    return "\n".join(lines)
+                 f"test faces; {summary['total_seconds']:.0f} s in all ({seconds})")
+    return text + "\n".join(reporter.wrapped(note, width, indent="  ") for note in notes)

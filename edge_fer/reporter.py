@@ -185,3 +185,83 @@ def native_stdout_to_stderr() -> Iterator[None]:
             pass
         os.dup2(saved, stdout_fd)
         os.close(saved)
+
+
+def mib(size: float | None) -> str:
+    """A file's size in the one unit every command shows: `6.41 MiB` (empty for None)."""
+    return "" if size is None else f"{size / 2**20:.2f} MiB"
+
+
+def left_ellipsis(text: str, width: int) -> str:
+    """`…/faces/happy/img_0001.png`: a path or name cut from its start to `width` characters
+    (its end, the file name, is what tells rows apart)."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+def terminal_width() -> int:
+    """The width tables are fitted to: the terminal's (COLUMNS when set), 80 in a pipe."""
+    return Console().width
+
+
+def table_text(headers: list[str], rows: list[list[str]], *, shrink: int = 0,
+               right: tuple[int, ...] = (), stack: int | None = None,
+               width: int | None = None) -> str:
+    """Rows as an aligned plain-text table (rich, no colours) that fits `width` (default: the
+    terminal's): column `shrink` (a path or a name) gets what the others leave, but at least
+    its file names (up to half the width), and its long cells lose their start
+    (left_ellipsis), never broken mid-word; column `stack` holds items separated by two spaces
+    (`happy 0.880  sad 0.020`), put one per line when the row would not fit; the other columns
+    wrap at spaces if they must. Lines carry no trailing spaces."""
+    import io
+
+    from rich.table import Table
+
+    width = width or terminal_width()
+    gap = 2
+
+    def natural_widths() -> list[int]:
+        return [max([len(line) for line in header.split("\n")]
+                    + [len(line) for row in rows for line in row[i].split("\n")])
+                for i, header in enumerate(headers)]
+
+    def others_width() -> int:
+        return sum(w for i, w in enumerate(natural) if i != shrink) + gap * (len(headers) - 1)
+
+    natural = natural_widths()
+    # a file name stays whole (up to half the width) if the other columns can make room
+    names = min(width // 2, max([len(row[shrink].rsplit("/", 1)[-1]) + 2 for row in rows] or [0]),
+                natural[shrink])
+    if stack is not None and others_width() + names > width:
+        rows = [[cell.replace("  ", "\n") if i == stack else cell for i, cell in enumerate(row)]
+                for row in rows]
+        natural = natural_widths()
+    # never more than leaves the other columns their longest words (rich wraps them at spaces)
+    longest = [max(len(word) for text in [header] + [row[i] for row in rows]
+                   for word in text.split() or [""]) for i, header in enumerate(headers)]
+    words = sum(w for i, w in enumerate(longest) if i != shrink) + gap * (len(headers) - 1)
+    shrunk = min(natural[shrink], max(12, width - others_width(), min(names, width - words - 1)))
+    table = Table(box=None, pad_edge=False, padding=(0, gap, 0, 0), header_style="",
+                  show_edge=False)
+    for i, header in enumerate(headers):
+        if i == shrink:
+            table.add_column(header, no_wrap=True, overflow="ellipsis", min_width=shrunk,
+                             max_width=shrunk)
+        else:
+            table.add_column(header, justify="right" if i in right else "left", overflow="fold",
+                             min_width=longest[i])
+    for row in rows:
+        table.add_row(*(left_ellipsis(cell, shrunk) if i == shrink else cell
+                        for i, cell in enumerate(row)))
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, highlight=False,
+            emoji=False, markup=False).print(table)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def wrapped(text: str, width: int | None = None, indent: str = "") -> str:
+    """A note as lines of at most `width` characters (default: the terminal's), broken at
+    spaces only (a path longer than a line stays whole); continuation lines indented."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width or terminal_width(), subsequent_indent=indent,
+                                   break_long_words=False, break_on_hyphens=False)) or text

@@ -36,6 +36,44 @@ def trained_run(tmp_path_factory) -> Path:
     return out
 
 
+def write_tiny_conv_pb(path: Path, seed: int = 0) -> Path:
+    """A tiny untrained CNN frozen graph under the CONVENTIONS names (input x [1,48,48,1], output
+    `output` softmax [1,7], `logits` before it; labels.txt beside): two 3×3 convolutions with
+    bias and ReLU, max-pooling, global mean, dense. No training: built in well under a second,
+    and it takes every converter path (conv, pool, mean, matmul, softmax) a real model takes."""
+    import tensorflow as tf
+
+    from edge_fer.labels import LABELS
+
+    rng = np.random.default_rng(seed)
+
+    def const(*shape, scale=0.5):
+        return tf.constant(rng.normal(0, scale, shape).astype(np.float32))
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [1, 48, 48, 1], name="x")
+        net = tf.nn.relu(tf.nn.conv2d(x, const(3, 3, 1, 8), 1, "SAME") + const(8, scale=0.1))
+        net = tf.nn.max_pool2d(net, 2, 2, "VALID")
+        net = tf.nn.relu(tf.nn.conv2d(net, const(3, 3, 8, 8, scale=0.2), 2, "SAME")
+                         + const(8, scale=0.1))
+        net = tf.reduce_mean(net, axis=[1, 2])
+        logits = tf.add(tf.linalg.matmul(net, const(8, 7, scale=2.0)), const(7, scale=0.1),
+                        name="logits")
+        tf.nn.softmax(logits, name="output")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(graph.as_graph_def().SerializeToString())
+    (path.parent / "labels.txt").write_text("".join(f"{label}\n" for label in LABELS))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_frozen_model(tmp_path_factory) -> Path:
+    """write_tiny_conv_pb once per session: for tests of the command line and its output rather
+    than of model quality (no training to wait for)."""
+    return write_tiny_conv_pb(tmp_path_factory.mktemp("tiny") / "model.pb")
+
+
 @pytest.fixture(scope="session")
 def frozen_model(trained_run) -> Path:
     """The trained run frozen to model.pb (input x [1,48,48,1], output `output`), labels.txt beside it."""

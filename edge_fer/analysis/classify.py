@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_fer import reporter
 from edge_fer.atomic import save_figure
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
@@ -207,9 +208,10 @@ def classify_output(output_dir: str | Path, input_list: str | Path | None = None
     return ClassifyReport(output_dir, predictions, metrics)
 
 
-def format_table(report: ClassifyReport) -> str:
-    """Aligned text: index, source, top-k, true label (✓/✗), then the problems."""
-    rows = [("index", "source", "prediction (p)", "true")]
+def format_table(report: ClassifyReport, width: int | None = None) -> str:
+    """A table that fits `width` (default: the terminal's): index, source (shortened from its
+    start), top-k, true label (✓/✗); a problem takes the prediction's place."""
+    rows = []
     for p in report.predictions:
         if p.problem:
             top = f"PROBLEM: {p.problem}"
@@ -218,14 +220,9 @@ def format_table(report: ClassifyReport) -> str:
         truth = p.true_label
         if truth and p.label:
             truth += " ✓" if truth == p.label else " ✗"
-        rows.append((str(p.index), _short(p.source), top, truth))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join(f"{r[0]:>{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}"
-                     .rstrip() for r in rows) + "\n"
-
-
-def _short(source: str, width: int = 48) -> str:
-    return source if len(source) <= width else "…" + source[-(width - 1):]
+        rows.append([str(p.index), p.source, top, truth])
+    return reporter.table_text(["index", "source", "prediction (p)", "true"], rows, shrink=1,
+                               right=(0,), stack=2, width=width)
 
 
 def format_csv(report: ClassifyReport, top_k: int = 3) -> str:

@@ -134,19 +134,18 @@ def compare(targets: list[str], input_list: str | Path, batch: int = 1,
     return compare_targets(loaded)
 
 
-def format_table(rows: list[CompareRow]) -> str:
-    header = ("target", "runtime", "results", "top-1 agree", "max |Δp|", "mean |Δp|")
-    lines = [header]
+def format_table(rows: list[CompareRow], width: int | None = None) -> str:
+    """A table that fits `width` (default: the terminal's); targets shortened from the start."""
+    header = ["target", "runtime", "results", "top-1 agree", "max |Δp|", "mean |Δp|"]
+    lines = []
     for i, row in enumerate(rows):
         agree = "reference" if i == 0 else (
             f"{row.agreement:.4f} ({row.compared - len(row.disagreements)}/{row.compared})"
             if row.compared else "-")
-        lines.append((row.name, row.kind, str(row.results), agree,
+        lines.append([row.name, row.kind, str(row.results), agree,
                       "-" if i == 0 or not row.compared else f"{row.max_abs_dp:.2e}",
-                      "-" if i == 0 or not row.compared else f"{row.mean_abs_dp:.2e}"))
-    widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
-    return "\n".join("  ".join(f"{cell:<{w}}" for cell, w in zip(line, widths)).rstrip()
-                     for line in lines) + "\n"
+                      "-" if i == 0 or not row.compared else f"{row.mean_abs_dp:.2e}"])
+    return reporter.table_text(header, lines, shrink=0, right=(2, 4, 5), width=width)
 
 
 def format_json(rows: list[CompareRow]) -> str:

@@ -55,16 +55,20 @@ def report_failure(exc: BaseException) -> int:
 
 VERBOSE_OPTION = typer.Option(False, "--verbose", "-v", help="Show the libraries' own notices "
                               "and warnings (TensorFlow, LiteRT, onnxruntime, QNN) on stderr.")
+QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress bar or progress messages "
+                            "(results, warnings and errors still print; --json implies it).")
 
 
 def reports_errors(func: Callable) -> Callable:
-    """Every command's wrapper: adds `--verbose/-v`, runs the command with the libraries'
-    native chatter swallowed unless verbose (reporter.quiet_native), and turns every failure
-    into one line on stderr and an exit code (CONVENTIONS: 1 failure, 2 usage, 3 missing tool),
-    never a traceback unless asked for (--debug)."""
+    """Every command's wrapper: adds `--quiet/-q` and `--verbose/-v` (the same on every
+    command; `--json` implies quiet), runs the command with the libraries' native chatter
+    swallowed unless verbose (reporter.quiet_native), and turns every failure into one line on
+    stderr and an exit code (CONVENTIONS: 1 failure, 2 usage, 3 missing tool), never a
+    traceback unless asked for (--debug)."""
 
     @functools.wraps(func)
-    def wrapper(*args, verbose: bool = False, **kwargs):
+    def wrapper(*args, quiet: bool = False, verbose: bool = False, **kwargs):
+        reporter.set_quiet(bool(quiet or kwargs.get("as_json")))
         reporter.set_verbose(verbose)
         try:
             with reporter.quiet_native():
@@ -80,6 +84,7 @@ def reports_errors(func: Callable) -> Callable:
     own = signature(func, eval_str=True)
     wrapper.__signature__ = own.replace(parameters=[
         *own.parameters.values(),
+        Parameter("quiet", Parameter.KEYWORD_ONLY, default=QUIET_OPTION, annotation=bool),
         Parameter("verbose", Parameter.KEYWORD_ONLY, default=VERBOSE_OPTION, annotation=bool)])
-    wrapper.__annotations__ = {**func.__annotations__, "verbose": bool}
+    wrapper.__annotations__ = {**func.__annotations__, "quiet": bool, "verbose": bool}
     return wrapper

@@ -8,8 +8,9 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import finite
+from edge_fer.commands.options import RUNTIMES, complete_list, finite
 
+COMPLETE_RUNTIMES = complete_list(RUNTIMES)
 EXAMPLE = """
 Example:
 
@@ -30,12 +31,14 @@ def register(app: typer.Typer) -> None:
         models: list[Path] = typer.Argument(..., help="Model files: .pb (tf), .tflite, .onnx "
                                             "(a QDQ .onnx also runs on qnn, a _ctx.onnx on qnn "
                                             "only)."),
-        runtimes: list[str] = typer.Option(None, "--runtime", "--runtimes", "-r", help="Runners "
+        runtimes: list[str] = typer.Option(None, "--runtime", "--runtimes", "-r",
+                                           autocompletion=COMPLETE_RUNTIMES, help="Runners "
                                            "to use (tf, tflite, onnx, qnn, snpe; repeat it or "
                                            "give a comma-separated list); each model runs on "
                                            "those that take its file type. Default: the file's "
                                            "own runner (+ qnn for QDQ .onnx)."),
-        batch: str = typer.Option("1", "--batch", help="Batch sizes, comma-separated (1,32)."),
+        batch: str = typer.Option("1", "--batch", help="Images per call: batch sizes, "
+                                  "comma-separated (1,32), one case each."),
         threads: str = typer.Option("auto", "--threads", help="CPU thread counts, "
                                     "comma-separated (1,2); auto = every core."),
         iterations: int = typer.Option(200, "--iterations", "-n", min=1, help="Timed calls "
@@ -46,11 +49,10 @@ def register(app: typer.Typer) -> None:
                                           "are reported."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (fields "
                                      "described in the JSON itself) instead of the table."),
-        out: Path = typer.Option(None, "--out", "-o", help="Also write the results as JSON to "
-                                 "this file."),
+        out: Path = typer.Option(None, "--out", "-o", help="File to also write the results to, "
+                                 "as JSON."),
         plot: Path = typer.Option(None, "--plot", help="Write a bar chart (PNG, or the format "
                                   "of the suffix)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
     ) -> None:
         from edge_fer.benchmarks.bench import (
             BenchSettings,
@@ -65,7 +67,6 @@ def register(app: typer.Typer) -> None:
 
         if out is not None and str(out) == "-":
             raise UsageError("--out takes a file; --json prints the JSON on stdout")
-        reporter.set_quiet(quiet or as_json)
         chosen = [name for value in runtimes or () for name in value.replace(",", " ").split()]
         report = run_bench(
             models, chosen or None, parse_int_list(batch, "--batch"),

@@ -8,7 +8,7 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import choice, plain
+from edge_fer.commands.options import choice, output_format
 
 EXAMPLE = """
 Example:
@@ -32,8 +32,10 @@ def register(app: typer.Typer) -> None:
                                         "(its manifest.csv names sources and true labels); "
                                         "default: the one recorded by edge-fer run."),
         top_k: int = typer.Option(3, "--top-k", min=1, help="Labels shown per input."),
-        fmt: Format = typer.Option("table", "--format", "-f", help="How to print the labels."),
-        out: Path = typer.Option(None, "--out", help="Write the result here instead of stdout."),
+        fmt: Format = typer.Option(None, "--format", "-f", show_default=False,
+                                   help="How to print the labels (default: table)."),
+        out: Path = typer.Option(None, "--out", "-o", help="File to write the labels to "
+                                 "(in --format) instead of stdout."),
         labels_file: Path = typer.Option(None, "--labels", help="labels.txt in the model's "
                                          "output order (default: the model's, recorded by "
                                          "edge-fer run; else the FER2013 order)."),
@@ -55,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from edge_fer.atomic import atomic_write_text
         from edge_fer.errors import EdgeFerError, UsageError
 
-        fmt = "json" if as_json else plain(fmt)
+        fmt = output_format(as_json, fmt)
         labels = read_labels_file(labels_file) if labels_file else None
         report = classify_output(output_dir, input_list, top_k=top_k, labels=labels,
                                  labels_source=labels_file or "--labels", force=force)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from edge_fer import reporter
 from edge_fer.commands import reports_errors
 
 EXAMPLE = """
@@ -31,13 +30,11 @@ def register(app: typer.Typer) -> None:
         batch: int = typer.Option(1, "--batch", min=1, help="Images per call for model targets."),
         threads: int = typer.Option(None, "--threads", min=1, help="CPU threads per runtime."),
         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
         force: bool = typer.Option(False, "--force", help="Compare output folders although "
                                    "their run.json names another input list."),
     ) -> None:
         from edge_fer.analysis.compare import compare as run_compare
         from edge_fer.analysis.compare import format_json, format_table
 
-        reporter.set_quiet(quiet or as_json)
         rows = run_compare(targets, input_list, batch=batch, threads=threads, force=force)
         typer.echo(format_json(rows) if as_json else format_table(rows), nl=False)

@@ -48,9 +48,7 @@ def _checks_text(checks: dict | None) -> str:
 
 
 def _size(size: int | None) -> str:
-    if size is None:
-        return ""
-    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
+    return reporter.mib(size)
 
 
 def _shown_path(path: Path | None, out_dir: Path | None) -> str:
@@ -122,7 +120,7 @@ def register(app: typer.Typer) -> None:
                                   "(.txt) or data-set spec; default: built-in synthetic faces."),
         calib_count: int = typer.Option(100, "--calib-count", min=1, help="Calibration images taken "
                                         "from a data set (an input list is used whole)."),
-        out: Path = typer.Option(None, "--out", "-o", help="Output folder; each target writes "
+        out: Path = typer.Option(None, "--out", "-o", help="Folder for the output; each target writes "
                                  "into its own subfolder (dlc/, tflite/, onnx/, qnn/). Default: "
                                  "the model's folder."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the files and exact "
@@ -139,13 +137,11 @@ def register(app: typer.Typer) -> None:
                                          "file against the TF graph on this many inputs "
                                          "(0: no check)."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
     ) -> None:
         from edge_fer.convert import ConvertRequest, convert_model
         from edge_fer.errors import EdgeFerError, ToolMissingError
         from edge_fer.training.pretrained import model_or_default, names_shipped_model
 
-        reporter.set_quiet(quiet or as_json)
         if names_shipped_model(model) and out is None:  # not beside it: that is the installed package
             out = Path.cwd()
         model = model_or_default(model, note=f", output in {out}")

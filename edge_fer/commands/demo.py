@@ -14,22 +14,19 @@ def register(app: typer.Typer) -> None:
     @app.command("demo", epilog="Example: edge-fer demo --out runs/demo")
     @reports_errors
     def demo(
-        out: Path = typer.Option(Path("runs/demo"), help="Folder for the run, model, faces, raws and outputs."),
+        out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Folder for the run, model, faces, raws and outputs."),
         epochs: int = typer.Option(3, min=1, help="Training epochs on the synthetic faces."),
         faces_per_class: int = typer.Option(30, min=1, help="Test faces rendered per emotion."),
         seed: int = typer.Option(0),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     ) -> None:
         """Train → freeze → convert → raw-inputs → run on every runtime → classify, with one summary table.
 
         Exits 1 when a conversion or a run failed (targets skipped for a missing tool or SDK
         are not failures)."""
-        from edge_fer import reporter
         from edge_fer.demo import failures, format_summary, run_demo
         from edge_fer.errors import EdgeFerError
 
-        reporter.set_quiet(quiet or as_json)
         summary = run_demo(out, epochs=epochs, faces_per_class=faces_per_class, seed=seed)
         typer.echo(json.dumps(summary, indent=2, default=str) if as_json else format_summary(summary))
         failed = failures(summary)

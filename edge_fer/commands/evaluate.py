@@ -27,10 +27,9 @@ def register(app: typer.Typer) -> None:
         split: str = typer.Option(None, help="Split to score (default: the data set's validation split)."),
         runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner to use (default: from the model file)."),
         limit: int = typer.Option(0, min=0, help="Score only the first N images (0: all)."),
-        batch: int = typer.Option(64, min=1),
-        threads: int = typer.Option(None, min=1),
+        batch: int = typer.Option(64, min=1, help="Images per inference call."),
+        threads: int = typer.Option(None, min=1, help="CPU threads for the runtime (default: all cores)."),
         as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
-        quiet: bool = typer.Option(False, "--quiet", "-q"),
     ) -> None:
         """Accuracy, per-class recall and confusion matrix of a model on a data-set split."""
         from edge_fer import reporter
@@ -39,7 +38,6 @@ def register(app: typer.Typer) -> None:
         from edge_fer.data import SYNTHETIC
         from edge_fer.training.pretrained import model_or_default
 
-        reporter.set_quiet(quiet or as_json)
         shipped = model is None
         model = model_or_default(model)
         if data == SYNTHETIC and shipped:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from edge_fer import reporter
 from edge_fer.commands import reports_errors
 from edge_fer.commands.options import CHECKPOINTS, choice, plain
 
@@ -20,9 +21,9 @@ def register(app: typer.Typer) -> None:
     def freeze(
         run: list[Path] = typer.Argument(..., help="Run folder written by edge-fer train; several runs "
                                          "are frozen into one ensemble graph averaging their softmaxes."),
-        out: Path = typer.Option(Path("model.pb"), help="Frozen graph to write (labels.txt goes beside it)."),
+        out: Path = typer.Option(Path("model.pb"), "--out", "-o", help="File to write the frozen graph to (labels.txt goes beside it)."),
         checkpoint: Checkpoint = typer.Option("best", help="Which checkpoint of the run."),
-        batch: int = typer.Option(1, min=0, help="Fixed batch of input x (0: dynamic)."),
+        input_batch: int = typer.Option(1, "--input-batch", min=0, help="Fixed batch dimension of the graph's input x (0: dynamic)."),
         tta_flip: bool = typer.Option(False, help="Average the softmax of x and its mirror image inside the graph."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
@@ -30,11 +31,11 @@ def register(app: typer.Typer) -> None:
         from edge_fer.training.freeze import freeze_run
 
         checkpoint = plain(checkpoint)
-        summary = freeze_run(run, out, checkpoint, batch or None, tta_flip=tta_flip)
+        summary = freeze_run(run, out, checkpoint, input_batch or None, tta_flip=tta_flip)
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
             return
         ops = ", ".join(f"{op} {n}" for op, n in sorted(summary["ops"].items()))
         typer.echo(f"froze {summary['arch']} from {summary['checkpoint']} → {out} "
-                   f"({summary['bytes'] / 1e6:.2f} MB, max |Δp| vs checkpoint "
+                   f"({reporter.mib(summary['bytes'])}, max |Δp| vs checkpoint "
                    f"{summary['max_abs_diff_vs_checkpoint']:.1e})\nops: {ops}")

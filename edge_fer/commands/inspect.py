@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from edge_fer import reporter
 from edge_fer.commands import reports_errors
 
 
@@ -15,7 +16,7 @@ def _print_report(report: dict) -> None:
     from rich.table import Table
 
     console = Console()
-    console.print(f"[bold]{report['path']}[/bold] — {report['format']}, {report['bytes'] / 1e6:.3f} MB")
+    console.print(f"[bold]{report['path']}[/bold] — {report['format']}, {reporter.mib(report['bytes'])}")
     for key in ("parameters", "flops"):
         if key in report:
             console.print(f"{key}: {report[key]:,}")

@@ -18,7 +18,7 @@ def _print_table(rows: list[dict]) -> None:
     from rich.table import Table
 
     table = Table(title="shipped models (use the name wherever a model file is taken)", title_justify="left")
-    for column in ("name", "parameters", "MFLOP/face", "size MB", "PublicTest float", "PublicTest int8",
+    for column in ("name", "parameters", "MFLOP/face", "size MiB", "PublicTest float", "PublicTest int8",
                    "int8 TFLite ms"):
         table.add_column(column, justify="left" if column == "name" else "right")
     for row in rows:
@@ -28,7 +28,7 @@ def _print_table(rows: list[dict]) -> None:
         latency = row["int8_tflite_latency_ms"]
         table.add_row(row["name"], f"{row['parameters']:,}" if row["parameters"] else "—",
                       f"{row['mflop_per_face']:.1f}" if row["mflop_per_face"] else "—",
-                      f"{row['bytes'] / 1e6:.2f}", _percent(row["public_test_float"]),
+                      f"{row['bytes'] / 2**20:.2f}", _percent(row["public_test_float"]),
                       _percent(row["public_test_int8"]), f"{latency:.2f}" if latency else "—")
     console = Console(width=max(120, Console().width))
     console.print(table)

@@ -26,6 +26,10 @@ AUGMENTATIONS = ("none", "flip", "full")                # training/augment.py AU
 BN_STATISTICS = ("precise", "moving-average")           # training/bn_stats.py BN_STATISTICS
 CHECKPOINTS = ("best", "last")                          # training/freeze.py find_checkpoint
 RUNTIMES = ("tf", "tflite", "onnx", "snpe", "qnn")      # runners/__init__.py REGISTRY
+PERF_PROFILES = ("high_performance", "burst", "sustained_high_performance", "balanced",
+                 "default", "power_saver", "low_power_saver", "high_power_saver",
+                 "system_settings")                     # benchmarks/device_bench.py PERF_PROFILES
+TFLITE_DELEGATES = ("cpu", "gpu", "nnapi")              # benchmarks/device_bench.py TFLITE_DELEGATE_FLAGS
 
 
 def choice(name: str, values: Iterable[str]) -> type[enum.Enum]:
@@ -34,9 +38,30 @@ def choice(name: str, values: Iterable[str]) -> type[enum.Enum]:
     return enum.Enum(name, {value: value for value in values}, type=str)
 
 
+def complete_list(values: Iterable[str]) -> Callable[[str], list[str]]:
+    """Shell completion for an option that takes several of `values` (comma-separated): the
+    ones starting with what was typed after the last comma."""
+    def complete(incomplete: str) -> list[str]:
+        done, _, last = incomplete.rpartition(",")
+        return [f"{done},{value}" if done else value for value in values if value.startswith(last)]
+
+    return complete
+
+
 def plain(value):
     """The string behind a choice (None stays None), for the library functions."""
     return value.value if isinstance(value, enum.Enum) else value
+
+
+def output_format(as_json: bool, fmt, default: str = "table") -> str:
+    """The format asked for by `--json` and `--format` (None: not given): `--json` is
+    `--format json`; with another --format it is a usage error rather than a silent choice."""
+    from edge_fer.errors import UsageError
+
+    chosen = plain(fmt)
+    if as_json and chosen not in (None, "json"):
+        raise UsageError(f"--json and --format {chosen} ask for two formats; give one of them")
+    return "json" if as_json else chosen or default
 
 
 def finite(low: float | None = None, high: float | None = None, low_open: bool = False,

@@ -10,6 +10,7 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import output_format
 
 EXAMPLE = """
 Examples:
@@ -74,15 +75,16 @@ def register(app: typer.Typer) -> None:
         max_frames: int = typer.Option(None, "--max-frames", min=1, help="Stop after this many "
                                        "frames (cameras run until Ctrl-C otherwise)."),
         threads: int = typer.Option(None, "--threads", min=1, help="Runtime threads (default: all cores)."),
-        fmt: Format = typer.Option(Format.table, "--format", "-f", help="Rows on stdout: table, "
-                                   "csv or json."),
-        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no rows)."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        fmt: Format = typer.Option(None, "--format", "-f", show_default=False, help="Rows on "
+                                   "stdout: table (default), csv or json (summary and rows)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no rows; "
+                                     "--format json adds them)."),
     ) -> None:
         from edge_fer.predict.pipeline import predict as run_predict
         from edge_fer.predict.pipeline import rows_csv
 
-        reporter.set_quiet(quiet or as_json)
+        output_format(as_json, fmt)  # --json with --format csv/table: a usage error, up front
+        fmt = fmt or Format.table
         report = run_predict(source, model, runtime.value if runtime else None, out,
                              detector.value, track, smooth, max_frames, threads, min_score,
                              classify_every)

@@ -52,26 +52,23 @@ def register(app: typer.Typer) -> None:
                                    "colour and mean/std from its manifest."),
         size: str = typer.Option(None, "--size", help="Input H or HxW (default: the model's; "
                                  "48)."),
-        color: Color = typer.Option(None, "--color", help="Channels (default: the model's; "
-                                    "gray)."),
-        layout: Layout = typer.Option(None, "--layout", help="Tensor layout (default: the "
-                                      "model's; nhwc)."),
+        color: Color = typer.Option(None, "--color", show_default=False, help="Channels "
+                                    "(default: the model's; gray)."),
+        layout: Layout = typer.Option(None, "--layout", show_default=False, help="Axis order "
+                                      "(default: the model's; nhwc)."),
         mean: str = typer.Option(None, "--mean", help="A or A,B,C: value = (pixel/255 - mean) "
                                  "/ std per channel (default: the manifest's; 0)."),
         std: str = typer.Option(None, "--std", help="A or A,B,C (default: the manifest's; 1)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         from edge_fer.errors import UsageError
         from edge_fer.tensors.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
         from edge_fer.tensors.spec import InputSpec
 
-        reporter.set_quiet(quiet or as_json)
         dtype = plain(dtype)
         if (folder is None) == (csv_file is None):
             raise UsageError("give either an image FOLDER or --csv FILE")
-        flags = {"size": size, "color": plain(color), "layout": plain(layout), "mean": mean,
-                 "std": std}
+        flags = {"size": size, "color": plain(color), "layout": plain(layout), "mean": mean, "std": std}
         output = None
         if model is not None:
             from edge_fer.runners.model_io import model_spec

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from edge_fer import reporter
 from edge_fer.commands import reports_errors
 from edge_fer.commands.options import RAW_DTYPES, RUNTIMES, SNPE_RUNTIMES, choice, plain
 
@@ -18,7 +17,7 @@ SnpeRuntime = choice("SnpeRuntime", SNPE_RUNTIMES)
 EXAMPLE = """
 Example:
 
-  edge-fer run model.tflite --input-list raws/input_list.txt --output-dir output/ --batch 16
+  edge-fer run model.tflite --input-list raws/input_list.txt --out output/ --batch 16
 
   edge-fer run model.dlc --input-list raws/input_list.txt --snpe-runtime dsp --device SERIAL
 
@@ -39,7 +38,7 @@ def register(app: typer.Typer) -> None:
                                      "stands for its .pb. Default: the shipped FER2013 model `best`."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs (SNPE format)."),
-        output_dir: Path = typer.Option(Path("output"), "--output-dir", "-o",
+        output_dir: Path = typer.Option(Path("output"), "--out", "-o",
                                         help="Folder for the Result_<i> folders."),
         runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner by name (tf, tflite, "
                                     "onnx, snpe, qnn); default: by the model file's suffix "
@@ -56,13 +55,11 @@ def register(app: typer.Typer) -> None:
                                      "CSV (qnn_profile.csv) in the output folder and report the "
                                      "execute time per inference."),
         as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         from edge_fer.runners import runner_for
         from edge_fer.tensors.rawio import read_input_list
         from edge_fer.training.pretrained import model_or_default
 
-        reporter.set_quiet(quiet or as_json)
         model = model_or_default(model)
         runtime, input_dtype, snpe_runtime = plain(runtime), plain(input_dtype), plain(snpe_runtime)
         spec = runner_for(model, runtime)

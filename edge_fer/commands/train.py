@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
                                     "faces are computed once and cached in the run folder."),
         distill_alpha: float = typer.Option(0.5, callback=finite(0.0, 1.0), help="Weight of the distillation term (1 − alpha on the labels)."),
         distill_temperature: float = typer.Option(4.0, callback=finite(0, low_open=True), help="Softmax temperature of the distillation term."),
-        out: Path = typer.Option(Path("runs/train"), help="Run folder for checkpoints, summaries, metrics.json."),
+        out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Folder of the run: checkpoints, summaries, metrics.json."),
         resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint, "
                                     "with its saved settings (config.json); a flag given here must "
                                     "agree with them, except --epochs (more), --max-steps, "
@@ -71,10 +71,8 @@ def register(app: typer.Typer) -> None:
                                     "and recorded."),
         overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
         list_archs: bool = typer.Option(False, "--list-archs", help="List the architectures and exit."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         """Train a TF1-style graph CNN; keeps the best checkpoint by validation accuracy."""
-        from edge_fer import reporter
         from edge_fer.training.model import ARCHITECTURES
 
         if list_archs:
@@ -84,7 +82,6 @@ def register(app: typer.Typer) -> None:
         from edge_fer.training.train import CONFIG_NAME, TrainConfig, saved_config
         from edge_fer.training.train import train as run_training
 
-        reporter.set_quiet(quiet)
         lr_schedule, augment, class_weights = plain(lr_schedule), plain(augment), plain(class_weights)
         precision, bn_statistics = plain(precision), plain(bn_statistics)
         given = {"data": data, "arch": arch, "epochs": epochs, "batch_size": batch_size, "lr": lr,

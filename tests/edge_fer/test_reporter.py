@@ -26,9 +26,13 @@ def _edge_fer(*args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_default_stderr_holds_no_library_chatter_and_verbose_brings_it_back(frozen_model, tmp_path):
-    args = ["convert", str(frozen_model), "--target", "all", "--precision", "int8",
-            "--calib-count", "8", "--verify-count", "2", "--out", str(tmp_path / "quiet")]
+def test_default_stderr_holds_no_library_chatter_and_verbose_brings_it_back(tiny_frozen_model,
+                                                                            tmp_path):
+    # the tiny untrained CNN takes the same converter paths as a trained model and makes the
+    # same chatter with -v (TF's absl lines, the TFLite converter's fully_quantize, onnxruntime's
+    # quantisation warnings, QNN's LIBNATIVE, XNNPACK), without a training run to wait for
+    args = ["convert", str(tiny_frozen_model), "--target", "all", "--precision", "int8",
+            "--calib-count", "4", "--verify-count", "2", "--out", str(tmp_path / "quiet")]
     quiet = _edge_fer(*args, "--json")
     assert quiet.returncode == 0, quiet.stderr
     noise = [line for line in quiet.stderr.splitlines() if LIBRARY_LINE.search(line)]
@@ -44,3 +48,22 @@ def test_default_stderr_holds_no_library_chatter_and_verbose_brings_it_back(froz
                      str(tmp_path / "list.txt"), "-o", str(tmp_path / "out"), "-q", "-v")
     assert loud.returncode == 0, loud.stderr
     assert "XNNPACK" in loud.stderr
+
+
+def test_table_text_fits_the_width_keeps_file_names_and_stacks_items():
+    from edge_fer.reporter import table_text
+
+    rows = [[str(i), f"photos/PublicTest/happy/PublicTest_1011644{i}.jpg",
+             "disgust 0.348  surprise 0.250  happy 0.120", "happy ✓"] for i in range(2)]
+    headers = ["index", "source", "prediction (p)", "true"]
+    wide = table_text(headers, rows, shrink=1, right=(0,), stack=2, width=120).splitlines()
+    assert len(wide) == 3 and "photos/PublicTest/happy/PublicTest_10116441.jpg" in wide[2]
+    for width in (80, 60):
+        text = table_text(headers, rows, shrink=1, right=(0,), stack=2, width=width)
+        lines = text.splitlines()
+        assert max(len(line) for line in lines) <= width, text
+        assert all(line == line.rstrip() for line in lines)
+        assert "PublicTest_10116441.jpg" in text  # the file name stays whole
+        assert "surprise 0.250" in lines[2]  # items stacked one per line, never split
+    narrow = table_text(headers, rows, shrink=1, width=40)
+    assert max(len(line) for line in narrow.splitlines()) <= 40 and "…" in narrow

@@ -154,3 +154,28 @@ def test_json_output_is_only_json_with_the_native_libraries_loaded(everything):
     assert "LIBNATIVE" not in done.stdout
     report = json.loads(done.stdout)
     assert _by_name(report)["SNPE SDK"]["version"] == "2.28.0.241029"
+
+
+def test_short_is_one_line_with_every_version_or_what_is_missing(nothing_optional):
+    from edge_fer import __version__
+
+    done = CliRunner().invoke(app, ["doctor", "--short"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout.count("\n") == 1
+    assert done.stdout.startswith(f"edge-fer {__version__}; tensorflow ")
+    for part in ("LiteRT missing", "onnxruntime missing", "onnxruntime-qnn missing",
+                 "SNPE SDK missing", "adb missing"):
+        assert part in done.stdout
+    assert CliRunner().invoke(app, ["doctor", "--short", "--json"]).exit_code == 2
+
+
+def test_short_names_versions_htp_and_devices(everything):
+    done = CliRunner().invoke(app, ["doctor", "-s"])
+    assert done.exit_code == 0, done.output
+    line = done.stdout.strip()
+    assert "\n" not in line
+    for part in ("SNPE SDK 2.28.0.241029", "adb 1.0.41 (1 device ready)",
+                 f"LiteRT {doctor.distribution_version('ai-edge-litert')}"):
+        assert part in line
+    if HAVE_QNN:
+        assert "(HTP runs)" in line

@@ -99,7 +99,7 @@ def test_done_when_sample_faces_agree_on_tf_tflite_onnx_and_classify_scores_them
     for name in ("tf", "tflite", "onnx"):
         out = tmp_path / f"out_{name}"
         done = cli.invoke(app, ["run", str(models[name]), "--input-list",
-                                str(raws / "input_list.txt"), "--output-dir", str(out),
+                                str(raws / "input_list.txt"), "--out", str(out),
                                 "--batch", "16", "-q"])
         assert done.exit_code == 0, done.output
         labels[name] = [int(e.probs.argmax()) for e in read_results(out)]

@@ -30,7 +30,7 @@ def run(*args):
 def test_host_run_passes_snpe_flags_and_adopts_the_snpe_layout(snpe_sdk, dlc, input_list,
                                                                 tmp_path, stand_in_probs):
     out = tmp_path / "out"
-    done = run(dlc, "--input-list", input_list, "--output-dir", out, "--snpe-runtime", "dsp", "-q")
+    done = run(dlc, "--input-list", input_list, "--out", out, "--snpe-runtime", "dsp", "-q")
     assert done.exit_code == 0, done.output
     record = json.loads(snpe_sdk.read_text())
     argv = record["argv"]

@@ -1,5 +1,6 @@
-"""scripts/snpe_device_bench.py and scripts/tflite_device_bench.py as a user runs them: without
-adb, or with adb but no device, they exit 3 and say what is missing."""
+"""scripts/snpe_device_bench.py and scripts/tflite_device_bench.py (thin wrappers of
+`edge-fer device-bench snpe|tflite`) as a user runs them: without adb, or with adb but no device,
+they exit 3 and say what is missing."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def test_without_a_device_exit_3(script, inputs, tmp_path):
 @pytest.mark.parametrize("script", ["snpe_device_bench.py", "tflite_device_bench.py"])
 def test_help_shows_an_example(script):
     done = subprocess.run([sys.executable, str(SCRIPTS / script), "--help"], check=False,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 0 and "--device" in done.stdout
-    assert f"python scripts/{script}" in done.stdout
+    assert f"edge-fer device-bench {script.split('_')[0]} " in done.stdout  # the command it wraps

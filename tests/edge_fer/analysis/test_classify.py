@@ -94,6 +94,22 @@ def test_table_with_accuracy_confusion_matrix_and_plot(raws, tmp_path):
     assert (tmp_path / "cm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_table_fits_80_columns_and_long_sources_lose_their_start(tmp_path):
+    folder = tmp_path / "raws"
+    deep = "photos/" + "/".join(["a_rather_long_folder_name"] * 4)
+    paths = [write_raw(folder / f"{i:06d}.raw", np.zeros(2304, np.float32)) for i in range(6)]
+    write_input_list(folder / "input_list.txt", paths)
+    write_manifest(folder / "manifest.csv", [ManifestRow(i, p.name, f"{deep}/{TRUE[i]}/face{i}.jpg",
+                                                         TRUE[i]) for i, p in enumerate(paths)])
+    write_results(tmp_path / "out", confident(PREDICTED))
+    done = CliRunner().invoke(app, ["classify", str(tmp_path / "out"), "-i",
+                                    str(folder / "input_list.txt")], env={"COLUMNS": "80"})
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, done.stdout
+    assert any(re.search(r"…\S*/happy/face2\.jpg +sad 0\.880", line) for line in lines), done.stdout
+
+
 def test_csv_to_a_file_and_the_input_list_found_from_run_json(raws, tmp_path):
     import csv
 

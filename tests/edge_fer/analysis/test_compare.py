@@ -41,6 +41,24 @@ def test_output_folders_agreement_and_largest_difference(inputs, tmp_path):
     assert rows[2].max_abs_dp == pytest.approx(np.abs(flipped[4] - reference[4]).max())
 
 
+def test_table_fits_80_columns_with_long_folder_names(inputs, tmp_path):
+    reference = softmax(np.random.default_rng(0).normal(size=(10, 7)) * 3)
+    folders = [tmp_path / ("results_of_a_model_with_a_long_descriptive_name_" + n) for n in "ab"]
+    for folder in folders:
+        write_results(folder, reference)
+    done = CliRunner().invoke(app, ["compare", *map(str, folders), "-i", str(inputs)],
+                              env={"COLUMNS": "80"})
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, done.stdout
+    words = done.stdout.split()  # headers and figures may wrap at spaces, never inside a word
+    for word in ("target", "runtime", "results", "top-1", "agree", "max", "mean", "|Δp|",
+                 "reference", "1.0000", "(10/10)", "0.00e+00"):
+        assert word in words, done.stdout
+    rows = [line for line in lines if line.startswith("…")]  # folder names lose their start
+    assert [row.split()[0][-6:] for row in rows] == ["name_a", "name_b"], done.stdout
+
+
 def test_a_model_against_its_own_run_output_and_a_missing_result(frozen_model, inputs, tmp_path):
     cli = CliRunner()
     done = cli.invoke(app, ["run", str(frozen_model), "-i", str(inputs), "-o",

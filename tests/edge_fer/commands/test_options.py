@@ -22,6 +22,11 @@ def test_choice_lists_are_the_library_lists():
     assert options.RAW_DTYPES == tuple(RAW_DTYPES)
     assert (options.COLORS, options.LAYOUTS) == (COLORS, LAYOUTS)
     assert options.RUNTIMES == tuple(REGISTRY)
+    assert options.COLORS == COLORS and options.LAYOUTS == LAYOUTS
+    from edge_fer.benchmarks.device_bench import PERF_PROFILES, TFLITE_DELEGATE_FLAGS
+
+    assert options.PERF_PROFILES == PERF_PROFILES
+    assert options.TFLITE_DELEGATES == tuple(TFLITE_DELEGATE_FLAGS)
     assert options.TRAIN_PRECISIONS == train.PRECISIONS
     assert options.LR_SCHEDULES == train.LR_SCHEDULES
     assert options.CLASS_WEIGHTINGS == train.CLASS_WEIGHTINGS

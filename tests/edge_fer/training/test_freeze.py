@@ -34,7 +34,7 @@ def test_frozen_outputs_are_probabilities_equal_to_the_checkpoint(frozen_model, 
 
 def test_freeze_cli_dynamic_batch_and_json(trained_run, tmp_path):
     result = runner.invoke(app, ["freeze", str(trained_run), "--out", str(tmp_path / "m.pb"),
-                                 "--batch", "0", "--json"])
+                                 "--input-batch", "0", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["max_abs_diff_vs_checkpoint"] < 1e-4 and summary["batch"] is None
