@@ -135,10 +135,14 @@ class ConvertReport:
     results: list[Result]
     missing_tool: str | None = None   # nothing converted, for lack of a tool (exit 3)
     out_dir: Path | None = None       # the parent of the per-target folders
+    input_spec: object = None         # the model's InputSpec / OutputSpec, as every manifest has
+    output_spec: object = None
 
     def as_dict(self) -> dict:
         return {"model": str(self.model), "precision": self.precision, "dry_run": self.dry_run,
                 "out_dir": str(self.out_dir) if self.out_dir else None,
+                "input_spec": self.input_spec.to_dict() if self.input_spec else None,
+                "output_spec": self.output_spec.to_dict() if self.output_spec else None,
                 "results": [r.as_dict() for r in self.results]}
 
 
@@ -196,11 +200,10 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
                      input_name=source.input_name, output_name=source.output_name,
                      input_dims=source.input_dims, input_spec=source.input_spec,
                      output_spec=source.output_spec, original=source.original)
-    reporter.info(f"{job.source}: input {job.input_spec.describe()}; output "
-                  f"{job.output_name!r}, {job.output_spec.classes} labels")
     if request.calib is not None and precision == "int8":
         job.calibration()  # a bad list or data set fails before anything is converted
-    report = ConvertReport(job.source, precision, request.dry_run, [], out_dir=job.out_dir)
+    report = ConvertReport(job.source, precision, request.dry_run, [], out_dir=job.out_dir,
+                           input_spec=job.input_spec, output_spec=job.output_spec)
     if source.frozen_here:
         report.results.append(_frozen_row(source, job, request.dry_run))
     single = request.target != ALL
@@ -218,7 +221,9 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
                 report.results.append(Result(target.name, precision, "failed",
                                              reason=str(exc)))
                 reporter.warn(f"{target.name}: {exc}")
-    if not request.dry_run and not any(r.status == "converted" for r in report.results):
+    report.output_spec = job.output_spec  # a logits/probabilities `auto` is decided by the checks
+    if not request.dry_run and not any(r.status == "converted" and r.target != "frozen"
+                                       for r in report.results):
         report.missing_tool = next((r.reason for r in report.results if r.tool_missing), None)
     return report
 

@@ -297,6 +297,10 @@ def load_source(path: Path, out_dir: Path, input_name: str | None = None,
         if node.op not in ("Placeholder", "PlaceholderWithDefault"):
             raise EdgeFerError(f"{path}: --input {input_name!r} is a {node.op}, not a "
                                f"placeholder the model is fed through")
+        sink = next(n for n in graph_def.node if n.name == output_name)
+        if sink.op in ("Placeholder", "PlaceholderWithDefault", "Const"):
+            raise EdgeFerError(f"{path}: --output {output_name!r} is a {sink.op}, not the "
+                               f"class-score node")
         known = node_shapes(graph_def, input_name)[0]
         dims = resolve_dims(known, parse_dims(dims_text) if dims_text else None, str(path),
                             input_name)

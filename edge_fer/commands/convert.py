@@ -89,6 +89,10 @@ def _print_table(report) -> None:
         table.add_row(row.target, precision, row.status, _shown_path(row.path, report.out_dir),
                       _size(row.size), seconds, note)
     console.print(table)
+    if report.input_spec is not None:
+        console.print(f"input {report.input_spec.describe()}; output "
+                      f"{report.output_spec.name!r}: {report.output_spec.classes} labels, "
+                      f"{report.output_spec.activation}", markup=False)
     for reason in dict.fromkeys(row.reason for row in report.results if row.reason):
         console.print(f"{'skipped' if _short(reason).endswith(('not found', 'not installed')) else 'why'}: {reason}",
                       markup=False)
