@@ -133,6 +133,8 @@ def _keras_function(path: Path, unsafe: bool):
 
 
 def _saved_model_function(path: Path):
+    """(loaded object, kept alive while its signature is frozen; the signature; input name and
+    known shape) of a SavedModel folder."""
     import tensorflow as tf
 
     try:
@@ -143,27 +145,16 @@ def _saved_model_function(path: Path):
     signature = loaded.signatures.get(SIGNATURE) if hasattr(loaded, "signatures") else None
     if signature is None:
         raise EdgeFerError(f"{path}: SavedModel has no {SIGNATURE!r} signature")
-    specs = signature.structured_input_signature[1]
-    if len(specs) != 1 or signature.structured_input_signature[0]:
-        raise EdgeFerError(f"{path}: its {SIGNATURE} signature takes {len(specs)} named inputs; "
-                           f"edge-fer converts one image input")
+    args, specs = signature.structured_input_signature
+    outputs = signature.structured_outputs
+    if args or len(specs) != 1 or (isinstance(outputs, dict) and len(outputs) != 1):
+        raise EdgeFerError(f"{path}: its {SIGNATURE} signature takes {len(args) + len(specs)} "
+                           f"inputs and gives {len(outputs) if isinstance(outputs, dict) else 1} "
+                           f"outputs; edge-fer converts one image input and one score output")
     key, spec = next(iter(specs.items()))
     shape = None if spec.shape.rank is None else \
         [None if d is None else int(d) for d in spec.shape.as_list()]
-
-    def function(dims):
-        fn = tf.function(lambda x: _single_output(signature(**{key: x}), path))
-        return fn.get_concrete_function(tf.TensorSpec(dims, spec.dtype, name=key))
-    return loaded, key, shape, function
-
-
-def _single_output(outputs, path: Path):
-    if isinstance(outputs, dict):
-        if len(outputs) != 1:
-            raise EdgeFerError(f"{path}: its {SIGNATURE} signature gives {len(outputs)} outputs "
-                               f"({', '.join(outputs)}); edge-fer converts one score output")
-        return next(iter(outputs.values()))
-    return outputs
+    return loaded, signature, key, shape
 
 
 def fold_constants(graph_def, output_name: str):
@@ -207,7 +198,25 @@ def fold_constants(graph_def, output_name: str):
         copy.CopyFrom(node)
         del copy.input[:]
         copy.input.extend(i for i in node.input if not i.startswith("^"))
-    return tf.compat.v1.graph_util.extract_sub_graph(out, [output_name])
+    return _needed_by(out, output_name)
+
+
+def _needed_by(graph_def, output_name: str):
+    """The nodes `output_name` is computed from, in their order."""
+    import tensorflow as tf
+
+    nodes = {node.name: node for node in graph_def.node}
+    needed, todo = set(), [output_name]
+    while todo:
+        name = todo.pop()
+        if name in needed or name not in nodes:
+            continue
+        needed.add(name)
+        todo.extend(i.split(":")[0].lstrip("^") for i in nodes[name].input)
+    out = tf.compat.v1.GraphDef()
+    out.versions.CopyFrom(graph_def.versions)
+    out.node.extend(node for node in graph_def.node if node.name in needed)
+    return out
 
 
 def freeze(path: Path, kind: str, dims_text: str | None, unsafe: bool) -> tuple:
@@ -221,24 +230,28 @@ def freeze(path: Path, kind: str, dims_text: str | None, unsafe: bool) -> tuple:
         _, name, shape, function = _keras_function(path, unsafe)
         how = {"loader": "keras.models.load_model(compile=False, safe_mode="
                          f"{not unsafe})", "keras_version": _version("keras")}
+        dims = resolve_dims(shape, parse_dims(dims_text) if dims_text else None, str(path), name)
+        traced = f"tf.function(model).get_concrete_function(TensorSpec({dims}, name={name!r}))"
     else:
-        _, name, shape, function = _saved_model_function(path)
+        loaded, signature, name, shape = _saved_model_function(path)
         how = {"loader": f"tf.saved_model.load, signature {SIGNATURE!r}"}
-    dims = resolve_dims(shape, parse_dims(dims_text) if dims_text else None, str(path), name)
+        dims = resolve_dims(shape, parse_dims(dims_text) if dims_text else None, str(path), name)
+        traced = f"loaded.signatures[{SIGNATURE!r}]"
     try:
-        concrete = function(dims)
-        frozen = convert_variables_to_constants_v2(concrete)
+        frozen = convert_variables_to_constants_v2(
+            function(dims) if kind == "keras" else signature)
     except EdgeFerError:
         raise
     except Exception as exc:  # noqa: BLE001 - tracing errors of any kind
         raise EdgeFerError(f"{path}: cannot be traced with input [{','.join(map(str, dims))}] "
                            f"({' '.join(str(exc).split())[:200]})") from None
+    if kind != "keras":
+        del loaded  # kept alive until its variables were read
     input_name = frozen.inputs[0].name.split(":")[0]
     output_name = frozen.outputs[0].name.split(":")[0]
     graph_def = fold_constants(frozen.graph.as_graph_def(), output_name)
-    how.update({"api": "tf.function(model).get_concrete_function(TensorSpec("
-                       f"{dims}, name={name!r})) → convert_variables_to_constants_v2 → constants "
-                       f"folded, NoOps removed",
+    how.update({"api": f"{traced} → convert_variables_to_constants_v2 → constants folded, "
+                       f"NoOps removed",
                 "tensorflow": tf.__version__})
     return graph_def, input_name, output_name, dims, how
 

@@ -222,3 +222,40 @@ def test_mismatches_are_one_line_exit_1_and_nothing_written(foreign, tmp_path, c
     line = _only_line(done)
     assert line.startswith("error:") and says in line, line
     assert not out.exists() and set(tmp_path.rglob("*")) == before
+
+
+def test_unsafe_keras_lets_a_trusted_lambda_file_convert(foreign, tmp_path, convert_cli):
+    out = tmp_path / "out"
+    done = convert_cli(foreign["root"] / "lambda.keras", "--unsafe-keras", "--target", "tflite",
+                       "--verify-count", "8", "--out", out, "--json")
+    assert done.exit_code == 0, done.output
+    assert _manifest(out / "frozen" / "lambda.pb")["frozen_with"]["loader"].endswith(
+        "safe_mode=False)")
+    done = convert_cli(foreign["pb"], "--unsafe-keras", "--target", "tflite", "--out", out)
+    assert done.exit_code == 2 and "Keras files" in done.output
+
+
+def test_a_saved_model_folder_converts_and_passes_the_checks(foreign, tmp_path, convert_cli):
+    folder = tmp_path / "exported"
+    foreign["rgb"].export(str(folder), verbose=False)
+    out = tmp_path / "out"
+    done = convert_cli(folder, "--target", "onnx", "--verify-count", "8", "--out", out, "--json")
+    assert done.exit_code == 0, done.output
+    manifest = _manifest(out / "onnx" / "exported.onnx")
+    assert manifest["checks"]["max_abs_dp"] < 1e-4
+    assert manifest["input_spec"]["shape"] == [1, 48, 48, 3]
+    assert manifest["source_model"]["path"] == str(folder)
+
+
+def test_qnn_takes_the_foreign_graphs_names_and_spec(foreign, tmp_path, convert_cli):
+    pytest.importorskip("onnxruntime_qnn")
+    out = tmp_path / "out"
+    done = convert_cli(foreign["pb"], "--target", "qnn", "--mean", "0.5", "--std", "0.5",
+                       "--labels", foreign["labels"], "--verify-count", "10", "--calib-count",
+                       "16", "--out", out, "--json")
+    assert done.exit_code == 0, done.output
+    manifest = _manifest(out / "qnn" / "foreign_qnn.onnx")
+    assert manifest["inputs"][0]["name"] == "input_1"
+    assert manifest["inputs"][0]["shape"] == [1, 64, 64, 1]
+    assert manifest["output_spec"]["labels"] == list(EIGHT)
+    assert manifest["checks"]["inputs"] == 10 and manifest["checks"]["top1_agreement"] >= 0.8

@@ -141,7 +141,8 @@ def foreign_models(faces, tmp_path_factory) -> dict[str, dict]:
 
 
 def edge_fer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(EDGE_FER), *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([str(EDGE_FER), *args], check=False, capture_output=True, text=True,
+                          timeout=300)
 
 
 @pytest.mark.parametrize("name", ["gray64", "rgb_nchw", "eight_logits"])
@@ -215,3 +216,32 @@ def test_a_labels_file_of_the_wrong_length_is_one_line_error(foreign_models, fac
 
     with pytest.raises(EdgeFerError, match="7 labels, but eight.tflite gives 8 scores"):
         model_spec(case["model"], labels_file=seven)
+
+
+def test_evaluate_takes_a_labels_file_of_any_count(foreign_models, faces, tmp_path):
+    """The eight-class model away from its labels.txt: its labels come from --labels; the
+    correct count over both splits of the face folder is what the Keras model gets right."""
+    import shutil
+
+    case = foreign_models["eight_logits"]
+    model = shutil.copy(case["model"], tmp_path / "eight.tflite")
+    labels = tmp_path / "labels8.txt"
+    labels.write_text("\n".join(EIGHT) + "\n")
+    folder, paths, _, _ = faces
+    correct = 0
+    for split in ("train", "val"):
+        done = edge_fer("evaluate", str(model), "--data", str(folder), "--split", split,
+                        "--labels", str(labels), "--json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["labels"] == list(EIGHT) and len(report["confusion"]) == 8
+        correct += report["correct"]
+    truth = [path.parent.name for path in paths]
+    assert correct == sum(e == t for e, t in zip(case["expected"], truth))
+    before = set(tmp_path.rglob("*"))
+    seven = tmp_path / "seven.txt"
+    seven.write_text("\n".join(LABELS) + "\n")
+    done = edge_fer("evaluate", str(model), "--data", str(folder), "--labels", str(seven))
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert "7 labels, but eight.tflite gives 8 scores" in done.stderr
+    assert set(tmp_path.rglob("*")) == before | {seven}
