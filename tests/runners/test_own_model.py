@@ -110,19 +110,19 @@ def foreign_models(faces, tmp_path_factory) -> dict[str, dict]:
     model = _keras_model(shape64, 7, logits=False)
     _train(model, np.stack([cv2.resize(g, (64, 64))[:, :, None] for g in gray]) / 127.5 - 1,
            train_labels, logits=False)
-    cases["gray64"] = dict(model=_to_tflite(model, shape64, root / "gray64.tflite"),
-                           flags=["--mean", "0.5", "--std", "0.5"], keras=model,
-                           prepare=_gray64, labels=LABELS)
+    cases["gray64"] = {"model": _to_tflite(model, shape64, root / "gray64.tflite"),
+                       "flags": ["--mean", "0.5", "--std", "0.5"], "keras": model,
+                       "prepare": _gray64, "labels": LABELS}
 
     shape_rgb = (48, 48, 3)
     model = _keras_model(shape_rgb, 7, logits=False)
     rgb = np.repeat(gray / 255.0, 3, axis=-1)
     _train(model, (rgb - np.float32(IMAGENET_MEAN)) / np.float32(IMAGENET_STD), train_labels,
            logits=False)
-    cases["rgb_nchw"] = dict(model=_to_onnx_nchw(model, shape_rgb, root / "rgb_nchw.onnx"),
-                             flags=["--mean", ",".join(map(str, IMAGENET_MEAN)),
-                                    "--std", ",".join(map(str, IMAGENET_STD))],
-                             keras=model, prepare=_rgb_imagenet, labels=LABELS)
+    cases["rgb_nchw"] = {"model": _to_onnx_nchw(model, shape_rgb, root / "rgb_nchw.onnx"),
+                         "flags": ["--mean", ",".join(map(str, IMAGENET_MEAN)),
+                                   "--std", ",".join(map(str, IMAGENET_STD))],
+                         "keras": model, "prepare": _rgb_imagenet, "labels": LABELS}
 
     shape48 = (48, 48, 1)
     model = _keras_model(shape48, 8, logits=True)
@@ -131,8 +131,8 @@ def foreign_models(faces, tmp_path_factory) -> dict[str, dict]:
     folder = root / "eight"
     folder.mkdir()
     (folder / "labels.txt").write_text("\n".join(EIGHT) + "\n")
-    cases["eight_logits"] = dict(model=_to_tflite(model, shape48, folder / "eight.tflite"),
-                                 flags=[], keras=model, prepare=_gray48, labels=EIGHT)
+    cases["eight_logits"] = {"model": _to_tflite(model, shape48, folder / "eight.tflite"),
+                             "flags": [], "keras": model, "prepare": _gray48, "labels": EIGHT}
     for case in cases.values():
         inputs = np.stack([case["prepare"](path) for path in paths])
         scores = np.asarray(case["keras"](inputs, training=False))
