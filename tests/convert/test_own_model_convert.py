@@ -116,6 +116,36 @@ def test_a_foreign_frozen_graph_converts_to_tflite_and_onnx_and_passes_the_check
         assert (spec.height, spec.width, spec.mean, spec.std) == (64, 64, (0.5,), (0.5,))
         assert output.labels == EIGHT and output.activation == "logits"
     assert (out / "tflite" / "labels.txt").read_text().split() == list(EIGHT)
+    # raw-inputs → run → classify on the converted file with no spec flags at all
+    import cv2
+    from typer.testing import CliRunner
+
+    from edge_fer.cli import app
+    from edge_fer.data.synthetic import generate
+
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for i, face in enumerate(generate(3, seed=2)[0]):
+        cv2.imwrite(str(faces / f"f{i}.png"), face)
+    model = out / "tflite" / "foreign.tflite"
+    made = CliRunner().invoke(app, ["raw-inputs", str(faces), "--model", str(model), "--out",
+                                    str(tmp_path / "raws"), "--json"])
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["input_spec"]["mean"] == [0.5]
+    ran = CliRunner().invoke(app, ["run", str(model), "-i", str(tmp_path / "raws" /
+                                   "input_list.txt"), "-o", str(tmp_path / "ran"), "-q"])
+    assert ran.exit_code == 0, ran.output
+    shown = CliRunner().invoke(app, ["classify", str(tmp_path / "ran"), "--json"])
+    assert shown.exit_code == 0, shown.output
+    from edge_fer.tensors.graphio import load_graph_def
+    from edge_fer.training.freeze import frozen_outputs
+
+    own = np.stack([cv2.resize(cv2.imread(str(faces / f"f{i}.png"), cv2.IMREAD_GRAYSCALE),
+                               (64, 64), interpolation=cv2.INTER_LINEAR)[..., None]
+                    for i in range(3)]).astype(np.float32) / 127.5 - 1
+    graph = frozen_outputs(load_graph_def(foreign["pb"], required=()), own, "input_1", "Identity")
+    assert [r["label"] for r in json.loads(shown.stdout)["results"]] == \
+        [EIGHT[i] for i in graph.argmax(1)]
     # The graph held Keras's NoOps and bias reshapes: it was folded into frozen/ and converted
     frozen = _manifest(out / "frozen" / "foreign.pb")
     assert frozen["input_spec"]["mean"] == [0.5] and frozen["outputs"] == [{"name": "Identity"}]
