@@ -343,6 +343,10 @@ def load_source(path: Path, out_dir: Path, input_name: str | None = None,
                       softmax=True if output_node == "Softmax" else None)
     input_spec, output_spec = spec_from_facts(original or path, facts, labels_file=labels_file,
                                               **spec_flags)
+    if input_spec.image_shape != tuple(dims[1:]):
+        raise UsageError(f"{path}: input {input_name!r} is [{','.join(map(str, dims))}] "
+                         f"({input_spec.layout}); --color {input_spec.color} makes "
+                         f"{input_spec.channels}-channel images for it")
     return Source(model, graph_def, input_name, output_name, list(dims), input_spec,
                   output_spec, original, facts_how)
 

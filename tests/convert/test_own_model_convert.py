@@ -289,3 +289,12 @@ def test_qnn_takes_the_foreign_graphs_names_and_spec(foreign, tmp_path, convert_
     assert manifest["inputs"][0]["shape"] == [1, 64, 64, 1]
     assert manifest["output_spec"]["labels"] == list(EIGHT)
     assert manifest["checks"]["inputs"] == 10 and manifest["checks"]["top1_agreement"] >= 0.8
+
+
+def test_a_colour_the_input_cannot_take_is_a_usage_error_and_nothing_written(
+        foreign, tmp_path, convert_cli):
+    out = tmp_path / "out"
+    done = convert_cli(foreign["pb"], "--color", "bgr", "--target", "tflite", "--out", out)
+    assert done.exit_code == 2
+    assert "--color bgr makes 3-channel images" in _only_line(done)
+    assert not out.exists()
