@@ -92,13 +92,17 @@ def test_a_foreign_frozen_graph_converts_to_tflite_and_onnx_and_passes_the_check
     from edge_fer.runners.model_io import model_spec
 
     out = tmp_path / "out"
-    for target, precision in (("tflite", "fp32"), ("onnx", "int8")):
+    for target, precision in (("tflite", "fp32"), ("tflite", "int8"), ("onnx", "int8")):
         done = convert_cli(foreign["pb"], "--target", target, "--precision", precision,
                            "--input", "input_1", "--input-shape", "1,64,64,1", "--output",
                            "Identity", "--mean", "0.5", "--std", "0.5", "--labels",
                            foreign["labels"], *CHECKS, "--out", out, "--json")
         assert done.exit_code == 0, done.output
-    for name in ("tflite/foreign.tflite", "onnx/foreign.onnx", "onnx/foreign_int8.onnx"):
+    # calibrated on inputs made by the spec: [-1, 1] (a [0, 1] calibration gives scale 1/255)
+    quantized = _manifest(out / "tflite" / "foreign_int8.tflite")["inputs"][0]["quantization"]
+    assert quantized["scale"] == pytest.approx(2 / 255, rel=0.02)
+    for name in ("tflite/foreign.tflite", "tflite/foreign_int8_float_io.tflite",
+                 "onnx/foreign.onnx", "onnx/foreign_int8.onnx"):
         manifest = _manifest(out / name)
         checks = manifest["checks"]
         assert checks["inputs"] == 24 and checks["compared"] == "softmax of the logits"
