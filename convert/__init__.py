@@ -15,7 +15,10 @@ Files, for model `<stem>.pb`, in one folder per target under --out (default: bes
            `<stem>_qnn_<soc>_ctx_<hash>_qnn.bin` (a new name per binary: one rename replaces the pair)
 each file `<name>.<ext>` with its manifest `<name>.json` beside it (CONVENTIONS: Artifacts; e.g.
 `tflite/<stem>_int8.json`) and a `labels.txt` in each target's folder. The folder is chosen in
-one place, `ConvertJob.folder`.
+one place, `ConvertJob.folder`. A Keras file or SavedModel folder is first frozen into
+`frozen/<stem>.pb` (convert/source.py), which every target converts. Each manifest also holds the
+model's `input_spec` and `output_spec` (tensor names, size, layout, colour, mean/std, labels),
+which run, raw-inputs and classify read for that file.
 
 Without a precision each target converts at its `default_precision` (fp32; int8 for qnn, which
 offers nothing else); `all` converts at ALL_DEFAULT_PRECISION.
@@ -89,6 +92,14 @@ class ConvertRequest:
     dry_run: bool = False
     dynamic_batch: bool = False
     htp_socs: str | None = None
+    input_name: str | None = None     # --input: the graph's image placeholder
+    output_name: str | None = None    # --output: its class-score node
+    input_shape: str | None = None    # --input-shape N,H,W,C (completes the placeholder's)
+    unsafe_keras: bool = False        # --unsafe-keras: let Keras run code stored in the file
+    labels: Path | None = None        # --labels: the model's labels file
+    color: str | None = None          # --color, --mean, --std: what a graph cannot say
+    mean: str | None = None
+    std: str | None = None
 
 
 @dataclass
@@ -124,10 +135,14 @@ class ConvertReport:
     results: list[Result]
     missing_tool: str | None = None   # nothing converted, for lack of a tool (exit 3)
     out_dir: Path | None = None       # the parent of the per-target folders
+    input_spec: object = None         # the model's InputSpec / OutputSpec, as every manifest has
+    output_spec: object = None
 
     def as_dict(self) -> dict:
         return {"model": str(self.model), "precision": self.precision, "dry_run": self.dry_run,
                 "out_dir": str(self.out_dir) if self.out_dir else None,
+                "input_spec": self.input_spec.to_dict() if self.input_spec else None,
+                "output_spec": self.output_spec.to_dict() if self.output_spec else None,
                 "results": [r.as_dict() for r in self.results]}
 
 
@@ -171,18 +186,26 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
     `missing_tool` (exit 3) after the commands that would have run. `all`: every target whose
     tools are present is converted; the others are listed as skipped, failures as failed.
     """
-    from edge_fer.tensors.graphio import load_graph_def
+    from edge_fer.convert.source import load_source
 
     targets, precision = _validate(request)
-    graph_def = load_graph_def(request.model)
-    job = ConvertJob(model=Path(request.model), graph_def=graph_def,
-                     out_dir=Path(request.out_dir) if request.out_dir else Path(request.model).parent,
+    out_dir = Path(request.out_dir) if request.out_dir else Path(request.model).parent
+    source = load_source(Path(request.model), out_dir, request.input_name, request.output_name,
+                         request.input_shape, request.unsafe_keras, request.labels,
+                         color=request.color, mean=request.mean, std=request.std)
+    job = ConvertJob(model=source.model, graph_def=source.graph_def, out_dir=out_dir,
                      precision=precision, calib=request.calib,
                      calib_count=request.calib_count, verify_count=request.verify_count,
-                     dynamic_batch=request.dynamic_batch, htp_socs=request.htp_socs)
+                     dynamic_batch=request.dynamic_batch, htp_socs=request.htp_socs,
+                     input_name=source.input_name, output_name=source.output_name,
+                     input_dims=source.input_dims, input_spec=source.input_spec,
+                     output_spec=source.output_spec, original=source.original)
     if request.calib is not None and precision == "int8":
         job.calibration()  # a bad list or data set fails before anything is converted
-    report = ConvertReport(job.model, precision, request.dry_run, [], out_dir=job.out_dir)
+    report = ConvertReport(job.source, precision, request.dry_run, [], out_dir=job.out_dir,
+                           input_spec=job.input_spec, output_spec=job.output_spec)
+    if source.frozen_here:
+        report.results.append(_frozen_row(source, job, request.dry_run))
     single = request.target != ALL
     with native_stdout_to_stderr():  # native libraries loaded by plan()/missing() print too
         for target in targets:
@@ -198,9 +221,25 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
                 report.results.append(Result(target.name, precision, "failed",
                                              reason=str(exc)))
                 reporter.warn(f"{target.name}: {exc}")
-    if not request.dry_run and not any(r.status == "converted" for r in report.results):
+    report.output_spec = job.output_spec  # a logits/probabilities `auto` is decided by the checks
+    if not request.dry_run and not any(r.status == "converted" and r.target != "frozen"
+                                       for r in report.results):
         report.missing_tool = next((r.reason for r in report.results if r.tool_missing), None)
     return report
+
+
+def _frozen_row(source, job: ConvertJob, dry_run: bool) -> Result:
+    """A Keras file or SavedModel is frozen first into frozen/<stem>.pb, which every target
+    converts (and which snpe-tensorflow-to-dlc is given)."""
+    from edge_fer.convert.base import sha256_path
+    from edge_fer.convert.source import write_frozen
+
+    commands = [source.frozen_facts["api"]]
+    if dry_run:
+        return Result("frozen", "fp32", "planned", path=job.model, commands=commands)
+    write_frozen(source, sha256_path(job.source))
+    return Result("frozen", "fp32", "converted", path=job.model, size=job.model.stat().st_size,
+                  commands=commands)
 
 
 def _run_target(target: Target, job: ConvertJob, dry_run: bool) -> list[Result]:

@@ -24,13 +24,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_fer import __version__, reporter
-from edge_fer.atomic import output_lock, publish_files, recover_files, staging_name
+from edge_fer.atomic import (
+    atomic_write_text,
+    output_lock,
+    publish_files,
+    recover_files,
+    staging_name,
+)
 from edge_fer.errors import EdgeFerError
-from edge_fer.labels import NUM_CLASSES, write_labels
 from edge_fer.reporter import native_stdout_to_stderr
 from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME
+from edge_fer.tensors.spec import InputSpec, OutputSpec
 
-LAYOUT = "NHWC"
 LABELS_NAME = "labels.txt"
 MANIFEST_SUFFIX = ".json"
 TOOL_TIMEOUT_S = 3600
@@ -40,7 +45,7 @@ TOOL_TIMEOUT_S = 3600
 class ConvertJob:
     """One model to convert and the options that apply to it, resolved and validated."""
 
-    model: Path
+    model: Path                       # the frozen graph every target converts
     graph_def: object                 # tf.compat.v1.GraphDef, already checked by load_graph_def
     out_dir: Path
     precision: str
@@ -49,6 +54,12 @@ class ConvertJob:
     verify_count: int = 200
     dynamic_batch: bool = False       # onnx, tflite
     htp_socs: str | None = None       # int8 for Qualcomm HTP (dlc, qnn)
+    input_name: str = INPUT_NAME      # the graph's image placeholder
+    output_name: str = OUTPUT_NAME    # its class-score node
+    input_dims: list[int] | None = None   # None: read from the placeholder (edge-fer's own graph)
+    input_spec: InputSpec = field(default_factory=InputSpec)
+    output_spec: OutputSpec = field(default_factory=OutputSpec)
+    original: Path | None = None      # a Keras file / SavedModel the graph was frozen from
     _model_sha256: str | None = field(default=None, repr=False)
     _calibration: object = field(default=None, repr=False)
     _checks: object = field(default=None, repr=False)
@@ -67,28 +78,39 @@ class ConvertJob:
         return self.folder(target) / f"{self.stem}{tag}{suffix}"
 
     @property
+    def source(self) -> Path:
+        """What the user converted: the graph, or the Keras file / SavedModel it came from."""
+        return self.original or self.model
+
+    @property
     def model_sha256(self) -> str:
         if self._model_sha256 is None:
-            self._model_sha256 = sha256_file(self.model)
+            self._model_sha256 = sha256_path(self.source)
         return self._model_sha256
 
     def input_shape(self) -> list[int]:
-        """The shape of placeholder `x` with an unknown batch taken as 1 (what converters need)."""
+        """The input's dimensions with an unknown batch taken as 1 (what converters need)."""
+        if self.input_dims is not None:
+            return list(self.input_dims)
         for node in self.graph_def.node:
-            if node.name == INPUT_NAME:
+            if node.name == self.input_name:
                 dims = [d.size for d in node.attr["shape"].shape.dim]
                 if len(dims) != 4:
-                    raise EdgeFerError(f"{self.model}: input {INPUT_NAME!r} has shape {dims}, "
-                                       f"expected [N, 48, 48, 1] (CONVENTIONS)")
+                    raise EdgeFerError(f"{self.model}: input {self.input_name!r} has shape "
+                                       f"{dims}, expected [N, H, W, C] or [N, C, H, W]")
                 return [1 if dims[0] < 0 else dims[0], *dims[1:]]
-        raise EdgeFerError(f"{self.model}: graph has no input {INPUT_NAME!r}")
+        raise EdgeFerError(f"{self.model}: graph has no input {self.input_name!r}")
+
+    @property
+    def classes(self) -> int:
+        return self.output_spec.classes
 
     def calibration(self):
         """The calibration samples (loaded once, on first use)."""
         from edge_fer.convert.calibration import load_calibration
 
         if self._calibration is None:
-            self._calibration = load_calibration(self.calib, self.calib_count)
+            self._calibration = load_calibration(self.calib, self.calib_count, self.input_spec)
         return self._calibration
 
     def checks(self):
@@ -134,6 +156,18 @@ class Artifact:
     checks: dict | None
 
 
+def sha256_path(path: Path) -> str:
+    """sha256 of a file, or of a folder's files (a SavedModel: relative names and contents, in
+    name order)."""
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + b"\0")
+        digest.update(sha256_file(file).encode())
+    return digest.hexdigest()
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -158,8 +192,9 @@ def tensor_facts(name: str, shape: list, dtype: str, quantization: dict | None =
 def default_io(job: ConvertJob, suffix: str = "") -> dict:
     """The graph's own inputs/outputs (for formats we cannot read back here, e.g. DLC)."""
     shape = job.input_shape()
-    return {"inputs": [tensor_facts(INPUT_NAME + suffix, shape, "float32")],
-            "outputs": [tensor_facts(OUTPUT_NAME + suffix, [shape[0], NUM_CLASSES], "float32")]}
+    return {"inputs": [tensor_facts(job.input_name + suffix, shape, "float32")],
+            "outputs": [tensor_facts(job.output_name + suffix, [shape[0], job.classes],
+                                     "float32")]}
 
 
 def produce(job: ConvertJob, step: Step) -> Artifact:
@@ -186,11 +221,15 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
             "target": step.target,
             "precision": step.precision,
             **({"variant": step.variant} if step.variant else {}),
-            "source_model": {"path": str(job.model.resolve()), "sha256": job.model_sha256},
+            "source_model": {"path": str(job.source.resolve()), "sha256": job.model_sha256},
+            **({"frozen_graph": str(job.model.resolve())} if job.original else {}),
             "commands": step.shown_commands(),
             "written_via": "a staging folder beside it, renamed into place when complete",
-            "layout": LAYOUT,
+            "layout": job.input_spec.layout.upper(),
             "labels": LABELS_NAME,
+            # what run, raw-inputs and classify read for this file (runners/model_io.py)
+            "input_spec": job.input_spec.to_dict(),
+            "output_spec": job.output_spec.to_dict(),
             **facts,
             "seconds": round(seconds, 3),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -209,7 +248,7 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
             for old in final.parent.glob(step.companion_glob):
                 if old.name not in companions:
                     old.unlink(missing_ok=True)
-    write_labels(final.parent / LABELS_NAME)
+    atomic_write_text(final.parent / LABELS_NAME, "\n".join(job.output_spec.labels) + "\n")
     # a QNN context model is nothing without its .bin: its size is the pair's
     binary = (facts.get("context_binary") or {}).get("bytes", 0)
     size += binary

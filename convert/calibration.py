@@ -1,8 +1,9 @@
 """Calibration samples for int8 conversion, and the check inputs artifacts are compared on.
 
-`--calib` is either an SNPE input list (a `.txt` naming float32 48×48×1 raws, CONVENTIONS: Raw
-tensors) or a data-set spec that `edge_fer.data.load_dataset` understands; without it the built-in
-synthetic data set is used. Whatever was used is recorded in each manifest.
+`--calib` is either an SNPE input list (a `.txt` naming float32 raws of the model's input,
+48×48×1 for edge-fer's own, CONVENTIONS: Raw tensors) or a data-set spec that `edge_fer.data.load_dataset` understands; without it the built-in
+synthetic data set is used, its faces made into what the model takes by its input spec
+(edge_fer/tensors/spec.py). Whatever was used is recorded in each manifest.
 """
 
 from __future__ import annotations
@@ -18,25 +19,23 @@ from edge_fer.atomic import atomic_dir
 from edge_fer.errors import EdgeFerError
 from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
-from edge_fer.preprocess import INPUT_SIZE, to_model_input
-from edge_fer.tensors.graphio import INPUT_NAME
+from edge_fer.preprocess import preprocess, to_model_input
 from edge_fer.tensors.rawio import (
-    IMAGE_ELEMENTS,
     read_image_raw,
     read_input_list,
     write_input_list,
     write_raw,
 )
+from edge_fer.tensors.spec import InputSpec, read_spec
 
 DEFAULT_DATASET = "synthetic"
 SYNTHETIC_VAL = 1200  # the built-in set's validation split, as `edge-fer train` draws it
-RAW_BYTES = IMAGE_ELEMENTS * 4  # one float32 48×48×1 image
 SAMPLE_SEED = 0
 
 
 @dataclass
 class SampleSet:
-    """float32 [N, 48, 48, 1] model inputs and where they came from."""
+    """float32 model inputs [N, *InputSpec.image_shape] and where they came from."""
 
     images: np.ndarray
     kind: str                      # "input-list" or "data-set"
@@ -61,24 +60,42 @@ def is_input_list(spec: str) -> bool:
     return spec.lower().endswith(".txt")
 
 
-def load_input_list_samples(path: str | Path) -> SampleSet:
-    """Every raw of the list, each checked to exist and to hold exactly one float32 image."""
+def model_inputs(faces: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """uint8 [N, 48, 48] faces → what the model takes: as training fed edge-fer's own model,
+    else through the one preprocess function with the model's input spec."""
+    if spec.same_tensor(InputSpec()):
+        return to_model_input(faces)
+    return np.stack([preprocess(face, spec=spec) for face in faces]) if len(faces) else \
+        np.zeros((0, *spec.image_shape), np.float32)
+
+
+def load_input_list_samples(path: str | Path, spec: InputSpec | None = None) -> SampleSet:
+    """Every raw of the list, each checked to exist and to hold exactly one float32 image of the
+    model's input (and, when raw-inputs recorded it, made with the model's spec)."""
+    spec = spec or InputSpec()
     listing = read_input_list(path)
+    recorded = read_spec(listing.path.parent)
+    if recorded is not None and not recorded[0].same_tensor(spec):
+        raise EdgeFerError(f"{listing.path}: raws made for {recorded[0].describe()}, but the "
+                           f"model takes {spec.describe()}; make them with edge-fer raw-inputs "
+                           f"--model")
+    raw_bytes = spec.elements * 4
+    shown = "x".join(str(d) for d in spec.image_shape)
     images = []
-    for number, raw in enumerate(listing.raw_paths(INPUT_NAME)):
+    for number, raw in enumerate(listing.raw_paths(spec.name)):
         where = f"input {number + 1} of {listing.where(number)}"
         require_regular(raw, f"a calibration raw ({where})")
         if not raw.is_file():
             raise EdgeFerError(f"{raw}: calibration raw missing ({where})")
         size = raw.stat().st_size
-        if size != RAW_BYTES:
-            raise EdgeFerError(f"{raw}: {size:,} bytes, expected {RAW_BYTES:,} (one float32 "
-                               f"{INPUT_SIZE}x{INPUT_SIZE}x1 image; {where})")
-        image = read_image_raw(raw)
+        if size != raw_bytes:
+            raise EdgeFerError(f"{raw}: {size:,} bytes, expected {raw_bytes:,} (one float32 "
+                               f"{shown} image; {where})")
+        image = read_image_raw(raw, "float32", spec)
         require_finite(image, str(raw), f"calibration raw ({where})")
         images.append(image)
     stacked = np.concatenate(images)
-    if stacked.min() < 0.0 or stacked.max() > 1.0:
+    if spec.same_tensor(InputSpec()) and (stacked.min() < 0.0 or stacked.max() > 1.0):
         reporter.warn(f"{listing.path}: raw values span [{stacked.min():.3g}, {stacked.max():.3g}]; "
                       f"the model takes pixels scaled to [0, 1]")
     return SampleSet(stacked, "input-list", str(listing.path), input_list=listing.path)
@@ -109,25 +126,29 @@ def _dataset_order(count: int) -> np.ndarray:
     return np.random.default_rng(SAMPLE_SEED).permutation(count)
 
 
-def load_calibration(spec: str | None, count: int) -> SampleSet:
+def load_calibration(spec: str | None, count: int, input_spec: InputSpec | None = None) -> SampleSet:
     """`count` calibration inputs from a data set (its training split; the built-in set's
-    validation faces), or every input of an SNPE list."""
+    validation faces), or every input of an SNPE list, made as `input_spec` says."""
+    input_spec = input_spec or InputSpec()
     if spec is not None and is_input_list(spec):
-        return load_input_list_samples(spec)
+        return load_input_list_samples(spec, input_spec)
     name = spec or DEFAULT_DATASET
     (split, images), _ = _dataset_images(name)
     chosen = np.sort(_dataset_order(len(images))[:count])
     note = "built-in default (no --calib)" if spec is None else ""
     if len(chosen) < count:
         reporter.warn(f"{name}: only {len(chosen)} images to calibrate with (asked for {count})")
-    return SampleSet(to_model_input(images[chosen]), "data-set", name, note=note, split=split)
+    return SampleSet(model_inputs(images[chosen], input_spec), "data-set", name, note=note,
+                     split=split)
 
 
-def load_check_samples(spec: str | None, count: int, calib_count: int) -> SampleSet:
+def load_check_samples(spec: str | None, count: int, calib_count: int,
+                       input_spec: InputSpec | None = None) -> SampleSet:
     """Inputs to compare artifacts with the TF graph on: a data set's validation images not used
     for calibration (where there are enough), or the inputs of the calibration list."""
+    input_spec = input_spec or InputSpec()
     if spec is not None and is_input_list(spec):
-        samples = load_input_list_samples(spec)
+        samples = load_input_list_samples(spec, input_spec)
         return SampleSet(samples.images[:count], samples.kind, samples.source, samples.input_list,
                          note="the calibration list's own inputs")
     name = spec or DEFAULT_DATASET
@@ -139,8 +160,8 @@ def load_check_samples(spec: str | None, count: int, calib_count: int) -> Sample
         unused = order[calib_count:calib_count + count]
         chosen = unused if len(unused) >= min(count, len(images)) else order[:count]
         note = "validation images not used for calibration" if chosen is unused else ""
-    return SampleSet(to_model_input(images[np.sort(chosen)]), "data-set", name, note=note,
-                     split=split)
+    return SampleSet(model_inputs(images[np.sort(chosen)], input_spec), "data-set", name,
+                     note=note, split=split)
 
 
 def write_snpe_input_list(samples: SampleSet, folder: Path) -> Path:

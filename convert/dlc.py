@@ -17,7 +17,7 @@ from edge_fer.convert.base import ConvertJob, Step, default_io, last_lines, run_
 from edge_fer.convert.calibration import snpe_input_list_path, write_snpe_input_list
 from edge_fer.errors import EdgeFerError
 from edge_fer.platform.sdk import SDK_HINT, find_sdk_tool, sdk_info
-from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME, check_snpe_ops
+from edge_fer.tensors.graphio import check_snpe_ops
 
 TARGET = "dlc"
 SUFFIX = ".dlc"
@@ -76,8 +76,8 @@ def _tool(name: str) -> str:
 
 def convert_argv(job: ConvertJob, converter: str, style: FlagStyle, output: Path) -> list[str]:
     dims = ",".join(str(d) for d in job.input_shape())
-    return [converter, style.input, str(job.model.resolve()), "--input_dim", INPUT_NAME, dims,
-            "--out_node", OUTPUT_NAME, style.output, str(output.resolve())]
+    return [converter, style.input, str(job.model.resolve()), "--input_dim", job.input_name,
+            dims, "--out_node", job.output_name, style.output, str(output.resolve())]
 
 
 def quantize_argv(job: ConvertJob, quantizer: str, fp32: Path, input_list: Path,

@@ -1,7 +1,8 @@
-"""ONNX from the frozen graph with tf2onnx (opset 17), input `x`, output `output`, NHWC kept.
+"""ONNX from the frozen graph with tf2onnx (opset 17), the graph's input and output names and
+layout kept (edge-fer's own: `x`, `output`, NHWC).
 
-The layout is not transposed to NCHW: the model takes the same [N, 48, 48, 1] tensors (and raw
-files) as every other target; the manifest and the model's metadata say so. `--dynamic-batch`
+The layout is not transposed: the model takes the same tensors (and raw files) as every other
+target; the manifest and the model's metadata say so. `--dynamic-batch`
 frees the batch dimension (the frozen graph's Reshape to [1, …] is rewritten to [-1, …]) and is
 checked by running a batch of 3 against 3 single runs. `--precision int8` also writes a QDQ model
 quantized by onnxruntime.quantization from the same calibration samples as the other targets.
@@ -15,15 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.convert.base import LAYOUT, ConvertJob, Step
+from edge_fer.convert.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError
-from edge_fer.labels import LABELS
-from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME, dynamic_batch_graph
+from edge_fer.tensors.graphio import dynamic_batch_graph
 
 TARGET = "onnx"
 SUFFIX = ".onnx"
 OPSET = 17
-RENAMES = {f"{INPUT_NAME}:0": INPUT_NAME, f"{OUTPUT_NAME}:0": OUTPUT_NAME}
 # uint8 activations AND uint8 weights (U8U8), per-channel. onnxruntime's default pairing, uint8
 # activations × int8 weights (U8S8), runs on x86 CPUs without VNNI (AVX2, AVX-512 without VNNI) with
 # VPMADDUBSW, whose 16-bit pair sums saturate: on this AVX2 machine it gave the float model's top-1 on
@@ -44,14 +43,22 @@ def missing(job: ConvertJob) -> str | None:
     return None
 
 
+def renames(job: ConvertJob) -> dict[str, str]:
+    """tf2onnx names tensors `name:0`; the ONNX model keeps the graph's own names."""
+    return {f"{job.input_name}:0": job.input_name, f"{job.output_name}:0": job.output_name}
+
+
 def plan(job: ConvertJob) -> list[Step]:
     fp32 = job.output(TARGET, SUFFIX)
-    rewrite = ["graph_def = <x batch and batch-1 Reshape shapes set to -1>"] if job.dynamic_batch else []
+    rewrite = [f"graph_def = <{job.input_name} batch and batch-1 Reshape shapes set to -1>"] \
+        if job.dynamic_batch else []
     steps = [Step(TARGET, "fp32", fp32, [
         *rewrite,
         (f"model, _ = tf2onnx.convert.from_graph_def(graph_def, name={job.stem!r}, "
-         f"input_names=[{INPUT_NAME + ':0'!r}], output_names=[{OUTPUT_NAME + ':0'!r}], "
-         f"opset={OPSET}, tensors_to_rename={RENAMES!r})"),
+         f"input_names=[{job.input_name + ':0'!r}], output_names=[{job.output_name + ':0'!r}], "
+         f"opset={OPSET}, tensors_to_rename={renames(job)!r}"
+         + ("" if job.dynamic_batch else
+            f", shape_override={{{job.input_name + ':0'!r}: {job.input_shape()}}}") + ")"),
         "onnx.checker.check_model(model, full_check=True)",
     ], functools.partial(_convert, job), "dynamic batch" if job.dynamic_batch else "")]
     if job.precision == "int8":
@@ -69,7 +76,8 @@ def _finish(model, job: ConvertJob, path: Path) -> None:
     """Record layout and labels in the model's metadata, check it, save it."""
     import onnx
 
-    for key, value in (("layout", LAYOUT), ("labels", ",".join(LABELS)),
+    for key, value in (("layout", job.input_spec.layout.upper()),
+                       ("labels", ",".join(job.output_spec.labels)),
                        ("source_sha256", job.model_sha256)):
         entry = next((p for p in model.metadata_props if p.key == key), None) or model.metadata_props.add()
         entry.key, entry.value = key, value
@@ -96,11 +104,11 @@ def _check_dynamic_batch(job: ConvertJob, path: Path) -> None:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     images = np.random.default_rng(0).random((BATCH_CHECK, *job.input_shape()[1:]), np.float32)
     try:
-        batched = session.run([OUTPUT_NAME], {INPUT_NAME: images})[0]
+        batched = session.run([job.output_name], {job.input_name: images})[0]
     except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
         raise EdgeFerError(f"{job.model}: graph does not run with a dynamic batch "
                            f"({str(exc).splitlines()[0]}); freeze it with a free batch") from None
-    single = np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: images[i:i + 1]})[0]
+    single = np.concatenate([session.run([job.output_name], {job.input_name: images[i:i + 1]})[0]
                              for i in range(BATCH_CHECK)])
     if batched.shape != single.shape or np.abs(batched - single).max() > 1e-5:
         raise EdgeFerError(f"{job.model}: a batch of {BATCH_CHECK} does not give what "
@@ -118,16 +126,18 @@ def _convert(job: ConvertJob, path: Path) -> dict:
 
     graph_def, rewritten = job.graph_def, []
     if job.dynamic_batch:
-        graph_def, rewritten = dynamic_batch_graph(job.graph_def, job.input_shape()[0])
+        graph_def, rewritten = dynamic_batch_graph(job.graph_def, job.input_shape()[0],
+                                                   job.input_name)
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
     tf_logger = tf.get_logger()
     tf_level = tf_logger.level
     tf_logger.setLevel(logging.ERROR)  # tf2onnx calls TF1 APIs that log deprecation notices
     try:
         model, _ = tf2onnx.convert.from_graph_def(
-            graph_def, name=job.stem, input_names=[f"{INPUT_NAME}:0"],
-            output_names=[f"{OUTPUT_NAME}:0"], opset=OPSET, tensors_to_rename=dict(RENAMES),
-            shape_override=None if job.dynamic_batch else {f"{INPUT_NAME}:0": job.input_shape()})
+            graph_def, name=job.stem, input_names=[f"{job.input_name}:0"],
+            output_names=[f"{job.output_name}:0"], opset=OPSET, tensors_to_rename=renames(job),
+            shape_override=None if job.dynamic_batch else
+            {f"{job.input_name}:0": job.input_shape()})
     except Exception as exc:  # noqa: BLE001 - tf2onnx raises whatever the failing handler raised
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EdgeFerError(f"{job.model}: tf2onnx conversion failed ({first})") from None
@@ -160,8 +170,8 @@ def _settings_text() -> str:
 class _CalibrationReader:
     """onnxruntime.quantization's CalibrationDataReader over the calibration samples."""
 
-    def __init__(self, images: np.ndarray):
-        self._feeds = iter({INPUT_NAME: image[None].astype(np.float32)} for image in images)
+    def __init__(self, images: np.ndarray, input_name: str):
+        self._feeds = iter({input_name: image[None].astype(np.float32)} for image in images)
 
     def get_next(self) -> dict | None:
         return next(self._feeds, None)
@@ -181,7 +191,7 @@ def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
     prepared = path.with_name("pre.onnx")  # in the staging folder, removed with it
     try:
         quant_pre_process(str(fp32), str(prepared))
-        quantize_static(str(prepared), str(path), _CalibrationReader(samples.images),
+        quantize_static(str(prepared), str(path), _CalibrationReader(samples.images, job.input_name),
                         quant_format=QuantFormat[QDQ_SETTINGS["quant_format"]],
                         activation_type=QuantType[QDQ_SETTINGS["activation_type"]],
                         weight_type=QuantType[QDQ_SETTINGS["weight_type"]],

@@ -29,7 +29,6 @@ from edge_fer.convert.base import ConvertJob, Step, sha256_file
 from edge_fer.errors import EdgeFerError
 from edge_fer.finite import require_finite
 from edge_fer.platform import qnn
-from edge_fer.tensors.graphio import INPUT_NAME
 
 TARGET = "qnn"
 SUFFIX = ".onnx"
@@ -122,7 +121,8 @@ def _quantize(job: ConvertJob, path: Path) -> dict:
     source = preprocessed if qnn_preprocess_model(proto, str(preprocessed)) else fp32
     samples = job.calibration()
     try:
-        config = get_qnn_qdq_config(str(source), onnx_target._CalibrationReader(samples.images),
+        config = get_qnn_qdq_config(str(source), onnx_target._CalibrationReader(samples.images,
+                                                                                job.input_name),
                                     activation_type=QuantType.QUInt8,
                                     weight_type=QuantType.QUInt8)
         quantize(str(source), str(path), config)
@@ -133,7 +133,7 @@ def _quantize(job: ConvertJob, path: Path) -> dict:
     try:
         checks = compare(_capped(job, HTP_CHECK_INPUTS), path, "qnn", "int8", qdq_path(job).name)
         if checks is None:  # checks off: it must still load on HTP with fallback off and run
-            _run_once(path)
+            _run_once(path, job.input_shape())
     except EdgeFerError as exc:  # named after the staging file: say which model and file instead
         why = str(exc).removeprefix(f"{path}: ")
         raise EdgeFerError(f"{job.model} → {qdq_path(job).name}: {why}; not written") from None
@@ -186,8 +186,9 @@ def _compile(job: ConvertJob, soc: qnn.Soc, path: Path) -> dict:
                            "sha256": sha256_file(binary)},
         "ep_context": {key: info[key] for key in ("ep_sdk_version", "embed_mode",
                                                   "ep_compatibility_info")},
-        "inputs": [{"name": INPUT_NAME, "shape": job.input_shape(), "dtype": "float32"}],
-        "outputs": [{"name": "output", "shape": [job.input_shape()[0], 7], "dtype": "float32"}],
+        "inputs": [{"name": job.input_name, "shape": job.input_shape(), "dtype": "float32"}],
+        "outputs": [{"name": job.output_name, "shape": [job.input_shape()[0], job.classes],
+                     "dtype": "float32"}],
         "checks": checks,
         "companions": [binary.name],  # produce() publishes it before the _ctx.onnx naming it
     }
@@ -244,7 +245,7 @@ def _check_context(job: ConvertJob, path: Path) -> dict:
             return {"runtime": "qnn", "inputs": 1, "reloaded": True, "note": "checks off "
                     "(--verify-count 0): one inference on zeros"}
         count = min(CTX_CHECK_INPUTS, len(checks.reference))
-        probs = runner.infer(checks.samples.images[:count])
+        probs = job.output_spec.probabilities(runner.infer(checks.samples.images[:count]))
     finally:
         runner.close()
     require_finite(probs, str(path), "reloaded context model's output on the check inputs")
@@ -256,12 +257,12 @@ def _check_context(job: ConvertJob, path: Path) -> dict:
             "samples": checks.samples.describe()}
 
 
-def _run_once(path: Path) -> None:
+def _run_once(path: Path, shape: list[int]) -> None:
     from edge_fer.runners import load_runner
 
     runner = load_runner(path, "qnn")
     try:
-        runner.infer(np.zeros((1, 48, 48, 1), np.float32))
+        runner.infer(np.zeros((1, *shape[1:]), np.float32))
     finally:
         runner.close()
 

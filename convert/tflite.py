@@ -20,7 +20,6 @@ from pathlib import Path
 
 from edge_fer.convert.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError
-from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME
 
 TARGET = "tflite"
 SUFFIX = ".tflite"
@@ -66,16 +65,17 @@ def api_calls(job: ConvertJob, flavour: Flavour) -> list[str]:
     shape = job.input_shape()
     if job.dynamic_batch:
         return [
-            "graph_def, _ = edge_fer.tensors.graphio.dynamic_batch_graph(graph_def, 1)",
+            (f"graph_def, _ = edge_fer.tensors.graphio.dynamic_batch_graph(graph_def, "
+             f"{shape[0]}, {job.input_name!r})"),
             (f"converter = tf.compat.v1.lite.TFLiteConverter(graph_def, "
-             f"[graph[{INPUT_NAME + ':0'!r}]], [graph[{OUTPUT_NAME + ':0'!r}]])"),
+             f"[graph[{job.input_name + ':0'!r}]], [graph[{job.output_name + ':0'!r}]])"),
             *flavour.settings,
             "converter.convert()",
         ]
     return [
         (f"converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph({str(job.model)!r}, "
-         f"input_arrays=[{INPUT_NAME!r}], output_arrays=[{OUTPUT_NAME!r}], "
-         f"input_shapes={{{INPUT_NAME!r}: {shape}}})"),
+         f"input_arrays=[{job.input_name!r}], output_arrays=[{job.output_name!r}], "
+         f"input_shapes={{{job.input_name!r}: {shape}}})"),
         *flavour.settings,
         "converter.convert()",
     ]
@@ -96,15 +96,15 @@ def _converter(job: ConvertJob, flavour: Flavour):
     if job.dynamic_batch:
         from edge_fer.tensors.graphio import dynamic_batch_graph, import_graph
 
-        graph_def, _ = dynamic_batch_graph(job.graph_def, job.input_shape()[0])
+        graph_def, _ = dynamic_batch_graph(job.graph_def, job.input_shape()[0], job.input_name)
         graph = import_graph(graph_def)
         converter = tf.compat.v1.lite.TFLiteConverter(
-            graph_def, [graph.get_tensor_by_name(f"{INPUT_NAME}:0")],
-            [graph.get_tensor_by_name(f"{OUTPUT_NAME}:0")])
+            graph_def, [graph.get_tensor_by_name(f"{job.input_name}:0")],
+            [graph.get_tensor_by_name(f"{job.output_name}:0")])
     else:
         converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
-            str(job.model), input_arrays=[INPUT_NAME], output_arrays=[OUTPUT_NAME],
-            input_shapes={INPUT_NAME: job.input_shape()})
+            str(job.model), input_arrays=[job.input_name], output_arrays=[job.output_name],
+            input_shapes={job.input_name: job.input_shape()})
     if flavour.precision == "fp16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -144,7 +144,7 @@ def _batch_facts(job: ConvertJob, path: Path) -> dict:
     if np.abs(batched - single).max() > 1e-5:
         raise EdgeFerError(f"{job.model}: a batch of {BATCH_CHECK} does not give what "
                            f"{BATCH_CHECK} single runs give; the graph mixes images across the batch")
-    _, rewritten = dynamic_batch_graph(job.graph_def, job.input_shape()[0])
+    _, rewritten = dynamic_batch_graph(job.graph_def, job.input_shape()[0], job.input_name)
     return {"dynamic": True, "rewritten_reshapes": rewritten}
 
 

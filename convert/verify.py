@@ -27,20 +27,29 @@ INT8_STEP = 1.0 / 256
 @dataclass
 class Checks:
     samples: object           # calibration.SampleSet
-    reference: np.ndarray     # TF graph's probabilities [N, 7]
+    reference: np.ndarray     # the TF graph's probabilities [N, C] (softmax of logits)
 
 
 def load_checks(job) -> Checks | None:
-    """The check inputs and the frozen graph's outputs on them; None when checks are off."""
+    """The check inputs (made by the model's input spec) and the frozen graph's probabilities on
+    them; None when checks are off. A logits output whose kind was left to the values (`auto`)
+    is decided here, once, from the graph's own outputs."""
+    import dataclasses
+
     from edge_fer.convert.calibration import load_check_samples
+    from edge_fer.tensors.spec import looks_like_probabilities
     from edge_fer.training.freeze import frozen_outputs
 
     if job.verify_count <= 0:
         return None
-    samples = load_check_samples(job.calib, job.verify_count, job.calib_count)
-    reference = frozen_outputs(job.graph_def, samples.images)
-    require_finite(reference, str(job.model), "graph output on the check inputs (nothing converted)")
-    return Checks(samples, reference)
+    samples = load_check_samples(job.calib, job.verify_count, job.calib_count, job.input_spec)
+    scores = frozen_outputs(job.graph_def, samples.images, job.input_name, job.output_name)
+    require_finite(scores, str(job.model), "graph output on the check inputs (nothing converted)")
+    scores = np.asarray(scores, np.float32).reshape(len(scores), -1)
+    if job.output_spec.activation == "auto":
+        job.output_spec = dataclasses.replace(job.output_spec, activation="probabilities"
+                                              if looks_like_probabilities(scores) else "logits")
+    return Checks(samples, job.output_spec.probabilities(scores))
 
 
 def compare(job, artifact: Path, runtime: str, precision: str, label: str) -> dict | None:
@@ -52,7 +61,7 @@ def compare(job, artifact: Path, runtime: str, precision: str, label: str) -> di
         return None
     runner = load_runner(artifact, runtime)
     try:
-        probs = runner.infer(checks.samples.images)
+        probs = job.output_spec.probabilities(runner.infer(checks.samples.images))
     finally:
         runner.close()
     require_finite(probs, label, f"{runtime} output on the check inputs; not written")
@@ -67,6 +76,8 @@ def compare(job, artifact: Path, runtime: str, precision: str, label: str) -> di
              "top1_agreement_decisive": float(np.mean(agrees[decisive])) if decisive.any() else None,
              "decisive_means": "the graph's top-1 leads its top-2 by at least 1/256",
              "reference": "frozen TF graph (tf.compat.v1.Session)",
+             "compared": "probabilities" if job.output_spec.activation == "probabilities"
+             else "softmax of the logits",
              "samples": checks.samples.describe()}
     tolerance = TOLERANCES.get(precision)
     if tolerance is not None and not delta <= tolerance:

@@ -216,8 +216,16 @@ def model_spec(path: str | Path, labels_file: str | Path | None = None,
     file whose length is not the model's class count is a one-line error.
     """
     path = Path(path)
-    facts = file_facts(path)
-    manifest = read_manifest(path)
+    return spec_from_facts(path, file_facts(path), labels_file, output_kind, **flags)
+
+
+def spec_from_facts(path: str | Path, facts: FileFacts | None,
+                    labels_file: str | Path | None = None, output_kind: str | None = None,
+                    **flags) -> tuple[InputSpec, OutputSpec]:
+    """model_spec with the file's facts already read (convert reads them from the graph it
+    converts, with the names and dimensions the user gave)."""
+    path = Path(path)
+    manifest = read_manifest(path) if path.is_file() else {}
     spec = InputSpec.from_dict(manifest["input_spec"]) if "input_spec" in manifest else InputSpec()
     if facts is not None:
         spec = _input_from_facts(spec, facts, path)

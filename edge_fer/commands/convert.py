@@ -1,4 +1,5 @@
-"""`edge-fer convert`: a frozen `.pb` → SNPE DLC, TFLite and ONNX files, each with a manifest."""
+"""`edge-fer convert`: a frozen `.pb`, Keras file or SavedModel → SNPE DLC, TFLite, ONNX and QNN
+files, each with a manifest holding the model's input and output specification."""
 
 from __future__ import annotations
 
@@ -28,9 +29,13 @@ Examples:
 
   edge-fer convert --target qnn --soc sm8650    (the shipped model, into ./qnn/)
 
+  edge-fer convert other.pb --input input_1 --input-shape 1,64,64,1 --output Identity --mean 0.5 --std 0.5 --target dlc
+
+  edge-fer convert mini_xception.keras --target tflite --labels labels8.txt
+
 Files, one folder per target under --out (default: beside the model), for model.pb: dlc/model.dlc, dlc/model_int8.dlc; tflite/model.tflite, tflite/model_fp16.tflite, tflite/model_int8.tflite (int8 in/out), tflite/model_int8_float_io.tflite (float in/out); onnx/model.onnx, onnx/model_int8.onnx (QDQ); qnn/model_qnn.onnx (QDQ for QNN), qnn/model_qnn_sm8650_ctx.onnx (+ _qnn.bin) per SoC. int8 DLC and ONNX also write the fp32 file they quantize. Each file <name>.<ext> gets a manifest <name>.json beside it (source sha256, exact command, tensors, calibration, check against the TF graph), and each folder a labels.txt.
 
---calib takes an SNPE input list (*.txt naming float32 48x48x1 raws; all are used) or a data-set spec as for edge-fer train --data; default: the built-in synthetic faces.
+--calib takes an SNPE input list (*.txt naming float32 raws of the model's input, 48x48x1 for edge-fer's own; all are used) or a data-set spec as for edge-fer train --data; default: the built-in synthetic faces.
 
 Exit codes: 0 done, 1 bad input or conversion error, 2 usage error, 3 SDK/tool missing (the commands that would run are printed).
 """
@@ -82,6 +87,10 @@ def _print_table(report) -> None:
         table.add_row(row.target, precision, row.status, _shown_path(row.path, report.out_dir),
                       _size(row.size), seconds, note)
     console.print(table)
+    if report.input_spec is not None:
+        console.print(f"input {report.input_spec.describe()}; output "
+                      f"{report.output_spec.name!r}: {report.output_spec.classes} labels, "
+                      f"{report.output_spec.activation}", markup=False)
     for reason in dict.fromkeys(row.reason for row in report.results if row.reason):
         console.print(f"{'skipped' if _short(reason).endswith(('not found', 'not installed')) else 'why'}: {reason}",
                       markup=False)
@@ -106,10 +115,12 @@ def register(app: typer.Typer) -> None:
                  + EXAMPLE)
     @reports_errors
     def convert(
-        model: Path = typer.Argument(None, help="Frozen graph (.pb) with input x and output "
-                                     "`output` (edge-fer freeze), or a shipped model's name "
-                                     "(edge-fer models). Default: the shipped FER2013 model `best`, "
-                                     "converted into the current folder."),
+        model: Path = typer.Argument(None, help="Frozen graph (.pb; edge-fer freeze's, or any "
+                                     "other with --input/--output where it has more than one), "
+                                     "a Keras file (.keras, .h5), a SavedModel folder, or a "
+                                     "shipped model's name (edge-fer models). Default: the "
+                                     "shipped FER2013 model `best`, converted into the current "
+                                     "folder."),
         target: Target = typer.Option(..., "--target", "-t", help=f"{targets_help}; all: every target whose tools are here."),
         precision: Precision = typer.Option(None, "--precision", "-p",
                                             help="Per target: see --target. "
@@ -136,6 +147,25 @@ def register(app: typer.Typer) -> None:
         verify_count: int = typer.Option(200, "--verify-count", min=0, help="Check each TFLite/ONNX "
                                          "file against the TF graph on this many inputs "
                                          "(0: no check)."),
+        input_name: str = typer.Option(None, "--input", help="A frozen graph's image placeholder "
+                                       "(default: x, else its only placeholder)."),
+        input_shape: str = typer.Option(None, "--input-shape", help="Its dimensions N,H,W,C (or "
+                                        "N,C,H,W), e.g. 1,64,64,1: completes what the graph "
+                                        "leaves free; a free batch is 1."),
+        output_name: str = typer.Option(None, "--output", help="A frozen graph's class-score node "
+                                        "(default: output, else its only unconsumed node)."),
+        labels_file: Path = typer.Option(None, "--labels", help="The model's labels, one per "
+                                         "line in output order, any count (default: labels.txt "
+                                         "beside the model, else FER2013's seven)."),
+        color: str = typer.Option(None, "--color", help="gray | rgb | bgr: the input's channel "
+                                  "order (default: gray for 1 channel, rgb for 3)."),
+        mean: str = typer.Option(None, "--mean", help="A or A,B,C: the model takes "
+                                 "(pixel/255 - mean) / std (default 0); calibration and check "
+                                 "inputs are made so, and the manifest keeps it."),
+        std: str = typer.Option(None, "--std", help="A or A,B,C (default 1)."),
+        unsafe_keras: bool = typer.Option(False, "--unsafe-keras", help="Let Keras run Python "
+                                          "code stored in a .keras/.h5 file (Lambda layers). "
+                                          "Only for files you trust; off: such files are refused."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     ) -> None:
         from edge_fer.convert import ConvertRequest, convert_model
@@ -149,7 +179,9 @@ def register(app: typer.Typer) -> None:
         report = convert_model(ConvertRequest(
             model=model, target=plain(target), precision=plain(precision), calib=calib,
             calib_count=calib_count, verify_count=verify_count, out_dir=out, dry_run=dry_run,
-            dynamic_batch=dynamic_batch, htp_socs=htp_socs or None))
+            dynamic_batch=dynamic_batch, htp_socs=htp_socs or None, input_name=input_name,
+            output_name=output_name, input_shape=input_shape, unsafe_keras=unsafe_keras,
+            labels=labels_file, color=color, mean=mean, std=std))
         if as_json:
             typer.echo(json.dumps(report.as_dict(), indent=2))
         else:

@@ -29,6 +29,10 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(0, min=0, help="Score only the first N images (0: all)."),
         batch: int = typer.Option(64, min=1, help="Images per inference call."),
         threads: int = typer.Option(None, min=1, help="CPU threads for the runtime (default: all cores)."),
+        labels_file: Path = typer.Option(None, "--labels", help="The model's labels, one per line "
+                                         "in its output order, any count (default: labels.txt "
+                                         "beside the model, its manifest, or FER2013's seven); "
+                                         "must name every class of the data set."),
         as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     ) -> None:
         """Accuracy, per-class recall and confusion matrix of a model on a data-set split."""
@@ -47,7 +51,8 @@ def register(app: typer.Typer) -> None:
         elif data == SYNTHETIC and context.get_parameter_source("data").name == "DEFAULT":
             reporter.info("scoring on the built-in synthetic faces (the default --data); pass "
                           "--data for FER2013 or an image folder")
-        report = evaluate_model(model, data, split, plain(runtime), limit, batch, threads)
+        report = evaluate_model(model, data, split, plain(runtime), limit, batch, threads,
+                                labels_file=labels_file)
         metrics = report.pop("metrics")
         for problem in report["skipped_rows"][:SHOWN_PROBLEMS]:  # on stderr, --json or not
             reporter.warn(f"skipped {problem}")

@@ -126,7 +126,7 @@ def import_graph(graph_def):
     return graph
 
 
-def dynamic_batch_graph(graph_def, batch: int):
+def dynamic_batch_graph(graph_def, batch: int, input_name: str = INPUT_NAME):
     """A copy of graph_def whose input batch is -1 and whose Reshapes to [batch, …] (the frozen
     flatten) go to [-1, …]; returns it and the names of the rewritten Reshapes."""
     import tensorflow as tf
@@ -135,7 +135,7 @@ def dynamic_batch_graph(graph_def, batch: int):
     consts = {node.name: node for node in graph_def.node if node.op == "Const"}
     rewritten = []
     for node in graph_def.node:
-        if node.name == INPUT_NAME:
+        if node.name == input_name:
             node.attr["shape"].shape.dim[0].size = -1
         elif node.op == "Reshape" and len(node.input) > 1:
             const = consts.get(node.input[1].split(":")[0])

@@ -127,16 +127,20 @@ def reference_outputs(prefix: Path, inputs: np.ndarray) -> np.ndarray:
         return sess.run(f"{OUTPUT_NAME}:0", {f"{INPUT_NAME}:0": inputs})
 
 
-def frozen_outputs(graph_def, inputs: np.ndarray) -> np.ndarray:
+def frozen_outputs(graph_def, inputs: np.ndarray, input_name: str = INPUT_NAME,
+                   output_name: str = OUTPUT_NAME) -> np.ndarray:
+    """The graph's output for `inputs`, fed in pieces of its fixed batch (all at once when free)."""
     import tensorflow as tf
 
     from edge_fer.tensors.graphio import import_graph
 
+    feed, fetch = f"{input_name}:0", f"{output_name}:0"
     with tf.compat.v1.Session(graph=import_graph(graph_def), config=session_config()) as sess:
-        batch = sess.graph.get_tensor_by_name(f"{INPUT_NAME}:0").shape[0]
+        shape = sess.graph.get_tensor_by_name(feed).shape
+        batch = shape[0] if shape.rank else None
         if batch is None:
-            return sess.run(f"{OUTPUT_NAME}:0", {f"{INPUT_NAME}:0": inputs})
-        return np.concatenate([sess.run(f"{OUTPUT_NAME}:0", {f"{INPUT_NAME}:0": inputs[i:i + batch]})
+            return sess.run(fetch, {feed: inputs})
+        return np.concatenate([sess.run(fetch, {feed: inputs[i:i + batch]})
                                for i in range(0, len(inputs), batch)])
 
 

@@ -110,19 +110,19 @@ def foreign_models(faces, tmp_path_factory) -> dict[str, dict]:
     model = _keras_model(shape64, 7, logits=False)
     _train(model, np.stack([cv2.resize(g, (64, 64))[:, :, None] for g in gray]) / 127.5 - 1,
            train_labels, logits=False)
-    cases["gray64"] = dict(model=_to_tflite(model, shape64, root / "gray64.tflite"),
-                           flags=["--mean", "0.5", "--std", "0.5"], keras=model,
-                           prepare=_gray64, labels=LABELS)
+    cases["gray64"] = {"model": _to_tflite(model, shape64, root / "gray64.tflite"),
+                       "flags": ["--mean", "0.5", "--std", "0.5"], "keras": model,
+                       "prepare": _gray64, "labels": LABELS}
 
     shape_rgb = (48, 48, 3)
     model = _keras_model(shape_rgb, 7, logits=False)
     rgb = np.repeat(gray / 255.0, 3, axis=-1)
     _train(model, (rgb - np.float32(IMAGENET_MEAN)) / np.float32(IMAGENET_STD), train_labels,
            logits=False)
-    cases["rgb_nchw"] = dict(model=_to_onnx_nchw(model, shape_rgb, root / "rgb_nchw.onnx"),
-                             flags=["--mean", ",".join(map(str, IMAGENET_MEAN)),
-                                    "--std", ",".join(map(str, IMAGENET_STD))],
-                             keras=model, prepare=_rgb_imagenet, labels=LABELS)
+    cases["rgb_nchw"] = {"model": _to_onnx_nchw(model, shape_rgb, root / "rgb_nchw.onnx"),
+                         "flags": ["--mean", ",".join(map(str, IMAGENET_MEAN)),
+                                   "--std", ",".join(map(str, IMAGENET_STD))],
+                         "keras": model, "prepare": _rgb_imagenet, "labels": LABELS}
 
     shape48 = (48, 48, 1)
     model = _keras_model(shape48, 8, logits=True)
@@ -131,8 +131,8 @@ def foreign_models(faces, tmp_path_factory) -> dict[str, dict]:
     folder = root / "eight"
     folder.mkdir()
     (folder / "labels.txt").write_text("\n".join(EIGHT) + "\n")
-    cases["eight_logits"] = dict(model=_to_tflite(model, shape48, folder / "eight.tflite"),
-                                 flags=[], keras=model, prepare=_gray48, labels=EIGHT)
+    cases["eight_logits"] = {"model": _to_tflite(model, shape48, folder / "eight.tflite"),
+                             "flags": [], "keras": model, "prepare": _gray48, "labels": EIGHT}
     for case in cases.values():
         inputs = np.stack([case["prepare"](path) for path in paths])
         scores = np.asarray(case["keras"](inputs, training=False))
@@ -141,7 +141,8 @@ def foreign_models(faces, tmp_path_factory) -> dict[str, dict]:
 
 
 def edge_fer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(EDGE_FER), *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([str(EDGE_FER), *args], check=False, capture_output=True, text=True,
+                          timeout=300)
 
 
 @pytest.mark.parametrize("name", ["gray64", "rgb_nchw", "eight_logits"])
@@ -215,3 +216,32 @@ def test_a_labels_file_of_the_wrong_length_is_one_line_error(foreign_models, fac
 
     with pytest.raises(EdgeFerError, match="7 labels, but eight.tflite gives 8 scores"):
         model_spec(case["model"], labels_file=seven)
+
+
+def test_evaluate_takes_a_labels_file_of_any_count(foreign_models, faces, tmp_path):
+    """The eight-class model away from its labels.txt: its labels come from --labels; the
+    correct count over both splits of the face folder is what the Keras model gets right."""
+    import shutil
+
+    case = foreign_models["eight_logits"]
+    model = shutil.copy(case["model"], tmp_path / "eight.tflite")
+    labels = tmp_path / "labels8.txt"
+    labels.write_text("\n".join(EIGHT) + "\n")
+    folder, paths, _, _ = faces
+    correct = 0
+    for split in ("train", "val"):
+        done = edge_fer("evaluate", str(model), "--data", str(folder), "--split", split,
+                        "--labels", str(labels), "--json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["labels"] == list(EIGHT) and len(report["confusion"]) == 8
+        correct += report["correct"]
+    truth = [path.parent.name for path in paths]
+    assert correct == sum(e == t for e, t in zip(case["expected"], truth))
+    before = set(tmp_path.rglob("*"))
+    seven = tmp_path / "seven.txt"
+    seven.write_text("\n".join(LABELS) + "\n")
+    done = edge_fer("evaluate", str(model), "--data", str(folder), "--labels", str(seven))
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert "7 labels, but eight.tflite gives 8 scores" in done.stderr
+    assert set(tmp_path.rglob("*")) == before | {seven}
