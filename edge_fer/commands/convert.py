@@ -10,11 +10,12 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import choice, plain
+from edge_fer.commands.options import COLORS, choice, plain
 from edge_fer.convert import ALL, PRECISIONS, TARGETS
 
 Target = choice("Target", [t.name for t in TARGETS] + [ALL])
 Precision = choice("Precision", PRECISIONS)
+Color = choice("Color", COLORS)
 
 EXAMPLE = """
 Examples:
@@ -157,7 +158,7 @@ def register(app: typer.Typer) -> None:
         labels_file: Path = typer.Option(None, "--labels", help="The model's labels, one per "
                                          "line in output order, any count (default: labels.txt "
                                          "beside the model, else FER2013's seven)."),
-        color: str = typer.Option(None, "--color", help="gray | rgb | bgr: the input's channel "
+        color: Color = typer.Option(None, "--color", show_default=False, help="The input's channel "
                                   "order (default: gray for 1 channel, rgb for 3)."),
         mean: str = typer.Option(None, "--mean", help="A or A,B,C: the model takes "
                                  "(pixel/255 - mean) / std (default 0); calibration and check "
@@ -181,7 +182,7 @@ def register(app: typer.Typer) -> None:
             calib_count=calib_count, verify_count=verify_count, out_dir=out, dry_run=dry_run,
             dynamic_batch=dynamic_batch, htp_socs=htp_socs or None, input_name=input_name,
             output_name=output_name, input_shape=input_shape, unsafe_keras=unsafe_keras,
-            labels=labels_file, color=color, mean=mean, std=std))
+            labels=labels_file, color=plain(color), mean=mean, std=std))
         if as_json:
             typer.echo(json.dumps(report.as_dict(), indent=2))
         else:
