@@ -242,13 +242,22 @@ def table_text(headers: list[str], rows: list[list[str]], *, shrink: int = 0,
     shrunk = min(natural[shrink], max(12, width - others_width(), min(names, width - words - 1)))
     table = Table(box=None, pad_edge=False, padding=(0, gap, 0, 0), header_style="",
                   show_edge=False)
+    # the other columns' widths, set here (rich's own collapsing leaves min-width columns too
+    # wide and crops the line): the widest gives way first, never below its longest word
+    widths = list(natural)
+    room = width - shrunk - gap * (len(headers) - 1)
+    while sum(w for i, w in enumerate(widths) if i != shrink) > room:
+        give = [i for i in range(len(widths)) if i != shrink and widths[i] > longest[i]]
+        if not give:
+            break
+        widths[max(give, key=lambda i: widths[i])] -= 1
     for i, header in enumerate(headers):
         if i == shrink:
             table.add_column(header, no_wrap=True, overflow="ellipsis", min_width=shrunk,
                              max_width=shrunk)
         else:
             table.add_column(header, justify="right" if i in right else "left", overflow="fold",
-                             min_width=longest[i])
+                             width=widths[i])
     for row in rows:
         table.add_row(*(left_ellipsis(cell, shrunk) if i == shrink else cell
                         for i, cell in enumerate(row)))

@@ -53,10 +53,6 @@ def _checks_text(checks: dict | None) -> str:
     return text
 
 
-def _size(size: int | None) -> str:
-    return reporter.mib(size)
-
-
 def _shown_path(path: Path | None, out_dir: Path | None) -> str:
     """`tflite/model.tflite`: the file within the output folder (whose name is the title's)."""
     if path is None:
@@ -72,36 +68,35 @@ def _short(reason: str) -> str:
 
 
 def _print_table(report) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False, soft_wrap=True)
-    title = (f"{report.model} → {report.precision}, in {report.out_dir or '.'}"
-             + (" (dry run: nothing written)" if report.dry_run else ""))
-    table = Table(title=title, title_justify="left")
-    for column in ("target", "precision", "status", "file", "size", "s", "vs TF graph / why"):
-        table.add_column(column, overflow="fold")
+    echo = typer.echo
+    width = reporter.terminal_width()
+    echo(f"model: {reporter.left_ellipsis(str(report.model), width - 7)}")
+    echo(f"into:  {reporter.left_ellipsis(str(report.out_dir or '.'), width - 7)}")
+    echo(f"precision {report.precision}" + (" (dry run: nothing written)" if report.dry_run else ""))
+    lines = []
     for row in report.results:
         seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
-        precision = f"{row.precision} ({row.variant})" if row.variant else row.precision
+        size = f"{row.size / 2**20:.2f}" if row.size is not None else ""
         note = _checks_text(row.checks) if row.status == "converted" else _short(row.reason)
-        table.add_row(row.target, precision, row.status, _shown_path(row.path, report.out_dir),
-                      _size(row.size), seconds, note)
-    console.print(table)
+        note = "; ".join(part for part in (row.variant, note) if part)
+        lines.append([_shown_path(row.path, report.out_dir), row.precision, row.status, size,
+                      seconds, note])
+    echo(reporter.table_text(["file", "precision", "status", "MiB", "s",
+                              "what / vs TF graph / why"], lines, shrink=0, right=(3, 4)), nl=False)
     if report.input_spec is not None:
-        console.print(f"input {report.input_spec.describe()}; output "
-                      f"{report.output_spec.name!r}: {report.output_spec.classes} labels, "
-                      f"{report.output_spec.activation}", markup=False)
+        echo(reporter.wrapped(f"input {report.input_spec.describe()}; output "
+                              f"{report.output_spec.name!r}: {report.output_spec.classes} labels, "
+                              f"{report.output_spec.activation}", indent="  "))
     for reason in dict.fromkeys(row.reason for row in report.results if row.reason):
-        console.print(f"{'skipped' if _short(reason).endswith(('not found', 'not installed')) else 'why'}: {reason}",
-                      markup=False)
+        kind = "skipped" if _short(reason).endswith(("not found", "not installed")) else "why"
+        echo(reporter.wrapped(f"{kind}: {reason}", indent="  "))
     listed = [row for row in report.results if row.status in ("planned", "skipped") and row.commands]
     if listed:
-        console.print("commands that would run:" if not report.dry_run else "commands:")
+        echo("commands that would run:" if not report.dry_run else "commands:")
         for row in listed:
-            console.print(f"  {row.path}:", markup=False)
+            echo(f"  {row.path}:")
             for command in row.commands:
-                console.print(f"    {command}", markup=False)
+                echo(f"    {command}")
 
 
 def register(app: typer.Typer) -> None:

@@ -23,29 +23,30 @@ version, tools, Android build) and adb (devices, their SoC and the matching --ht
 Each missing part comes with how to get it. Exit code 0 whatever is missing.
 """
 
-_STYLES = {"ok": "green", "missing": "red", "problem": "yellow"}
-
-
 def _print_table(report: dict) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    """A status table (component, status, version), then each component's details and how to get
+    what is missing, wrapped at spaces: long paths stay whole."""
+    from edge_fer import reporter
 
-    console = Console(highlight=False, soft_wrap=True)
-    table = Table(title="edge-fer doctor: what is here", title_justify="left", show_lines=True)
-    for column in ("component", "status", "version", "details", "how to get it"):
-        table.add_column(column, overflow="fold")
+    echo = typer.echo
+    echo("edge-fer doctor: what is here")
+    echo(reporter.table_text(["component", "status", "version"],
+                             [[row["name"], row["status"], row["version"] or ""]
+                              for row in report["components"]], shrink=0), nl=False)
     for row in report["components"]:
-        style = _STYLES.get(row["status"], "")
-        table.add_row(row["name"], f"[{style}]{row['status']}[/{style}]", row["version"],
-                      escape("\n".join(row["details"])), escape(row["hint"]))
-    console.print(table)
+        if not row["details"] and not row["hint"]:
+            continue
+        echo(f"{row['name']}:")
+        for line in row["details"]:
+            echo(reporter.wrapped(f"  {line}", indent="    "))
+        if row["hint"]:
+            echo(reporter.wrapped(f"  how to get it: {row['hint']}", indent="    "))
     runners = report["runners"]
     ready = [name for name, why in runners.items() if why is None]
-    console.print(f"runners that can run here: {', '.join(ready) or 'none'}", markup=False)
+    echo(f"runners that can run here: {', '.join(ready) or 'none'}")
     for name, why in runners.items():
         if why is not None:
-            console.print(f"  {name}: {why}", markup=False)
+            echo(reporter.wrapped(f"  {name}: {why}", indent="    "))
 
 
 def one_line(report: dict) -> str:

@@ -12,31 +12,28 @@ from edge_fer.commands import reports_errors
 
 
 def _print_report(report: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    console.print(f"[bold]{report['path']}[/bold] — {report['format']}, {reporter.mib(report['bytes'])}")
+    echo = typer.echo
+    echo(reporter.left_ellipsis(str(report["path"]), reporter.terminal_width()))
+    echo(f"{report['format']}, {reporter.mib(report['bytes'])}")
     for key in ("parameters", "flops"):
         if key in report:
-            console.print(f"{key}: {report[key]:,}")
+            echo(f"{key}: {report[key]:,}")
     for role in ("inputs", "outputs"):
-        table = Table(title=role, title_justify="left")
         columns = list(dict.fromkeys(key for tensor in report[role] for key in tensor))
-        for column in columns:
-            table.add_column(column)
-        for tensor in report[role]:
-            table.add_row(*(str(tensor.get(c, "")) for c in columns))
-        console.print(table)
-    console.print("ops: " + ", ".join(f"{op} {n}" for op, n in report["ops"].items()))
+        echo(f"{role}:")
+        echo(reporter.table_text(columns, [[str(tensor.get(c, "")) for c in columns]
+                                           for tensor in report[role]],
+                                 shrink=columns.index("name") if "name" in columns else 0), nl=False)
+    echo(reporter.wrapped("ops: " + ", ".join(f"{op} {n}" for op, n in report["ops"].items()),
+                          indent="  "))
     spec = report.get("spec") or {}
     if "problem" in spec:
-        console.print(f"spec: {spec['problem']}", markup=False)
+        echo(reporter.wrapped(f"spec: {spec['problem']}", indent="  "))
     elif spec:
         output = spec["output_spec"]
-        console.print(f"input spec: {spec['input']}", markup=False)
-        console.print(f"output spec: {output['name']!r} {len(output['labels'])} labels "
-                      f"({', '.join(output['labels'])}), {output['activation']}", markup=False)
+        echo(reporter.wrapped(f"input spec: {spec['input']}", indent="  "))
+        echo(reporter.wrapped(f"output spec: {output['name']!r} {len(output['labels'])} labels "
+                              f"({', '.join(output['labels'])}), {output['activation']}", indent="  "))
 
 
 def register(app: typer.Typer) -> None:

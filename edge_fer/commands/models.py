@@ -14,28 +14,26 @@ def _percent(value: float | None) -> str:
 
 
 def _print_table(rows: list[dict]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from edge_fer import reporter
 
-    table = Table(title="shipped models (use the name wherever a model file is taken)", title_justify="left")
-    for column in ("name", "parameters", "MFLOP/face", "size MiB", "PublicTest float", "PublicTest int8",
-                   "int8 TFLite ms"):
-        table.add_column(column, justify="left" if column == "name" else "right")
+    lines = []
     for row in rows:
         if not row["shipped"]:
-            table.add_row(row["name"], "not shipped in this installation", *[""] * 5)
+            lines.append([row["name"], "not shipped here", *[""] * 5])
             continue
         latency = row["int8_tflite_latency_ms"]
-        table.add_row(row["name"], f"{row['parameters']:,}" if row["parameters"] else "—",
+        lines.append([row["name"], f"{row['parameters']:,}" if row["parameters"] else "—",
                       f"{row['mflop_per_face']:.1f}" if row["mflop_per_face"] else "—",
                       f"{row['bytes'] / 2**20:.2f}", _percent(row["public_test_float"]),
-                      _percent(row["public_test_int8"]), f"{latency:.2f}" if latency else "—")
-    console = Console(width=max(120, Console().width))
-    console.print(table)
+                      _percent(row["public_test_int8"]), f"{latency:.2f}" if latency else "—"])
+    typer.echo("shipped models (use the name wherever a model file is taken):")
+    typer.echo(reporter.table_text(["name", "params", "MFLOP\n/face", "MiB", "PublicTest\nfloat",
+                                    "PublicTest\nint8", "int8 TFLite\nms"], lines, shrink=0,
+                                   right=(1, 2, 3, 4, 5, 6)), nl=False)
     for row in rows:
-        console.print(f"[bold]{row['name']}[/bold]: {row['summary']}")
+        typer.echo(reporter.wrapped(f"{row['name']}: {row['summary']}"))
         if row.get("recipe"):
-            console.print(f"  recipe: {row['recipe']}", soft_wrap=True)
+            typer.echo(reporter.wrapped(f"  recipe: {row['recipe']}", indent="    "))
 
 
 def register(app: typer.Typer) -> None:

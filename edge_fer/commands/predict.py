@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
         else:
             _print_table(report)
         if not as_json and fmt is Format.table:
-            typer.echo(_summary_line(summary))
+            typer.echo(reporter.wrapped(_summary_line(summary), indent="  "))
         else:
             reporter.info(_summary_line(summary))
         for what, path in summary["outputs"].items():
@@ -117,25 +117,20 @@ def _summary_line(summary: dict) -> str:
 
 
 def _print_table(report) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(show_edge=False, pad_edge=False)
     video = report.kind in ("video", "camera")
     columns = (["frame", "time s"] if video else ["image"]) + ["face", "box x0,y0,x1,y1",
                                                              "label", "p", "top-2"]
     if video and any(row.track is not None for row in report.rows):
         columns.insert(2, "track")
-    for name in columns:
-        table.add_column(name, overflow="fold")
+    lines = []
     for row, item in zip(report.rows, report.row_dicts()):
         order = sorted(range(len(report.labels)), key=lambda i: -row.probs[i])
         cells = ([str(row.frame), f"{row.time_s:.2f}" if row.time_s is not None else ""]
-                 if video else [Path(row.source).name])
+                 if video else [str(row.source)])
         if "track" in columns:
             cells.append(str(row.track))
         cells += [str(row.face), ",".join(str(v) for v in row.box.as_list()), item["label"],
                   f"{item['probability']:.2f}",
                   f"{report.labels[order[1]]} {row.probs[order[1]]:.2f}"]
-        table.add_row(*cells)
-    Console(highlight=False).print(table)
+        lines.append(cells)
+    typer.echo(reporter.table_text(columns, lines, shrink=0), nl=False)

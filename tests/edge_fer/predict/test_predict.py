@@ -246,3 +246,19 @@ def test_a_video_frame_that_fails_to_decode_is_skipped_and_counted(frozen_model,
     assert summary["failed"][0]["source"].endswith("bad.avi frame 2")
     capture = cv2.VideoCapture(str(tmp_path / "out" / "bad_annotated.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+
+
+def test_the_table_fits_80_columns_and_keeps_file_names_whole(photos, frozen_model, tmp_path):
+    folder, _ = photos
+    deep = tmp_path / ("a-folder-with-a-long-name-" * 3) / "and-another-level"
+    deep.mkdir(parents=True)
+    (deep / "group_photo_2026.png").write_bytes((folder / "group.png").read_bytes())
+    shown = CliRunner().invoke(app, ["predict", str(deep), str(frozen_model), "-o",
+                                     str(tmp_path / "o"), "-q"], env={"COLUMNS": "80"})
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, shown.stdout
+    faces = [line for line in lines if ".png" in line]  # the folder is cut, the name stays whole
+    assert len(faces) == 3 and all(line.startswith("…") and "/group_photo_2026.png " in line
+                                   for line in faces), shown.stdout
+    assert "3 faces" in shown.stdout
