@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.convert.base import ConvertJob, Step, sha256_file
+from edge_fer.convert.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError
+from edge_fer.files import sha256_file
 from edge_fer.finite import require_finite
 from edge_fer.platform import qnn
 

@@ -1,8 +1,10 @@
-"""What kind of file a path is, before anything reads it: a FIFO or a device named `x.jpg` would
-block a read forever (a FIFO waits for a writer), so readers refuse anything but a regular file."""
+"""Facts about a file: what kind it is, before anything reads it (a FIFO or a device named `x.jpg`
+would block a read forever — a FIFO waits for a writer — so readers refuse anything but a regular
+file), and its sha256 (manifests, shipped models' metrics.json, the distillation cache)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -47,3 +49,12 @@ def walk_files(root: str | Path) -> tuple[list[Path], list[tuple[str, str]]]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(Path(folder) / name for name in sorted(files) if not name.startswith("."))
     return sorted(found), sorted(unlisted)
+
+
+def sha256_file(path: str | Path) -> str:
+    """The file's sha256 (hex), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     from edge_fer.analysis.inspect import inspect_model
     from edge_fer.atomic import atomic_write_bytes, atomic_write_text
     from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.files import sha256_file
     from edge_fer.labels import write_labels
-    from edge_fer.training.distill import file_sha256
     from edge_fer.training.freeze import freeze_run
     from edge_fer.training.train import METRICS_NAME, STATE_NAME, train
 
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     write_labels(out / "labels.txt")
 
     metrics = {
-        "name": name, "model": "model.pb", "sha256": file_sha256(out / "model.pb"),
+        "name": name, "model": "model.pb", "sha256": sha256_file(out / "model.pb"),
         "arch": "+".join(h["arch"] for h in histories),
         "members": len(runs), "parameters": facts["parameters"],
         "flops_per_image": facts["flops"], "bytes": (out / "model.pb").stat().st_size,

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from edge_fer.convert.base import sha256_file
+from edge_fer.files import sha256_file
 from edge_fer.tensors.rawio import write_input_list, write_raw
 
 HAVE_QNN = importlib.util.find_spec("onnxruntime_qnn") is not None
