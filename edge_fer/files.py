@@ -58,3 +58,16 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_path(path: str | Path) -> str:
+    """sha256 of a file, or of a folder's files (a SavedModel: relative names and contents, in
+    name order)."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + b"\0")
+        digest.update(sha256_file(file).encode())
+    return digest.hexdigest()
