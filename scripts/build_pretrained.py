@@ -63,11 +63,12 @@ INT8_MAX_DROP = 0.005
 EDGE_RECIPE = RECIPE | {"lr": 2e-3, "teacher": "best", "distill_alpha": 0.7, "distill_temperature": 4.0}
 MODELS = {
     "fast": Recipe(EDGE_RECIPE | {"arch": "fast"}, (40, 80), "≤ 60 MFLOP per face", 0.69),
-    # Shortened for the time one session had (2 shared cores, the trainer at nice 19 ran at
-    # ~120 images/s, ~245 s per epoch): one cosine cycle of 20 epochs instead of 40 + 80. The
-    # run started under the 40-epoch schedule and was resumed after epoch 5 with
-    # --epochs 20 (recorded in its config.json `resumes` and in metrics.json).
-    "tiny": Recipe(EDGE_RECIPE | {"arch": "tiny"}, (20,), "≤ 15 MFLOP per face", 0.66),
+    # Shortened for the time one session had (2 CPU cores shared with other jobs; the trainer at
+    # nice 19 ran at 60–150 images/s, 190–480 s per epoch): one cosine cycle of 14 epochs instead
+    # of 40 + 80. The run started under the 40-epoch schedule, was resumed after epoch 5 with
+    # --epochs 20 and after epoch 6 with --epochs 14 (recorded in its config.json `resumes` and
+    # in metrics.json). The full recipe is (40, 80).
+    "tiny": Recipe(EDGE_RECIPE | {"arch": "tiny"}, (14,), "≤ 15 MFLOP per face", 0.66),
 }
 
 
