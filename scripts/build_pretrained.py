@@ -64,11 +64,12 @@ EDGE_RECIPE = RECIPE | {"lr": 2e-3, "teacher": "best", "distill_alpha": 0.7, "di
 MODELS = {
     "fast": Recipe(EDGE_RECIPE | {"arch": "fast"}, (40, 80), "≤ 60 MFLOP per face", 0.69),
     # Shortened for the time one session had (2 CPU cores shared with other jobs; the trainer at
-    # nice 19 ran at 60–150 images/s, 190–480 s per epoch): one cosine cycle of 14 epochs instead
-    # of 40 + 80. The run started under the 40-epoch schedule, was resumed after epoch 5 with
-    # --epochs 20 and after epoch 6 with --epochs 14 (recorded in its config.json `resumes` and
-    # in metrics.json). The full recipe is (40, 80).
-    "tiny": Recipe(EDGE_RECIPE | {"arch": "tiny"}, (14,), "≤ 15 MFLOP per face", 0.66),
+    # nice 19 ran at 60–310 images/s, 95–480 s per epoch): 14 epochs, then a warm restart to 28,
+    # instead of 40 + 80. The run started under the 40-epoch schedule and was resumed after
+    # epoch 5 with --epochs 20 and after epoch 6 with --epochs 14 (recorded in its config.json
+    # `resumes` and in metrics.json). Measured after 14 epochs: PublicTest 57.70 % float,
+    # 57.73 % int8 TFLite (precise batch-norm statistics), below the 66 % target.
+    "tiny": Recipe(EDGE_RECIPE | {"arch": "tiny"}, (14, 28), "≤ 15 MFLOP per face", 0.66),
 }
 
 
