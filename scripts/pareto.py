@@ -3,6 +3,7 @@
 
     python scripts/pareto.py                 # docs/pareto.png + docs/pareto.md
     python scripts/pareto.py --out somewhere/
+    python scripts/pareto.py --candidate runs/tiny/candidate/metrics.json   # + a model not shipped
 
 Reads each shipped model's metrics.json (data/pretrained/<name>/: parameters, MFLOP per face,
 PublicTest accuracy float and int8, int8 TFLite latency at batch 1, one thread — all measured by
@@ -34,7 +35,8 @@ class Point:
     parameters: int | None = None
     latency_ms: float | None = None  # int8 TFLite, batch 1, one thread, this machine
     input_size: str = "48×48 gray"
-    shipped: bool = False
+    measured: bool = False         # accuracy measured by edge-fer (shipped or candidate)
+    candidate: bool = False        # scored, not shipped
     accuracy_note: str = ""        # e.g. "published", "measured"
 
 
@@ -61,9 +63,24 @@ def shipped_points() -> list[Point]:
         points.append(Point(
             f"{row['name']} (edge-fer)", "metrics.json (scripts/build_pretrained.py)",
             row["public_test_float"], row["public_test_int8"], row["mflop_per_face"],
-            row["parameters"], row["int8_tflite_latency_ms"], shipped=True,
+            row["parameters"], row["int8_tflite_latency_ms"], measured=True,
             accuracy_note="PublicTest, measured"))
     return points
+
+
+def candidate_point(path: Path) -> Point:
+    """A model build_pretrained scored but did not ship (<run>/candidate/metrics.json): measured
+    like a shipped one, named as not shipped."""
+    import json
+
+    metrics = json.loads(Path(path).read_text())
+    scores = metrics["public_test"]
+    return Point(f"{metrics['name']} candidate (not shipped)",
+                 f"{path} (not shipped: {metrics.get('not_shipped', '')})",
+                 scores["float"]["accuracy"], scores["int8"]["accuracy"],
+                 round(metrics["flops_per_image"] / 1e6, 1), metrics["parameters"],
+                 metrics.get("int8_tflite_latency", {}).get("p50_ms"), measured=True, candidate=True,
+                 accuracy_note="PublicTest, measured")
 
 
 def pareto_front(points: list[Point], cost: str) -> set[str]:
@@ -90,7 +107,7 @@ def markdown_table(points: list[Point]) -> str:
               "int8 TFLite ms (batch 1, 1 thread) | on the MFLOP front | figures from |"),
              "|---|--:|--:|---|--:|--:|--:|:-:|---|"]
     for p in sorted(points, key=lambda p: (p.mflop is None, p.mflop or 0)):
-        accuracy = _percent(p.accuracy) if p.shipped else p.accuracy_note
+        accuracy = _percent(p.accuracy) if p.measured else p.accuracy_note
         lines.append(
             f"| {p.name} | {f'{p.parameters:,}' if p.parameters else '—'} | "
             f"{f'{p.mflop:.1f}' if p.mflop is not None else 'not measured'} | {p.input_size} | "
@@ -116,7 +133,8 @@ def plot(points: list[Point]) -> bytes:
         placed = [p for p in points if getattr(p, cost) is not None]
         for p in placed:
             ax.scatter(getattr(p, cost), 100 * p.accuracy, s=60,
-                       marker="o" if p.shipped else "s", color="C0" if p.shipped else "C1",
+                       marker="o" if p.measured else "s",
+                       color="C2" if p.candidate else "C0" if p.measured else "C1",
                        edgecolor="black" if p.name in front else "none", zorder=3)
             ax.annotate(p.name, (getattr(p, cost), 100 * p.accuracy), textcoords="offset points",
                         xytext=(6, 4), fontsize=8)
@@ -126,7 +144,7 @@ def plot(points: list[Point]) -> bytes:
                     where="post", color="C0", alpha=0.4)
         for p in points:
             if getattr(p, cost) is None:
-                color = "C0" if p.shipped else "C1"
+                color = "C0" if p.measured else "C1"
                 ax.axhline(100 * p.accuracy, color=color, linestyle=":", linewidth=1)
                 ax.annotate(f"{p.name}: {p.accuracy_note}, cost not measured",
                             (0.02, 100 * p.accuracy), xycoords=("axes fraction", "data"),
@@ -138,8 +156,8 @@ def plot(points: list[Point]) -> bytes:
         ax.grid(alpha=0.3)
     axes[0].set_title("accuracy per FLOP", fontsize=10)
     axes[1].set_title("accuracy per millisecond (this machine)", fontsize=10)
-    figure.suptitle("edge-fer shipped models (circles: PublicTest, measured) and peers "
-                    "(squares/lines: published)", fontsize=9)
+    figure.suptitle("edge-fer shipped models (blue) and candidates not shipped (green): PublicTest, "
+                    "measured; peers (orange squares/lines): published", fontsize=9)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
@@ -150,11 +168,13 @@ def plot(points: list[Point]) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs", help="folder for pareto.png and pareto.md")
+    parser.add_argument("--candidate", type=Path, action="append", default=[],
+                        help="also a model scored but not shipped: its <run>/candidate/metrics.json")
     args = parser.parse_args(argv)
 
     from edge_fer.atomic import atomic_write_bytes, atomic_write_text
 
-    points = shipped_points() + list(PEERS)
+    points = shipped_points() + [candidate_point(path) for path in args.candidate] + list(PEERS)
     atomic_write_bytes(args.out / "pareto.png", plot(points))
     table = markdown_table(points)
     atomic_write_text(args.out / "pareto.md", table)

@@ -47,3 +47,20 @@ def test_table_and_plot_hold_every_shipped_model_and_mark_what_is_published(pare
     peers = [r for r in rows if "published" in r]
     assert len(peers) == len(pareto.PEERS) and all("% published" in r for r in peers)
     assert "not measured" in next(r for r in rows if r.startswith("| mini-Xception"))
+
+
+def test_a_candidate_is_measured_and_named_as_not_shipped(pareto, tmp_path):
+    import json
+
+    candidate = tmp_path / "candidate" / "metrics.json"
+    candidate.parent.mkdir()
+    candidate.write_text(json.dumps({
+        "name": "tiny", "parameters": 60535, "flops_per_image": 10964224,
+        "not_shipped": "PublicTest 57.70% float, below its target 66%",
+        "public_test": {"float": {"accuracy": 0.577}, "int8": {"accuracy": 0.5773}},
+        "int8_tflite_latency": {"p50_ms": 0.556}}))
+    assert pareto.main(["--out", str(tmp_path), "--candidate", str(candidate)]) == 0
+    (row,) = [r for r in (tmp_path / "pareto.md").read_text().splitlines()
+              if r.startswith("| tiny candidate (not shipped)")]
+    assert "| 60,535 | 11.0 |" in row and "57.70 %" in row and "57.73 %" in row
+    assert "0.556" in row and "below its target 66%" in row
