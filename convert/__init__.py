@@ -11,8 +11,11 @@ Files, for model `<stem>.pb`, in one folder per target under --out (default: bes
   tflite/  fp32 `<stem>.tflite`        fp16 `<stem>_fp16.tflite`
            int8 `<stem>_int8.tflite` (int8 in/out) and `<stem>_int8_float_io.tflite`
   onnx/    fp32 `<stem>.onnx`          int8 `<stem>_int8.onnx` (QDQ; and the fp32 it quantizes)
-  qnn/     int8 `<stem>_qnn.onnx` (QDQ for QNN) and, per SoC, `<stem>_qnn_<soc>_ctx.onnx` +
-           `<stem>_qnn_<soc>_ctx_<hash>_qnn.bin` (a new name per binary: one rename replaces the pair)
+  qnn/     int8 `<stem>_qnn.onnx` (QDQ for QNN), w8a16 `<stem>_qnn_w8a16.onnx` (uint16
+           activations), fp16 `<stem>_qnn_fp16.onnx` (the float model HTP runs in fp16; needs
+           --soc) and, per SoC, `<stem>_qnn[_<precision>]_<soc>_ctx.onnx` +
+           `<stem>_qnn[_<precision>]_<soc>_ctx_<hash>_qnn.bin` (a new name per binary: one rename
+           replaces the pair)
 each file `<name>.<ext>` with its manifest `<name>.json` beside it (CONVENTIONS: Artifacts; e.g.
 `tflite/<stem>_int8.json`) and a `labels.txt` in each target's folder. The folder is chosen in
 one place, `ConvertJob.folder`. A Keras file or SavedModel folder is first frozen into
@@ -39,7 +42,10 @@ from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.reporter import native_stdout_to_stderr
 
 ALL = "all"
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("fp32", "fp16", "int8", "w8a16")
+# precisions that compile for SoCs (--soc): int8 DLC and QNN context binaries
+SOC_PRECISIONS = ("int8", "w8a16", "fp16")
+CALIBRATED = ("int8", "w8a16")     # precisions that read --calib
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,11 @@ class Target:
     def plan(self, job: ConvertJob):
         return self._module().plan(job)
 
+    def needs_soc(self, precision: str) -> str | None:
+        """Why this target cannot convert at `precision` without --soc, or None."""
+        reason = getattr(self._module(), "needs_soc_reason", None)
+        return reason(precision) if reason else None
+
 
 TARGETS: tuple[Target, ...] = (
     Target("dlc", "dlc", ".dlc", ("fp32", "int8"), ("htp_socs",),
@@ -69,8 +80,9 @@ TARGETS: tuple[Target, ...] = (
            "TFLite via TFLiteConverter.from_frozen_graph; int8 with int8 and float I/O"),
     Target("onnx", "onnx", ".onnx", ("fp32", "int8"), ("dynamic_batch",),
            "ONNX opset 17 via tf2onnx, NHWC; int8 = QDQ via onnxruntime.quantization"),
-    Target("qnn", "qnn", ".onnx", ("int8",), ("htp_socs",),
-           "QNN HTP via onnxruntime-qnn: QDQ for QNN, checked on the HTP backend, and a compiled "
+    Target("qnn", "qnn", ".onnx", ("int8", "w8a16", "fp16"), ("htp_socs",),
+           "QNN HTP via onnxruntime-qnn: QDQ for QNN (w8a16: 16-bit activations; fp16: the float "
+           "model in HTP's fp16 mode, needs --soc), checked on the HTP backend, and a compiled "
            "context model per --soc SoC; needs the qnn extra", default_precision="int8"),
 )
 REGISTRY: dict[str, Target] = {target.name: target for target in TARGETS}
@@ -168,14 +180,16 @@ def _validate(request: ConvertRequest) -> tuple[list[Target], str]:
     if request.target != ALL and precision not in targets[0].precisions:
         raise UsageError(f"the {request.target} target offers {', '.join(targets[0].precisions)}, "
                          f"not {precision}")
-    if request.htp_socs and precision != "int8":
-        raise UsageError("--soc applies to --precision int8")
+    if request.htp_socs and precision not in SOC_PRECISIONS:
+        raise UsageError(f"--soc applies to --precision {', '.join(SOC_PRECISIONS)}")
+    if request.target != ALL and not request.htp_socs and targets[0].needs_soc(precision):
+        raise UsageError(targets[0].needs_soc(precision))
     if request.calib_count < 1:
         raise UsageError(f"--calib-count must be at least 1, not {request.calib_count}")
     if request.verify_count < 0:
         raise UsageError(f"--verify-count must be 0 (off) or more, not {request.verify_count}")
-    if request.calib is not None and precision != "int8":
-        reporter.warn(f"--calib is used by --precision int8 only; ignored for {precision}")
+    if request.calib is not None and precision not in CALIBRATED:
+        reporter.warn(f"--calib is used by --precision {' and '.join(CALIBRATED)} only; ignored for {precision}")
     return targets, precision
 
 
@@ -200,7 +214,7 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
                      input_name=source.input_name, output_name=source.output_name,
                      input_dims=source.input_dims, input_spec=source.input_spec,
                      output_spec=source.output_spec, original=source.original)
-    if request.calib is not None and precision == "int8":
+    if request.calib is not None and precision in CALIBRATED:
         job.calibration()  # a bad list or data set fails before anything is converted
     report = ConvertReport(job.source, precision, request.dry_run, [], out_dir=job.out_dir,
                            input_spec=job.input_spec, output_spec=job.output_spec)
@@ -212,6 +226,10 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
             if precision not in target.precisions:
                 report.results.append(Result(target.name, precision, "skipped", reason=(
                     f"{target.name} offers {', '.join(target.precisions)}, not {precision}")))
+                continue
+            if not job.htp_socs and target.needs_soc(precision):
+                report.results.append(Result(target.name, precision, "skipped",
+                                             reason=target.needs_soc(precision)))
                 continue
             try:
                 report.results.extend(_run_target(target, job, request.dry_run))
@@ -231,8 +249,8 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
 def _frozen_row(source, job: ConvertJob, dry_run: bool) -> Result:
     """A Keras file or SavedModel is frozen first into frozen/<stem>.pb, which every target
     converts (and which snpe-tensorflow-to-dlc is given)."""
-    from edge_fer.convert.base import sha256_path
     from edge_fer.convert.source import write_frozen
+    from edge_fer.files import sha256_path
 
     commands = [source.frozen_facts["api"]]
     if dry_run:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import hashlib
 import json
 import os
 import shlex
@@ -32,6 +31,7 @@ from edge_fer.atomic import (
     staging_name,
 )
 from edge_fer.errors import EdgeFerError
+from edge_fer.files import sha256_file, sha256_path
 from edge_fer.reporter import native_stdout_to_stderr
 from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME
 from edge_fer.tensors.spec import InputSpec, OutputSpec
@@ -154,26 +154,6 @@ class Artifact:
     seconds: float
     commands: list[str]
     checks: dict | None
-
-
-def sha256_path(path: Path) -> str:
-    """sha256 of a file, or of a folder's files (a SavedModel: relative names and contents, in
-    name order)."""
-    if not path.is_dir():
-        return sha256_file(path)
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(file.relative_to(path)).encode() + b"\0")
-        digest.update(sha256_file(file).encode())
-    return digest.hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def manifest_path(artifact: Path) -> Path:

@@ -1,15 +1,25 @@
 """Qualcomm QNN HTP without the SDK: onnxruntime-qnn's quantization config and HTP compiler.
 
-1. `<stem>_qnn.onnx`: the ONNX target's fp32 conversion (fixed batch 1, checked against the TF
-   graph) into a scratch folder → `qnn_preprocess_model` → `get_qnn_qdq_config` (uint8
-   activations and weights, MinMax) + `quantize` on the shared calibration samples → run on the
-   HTP backend with CPU fallback off (an op QNN cannot take fails here, named: exit 1) and compared
-   with the TF graph on the first HTP_CHECK_INPUTS check inputs (~100 ms each on the emulator).
-2. for each SoC of `--soc`: `<stem>_qnn_<soc>_ctx.onnx` + `<stem>_qnn_<soc>_ctx_<hash>_qnn.bin`, the
+Three precisions (QNN_PRECISIONS), the usual ways to trade size for fidelity on HTP:
+- int8 (default): `<stem>_qnn.onnx`, QDQ with uint8 activations and weights;
+- w8a16: `<stem>_qnn_w8a16.onnx`, QDQ with uint16 activations and uint8 weights (activations
+  lose 256× less; weights stay as small);
+- fp16: `<stem>_qnn_fp16.onnx`, the float model, which HTP runs in fp16 when asked
+  (`enable_htp_fp16_precision=1`, which QNN takes only together with `soc_model`: --soc is
+  required, the first SoC's options check it, and each context binary is compiled in fp16).
+
+1. the model: the ONNX target's fp32 conversion (fixed batch 1, checked against the TF graph) into
+   a scratch folder → for the QDQ precisions `qnn_preprocess_model` → `get_qnn_qdq_config`
+   (MinMax, the precision's activation and weight types) + `quantize` on the shared calibration
+   samples → run on the HTP backend with CPU fallback off (an op QNN cannot take fails here,
+   named: exit 1) and compared with the TF graph on the first HTP_CHECK_INPUTS check inputs
+   (~100 ms each on the emulator).
+2. for each SoC of `--soc`: `<stem>_qnn[_<precision>]_<soc>_ctx.onnx` +
+   `<stem>_qnn[_<precision>]_<soc>_ctx_<hash>_qnn.bin`, the
    QNN context binary compiled offline for that SoC (`ep.context_enable=1`, provider options
-   `soc_model`/`htp_arch` from edge_fer.platform.qnn.SOCS). Before it is declared written, the model must
-   say it was compiled for that arch and SoC, reload from the file with plain HTP options and run
-   CTX_CHECK_INPUTS check inputs.
+   `soc_model`/`htp_arch` from edge_fer.platform.qnn.SOCS, plus the precision's own). Before it is
+   declared written, the model must say it was compiled for that arch and SoC, reload from the
+   file with plain HTP options and run CTX_CHECK_INPUTS check inputs.
 
 On x86_64 the HTP backend is Qualcomm's emulator: it computes what the NPU computes, whatever
 `htp_arch` is asked (it runs v79 semantics); its speed says nothing about a device.
@@ -21,12 +31,14 @@ import dataclasses
 import functools
 import importlib.metadata
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from edge_fer.convert.base import ConvertJob, Step, sha256_file
-from edge_fer.errors import EdgeFerError
+from edge_fer.convert.base import ConvertJob, Step
+from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.files import sha256_file
 from edge_fer.finite import require_finite
 from edge_fer.platform import qnn
 
@@ -35,7 +47,37 @@ SUFFIX = ".onnx"
 QDQ_TAG = "_qnn"
 HTP_CHECK_INPUTS = 50   # the QDQ model's check on the HTP backend (first 50 check inputs)
 CTX_CHECK_INPUTS = 10   # each context model's check after reloading it
-QDQ_SETTINGS = "activation_type=QuantType.QUInt8, weight_type=QuantType.QUInt8"
+FP16_OPTIONS = {"enable_htp_fp16_precision": "1"}   # with soc_model, else QNN refuses the session
+
+
+@dataclass(frozen=True)
+class QnnPrecision:
+    """One precision of the qnn target: its file tag, QDQ types (None: the float model) and the
+    QNN provider options it runs and compiles with (besides the SoC's)."""
+
+    name: str
+    tag: str                          # <stem><tag>.onnx
+    activation_type: str | None       # onnxruntime.quantization.QuantType name
+    weight_type: str | None
+    provider_options: dict = field(default_factory=dict)
+    needs_soc: bool = False           # its provider options need soc_model (--soc)
+    variant: str = ""
+
+    @property
+    def quantized(self) -> bool:
+        return self.activation_type is not None
+
+    def settings_text(self) -> str:
+        return f"activation_type=QuantType.{self.activation_type}, weight_type=QuantType.{self.weight_type}"
+
+
+QNN_PRECISIONS: dict[str, QnnPrecision] = {p.name: p for p in (
+    QnnPrecision("int8", QDQ_TAG, "QUInt8", "QUInt8", variant="QDQ uint8 for QNN HTP, float32 in/out"),
+    QnnPrecision("w8a16", f"{QDQ_TAG}_w8a16", "QUInt16", "QUInt8",
+                 variant="QDQ uint16 activations, uint8 weights, float32 in/out"),
+    QnnPrecision("fp16", f"{QDQ_TAG}_fp16", None, None, FP16_OPTIONS, needs_soc=True,
+                 variant="float model, run in fp16 on HTP (enable_htp_fp16_precision + soc_model)"),
+)}
 _VERSIONED = ("onnx", "onnxruntime", "onnxruntime-qnn", "tf2onnx", "tensorflow-cpu")
 
 
@@ -45,12 +87,32 @@ def missing(job: ConvertJob) -> str | None:
     return qnn.unavailable_reason() or onnx_target.missing(job)
 
 
+def setting(job: ConvertJob) -> QnnPrecision:
+    return QNN_PRECISIONS[job.precision]
+
+
 def qdq_path(job: ConvertJob) -> Path:
-    return job.output(TARGET, SUFFIX, QDQ_TAG)
+    """The model QNN compiles from: `<stem>_qnn.onnx` (int8), `<stem>_qnn_w8a16.onnx`, ..."""
+    return job.output(TARGET, SUFFIX, setting(job).tag)
 
 
 def context_path(job: ConvertJob, soc: qnn.Soc) -> Path:
-    return job.output(TARGET, qnn.CONTEXT_SUFFIX, f"{QDQ_TAG}_{soc.name}")
+    return job.output(TARGET, qnn.CONTEXT_SUFFIX, f"{setting(job).tag}_{soc.name}")
+
+
+def needs_soc_reason(precision: str) -> str | None:
+    """Why `precision` cannot be converted without --soc, or None."""
+    chosen = QNN_PRECISIONS.get(precision)
+    if chosen is None or not chosen.needs_soc:
+        return None
+    return (f"qnn {precision} needs --soc: QNN takes {', '.join(chosen.provider_options)} only "
+            f"together with soc_model")
+
+
+def _session_options(job: ConvertJob, soc: qnn.Soc | None) -> dict[str, str]:
+    """QNN provider options the precision runs with (on `soc`'s, when it needs a SoC)."""
+    chosen = setting(job)
+    return {**(soc.provider_options() if soc is not None else {}), **chosen.provider_options}
 
 
 def _fp32_job(job: ConvertJob) -> ConvertJob:
@@ -62,26 +124,32 @@ def plan(job: ConvertJob) -> list[Step]:
     from edge_fer.convert import onnx as onnx_target
 
     socs = qnn.parse_socs(job.htp_socs)  # an unknown SoC is a usage error before anything runs
+    chosen = setting(job)
+    if chosen.needs_soc and not socs:
+        raise UsageError(needs_soc_reason(job.precision))
     fp32_step = onnx_target.plan(_fp32_job(job))[0]
     qdq = qdq_path(job)
     scratch = f"<scratch>/{job.stem}_fp32{SUFFIX}"
-    steps = [Step(TARGET, "int8", qdq, [
-        *fp32_step.shown_commands(),
+    check_options = {"backend_path": "libQnnHtp.so", **_session_options(job, socs[0] if socs else None)}
+    made = [
         (f"onnxruntime.quantization.execution_providers.qnn.qnn_preprocess_model({scratch!r}, "
-        f"<preprocessed>)"),
+         f"<preprocessed>)"),
         (f"config = get_qnn_qdq_config(<fp32 model>, calibration_data_reader=<calibration "
-        f"samples>, {QDQ_SETTINGS})"),
+         f"samples>, {chosen.settings_text()})"),
         f"onnxruntime.quantization.quantize(<fp32 model>, {str(qdq)!r}, config)",
-        ("InferenceSession(<model>, SessionOptions(session.disable_cpu_ep_fallback=1) + "
-        "add_provider_for_devices(<QNN EP device>, {'backend_path': libQnnHtp.so}))"),
-    ], functools.partial(_quantize, job), "QDQ uint8 for QNN HTP, float32 in/out")]
+    ] if chosen.quantized else [f"copy {scratch!r} → {str(qdq)!r}"]
+    steps = [Step(TARGET, job.precision, qdq, [
+        *fp32_step.shown_commands(), *made,
+        (f"InferenceSession(<model>, SessionOptions(session.disable_cpu_ep_fallback=1) + "
+         f"add_provider_for_devices(<QNN EP device>, {check_options!r}))"),
+    ], functools.partial(_quantize, job), chosen.variant)]
     for soc in socs:
         ctx = context_path(job, soc)
-        steps.append(Step(TARGET, "int8", ctx, [
+        options = {"backend_path": "libQnnHtp.so", **_session_options(job, soc)}
+        steps.append(Step(TARGET, job.precision, ctx, [
             (f"SessionOptions: session.disable_cpu_ep_fallback=1, ep.context_enable=1, "
             f"ep.context_embed_mode=0, ep.context_file_path={str(ctx)!r}"),
-            (f"InferenceSession({str(qdq)!r}) with QNN EP options {{'backend_path': "
-            f"libQnnHtp.so, 'soc_model': '{soc.soc_model}', 'htp_arch': '{soc.htp_arch}'}}"),
+            f"InferenceSession({str(qdq)!r}) with QNN EP options {options!r}",
         ], functools.partial(_compile, job, soc),
             f"HTP context binary for {soc.name} ({soc.marketing_name}, v{soc.htp_arch})",
             companion_glob=f"{ctx.stem}_*qnn.bin"))
@@ -100,6 +168,47 @@ def _tool_versions() -> dict:
 
 
 def _quantize(job: ConvertJob, path: Path) -> dict:
+    """The model QNN compiles from, at the job's precision, checked on the HTP backend."""
+    import shutil
+
+    import onnx
+
+    from edge_fer.analysis.inspect_artifacts import inspect_onnx
+    from edge_fer.convert import onnx as onnx_target
+
+    chosen = setting(job)
+    fp32 = path.parent / f"{job.stem}_fp32{SUFFIX}"
+    fp32_facts = onnx_target.plan(_fp32_job(job))[0].run(fp32)
+    facts = {}
+    if chosen.quantized:
+        facts = _quantize_qdq(job, chosen, fp32, path)
+        onnx_target._finish(onnx.load(str(path)), job, path)
+    else:  # the float model itself: HTP's fp16 mode is a provider option, not a file format
+        shutil.copyfile(fp32, path)
+    socs = qnn.parse_socs(job.htp_socs)
+    options = _session_options(job, socs[0] if socs else None)
+    try:
+        checks = _check_htp(job, path, options)
+    except EdgeFerError as exc:  # named after the staging file: say which model and file instead
+        why = str(exc).removeprefix(f"{path}: ")
+        raise EdgeFerError(f"{job.model} → {qdq_path(job).name}: {why}; not written") from None
+    described = inspect_onnx(path)
+    return {
+        "tool_versions": _tool_versions(),
+        "backend": _backend_facts(),
+        **facts,
+        "htp_options": {**options, **({"checked_on": socs[0].name} if socs and chosen.needs_soc else {})},
+        "fp32_onnx": {"opset": fp32_facts.get("opset"), "checks": fp32_facts.get("checks")},
+        "inputs": described["inputs"],
+        "outputs": described["outputs"],
+        "ops": described["ops"],
+        "quantization": described.get("quantization"),
+        "checks": checks,
+    }
+
+
+def _quantize_qdq(job: ConvertJob, chosen: QnnPrecision, fp32: Path, path: Path) -> dict:
+    """QDQ model at `path` by QNN's own quantization config; its facts for the manifest."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize
     from onnxruntime.quantization.execution_providers.qnn import (
@@ -107,12 +216,8 @@ def _quantize(job: ConvertJob, path: Path) -> dict:
         qnn_preprocess_model,
     )
 
-    from edge_fer.analysis.inspect_artifacts import inspect_onnx
     from edge_fer.convert import onnx as onnx_target
-    from edge_fer.convert.verify import compare
 
-    fp32 = path.parent / f"{job.stem}_fp32{SUFFIX}"
-    fp32_facts = onnx_target.plan(_fp32_job(job))[0].run(fp32)
     preprocessed = path.parent / f"{job.stem}_fp32_qnn_pre{SUFFIX}"
     # onnxruntime 1.32's qnn_preprocess_model fails on a model carrying metadata_props
     # (dict.update over the protobuf entries); our layout/labels metadata goes back on in _finish.
@@ -123,36 +228,40 @@ def _quantize(job: ConvertJob, path: Path) -> dict:
     try:
         config = get_qnn_qdq_config(str(source), onnx_target._CalibrationReader(samples.images,
                                                                                 job.input_name),
-                                    activation_type=QuantType.QUInt8,
-                                    weight_type=QuantType.QUInt8)
+                                    activation_type=QuantType[chosen.activation_type],
+                                    weight_type=QuantType[chosen.weight_type])
         quantize(str(source), str(path), config)
     except Exception as exc:  # noqa: BLE001 - onnxruntime.quantization raises plain ones
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EdgeFerError(f"{job.model}: QNN QDQ quantization failed ({first})") from None
-    onnx_target._finish(onnx.load(str(path)), job, path)
+    return {"quantization_config": {"api": "get_qnn_qdq_config + quantize",
+                                    "activation_type": chosen.activation_type,
+                                    "weight_type": chosen.weight_type, "per_channel": False,
+                                    "calibrate_method": str(config.calibrate_method.name),
+                                    "preprocessed": source == preprocessed},
+            "calibration": samples.describe()}
+
+
+def _check_htp(job: ConvertJob, path: Path, options: dict[str, str]) -> dict | None:
+    """Run the model on the HTP backend with the precision's options (CPU fallback off) and
+    compare it with the TF graph on the first HTP_CHECK_INPUTS check inputs; with checks off it
+    must still load and run once."""
+    from edge_fer.convert.verify import compare_outputs
+
+    capped = _capped(job, HTP_CHECK_INPUTS)
+    checks = capped.checks()
+    images = checks.samples.images if checks is not None else np.zeros((1, *job.input_shape()[1:]), np.float32)
+    session = qnn.open_session(path, options)
     try:
-        checks = compare(_capped(job, HTP_CHECK_INPUTS), path, "qnn", "int8", qdq_path(job).name)
-        if checks is None:  # checks off: it must still load on HTP with fallback off and run
-            _run_once(path, job.input_shape())
-    except EdgeFerError as exc:  # named after the staging file: say which model and file instead
-        why = str(exc).removeprefix(f"{path}: ")
-        raise EdgeFerError(f"{job.model} → {qdq_path(job).name}: {why}; not written") from None
-    described = inspect_onnx(path)
-    return {
-        "tool_versions": _tool_versions(),
-        "backend": _backend_facts(),
-        "quantization_config": {"api": "get_qnn_qdq_config + quantize", "activation_type":
-                                 "QUInt8", "weight_type": "QUInt8", "per_channel": False,
-                                 "calibrate_method": str(config.calibrate_method.name),
-                                 "preprocessed": source == preprocessed},
-        "calibration": samples.describe(),
-        "fp32_onnx": {"opset": fp32_facts.get("opset"), "checks": fp32_facts.get("checks")},
-        "inputs": described["inputs"],
-        "outputs": described["outputs"],
-        "ops": described["ops"],
-        "quantization": described.get("quantization"),
-        "checks": checks,
-    }
+        probs = np.concatenate([session.run(None, {job.input_name: image[None]})[0] for image in images])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's EPFail/Fail
+        raise EdgeFerError(f"{path}: QNN HTP failed to run it ({qnn._first_line(exc)})") from None
+    finally:
+        del session
+    if checks is None:
+        return None
+    return compare_outputs(checks, job.output_spec.probabilities(probs), "qnn", job.precision,
+                           qdq_path(job).name, job.output_spec.activation)
 
 
 def _compile(job: ConvertJob, soc: qnn.Soc, path: Path) -> dict:
@@ -161,7 +270,7 @@ def _compile(job: ConvertJob, soc: qnn.Soc, path: Path) -> dict:
         raise EdgeFerError(f"{qdq}: QDQ model to compile is missing")
     config = {"ep.context_enable": "1", "ep.context_embed_mode": "0",
               "ep.context_file_path": str(path)}
-    session = qnn.open_session(qdq, soc.provider_options(), config=config,
+    session = qnn.open_session(qdq, _session_options(job, soc), config=config,
                                label=f"{qdq} (compiling for {soc.name})")
     del session
     if not path.is_file():

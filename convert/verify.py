@@ -64,6 +64,13 @@ def compare(job, artifact: Path, runtime: str, precision: str, label: str) -> di
         probs = job.output_spec.probabilities(runner.infer(checks.samples.images))
     finally:
         runner.close()
+    return compare_outputs(checks, probs, runtime, precision, label, job.output_spec.activation)
+
+
+def compare_outputs(checks: Checks, probs: np.ndarray, runtime: str, precision: str,
+                    label: str, activation: str = "probabilities") -> dict:
+    """The `checks` entry for outputs `probs` an artifact gave on the check inputs (for a
+    runtime that needs options a plain runner does not set, e.g. QNN's fp16 mode)."""
     require_finite(probs, label, f"{runtime} output on the check inputs; not written")
     delta = float(np.abs(probs - checks.reference).max())
     agrees = probs.argmax(1) == checks.reference.argmax(1)
@@ -76,7 +83,7 @@ def compare(job, artifact: Path, runtime: str, precision: str, label: str) -> di
              "top1_agreement_decisive": float(np.mean(agrees[decisive])) if decisive.any() else None,
              "decisive_means": "the graph's top-1 leads its top-2 by at least 1/256",
              "reference": "frozen TF graph (tf.compat.v1.Session)",
-             "compared": "probabilities" if job.output_spec.activation == "probabilities"
+             "compared": "probabilities" if activation == "probabilities"
              else "softmax of the logits",
              "samples": checks.samples.describe()}
     tolerance = TOLERANCES.get(precision)

@@ -1,8 +1,10 @@
-"""What kind of file a path is, before anything reads it: a FIFO or a device named `x.jpg` would
-block a read forever (a FIFO waits for a writer), so readers refuse anything but a regular file."""
+"""Facts about a file: what kind it is, before anything reads it (a FIFO or a device named `x.jpg`
+would block a read forever — a FIFO waits for a writer — so readers refuse anything but a regular
+file), and its sha256 (manifests, shipped models' metrics.json, the distillation cache)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -47,3 +49,25 @@ def walk_files(root: str | Path) -> tuple[list[Path], list[tuple[str, str]]]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(Path(folder) / name for name in sorted(files) if not name.startswith("."))
     return sorted(found), sorted(unlisted)
+
+
+def sha256_file(path: str | Path) -> str:
+    """The file's sha256 (hex), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_path(path: str | Path) -> str:
+    """sha256 of a file, or of a folder's files (a SavedModel: relative names and contents, in
+    name order)."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + b"\0")
+        digest.update(sha256_file(file).encode())
+    return digest.hexdigest()

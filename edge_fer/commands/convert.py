@@ -34,7 +34,9 @@ Examples:
 
   edge-fer convert mini_xception.keras --target tflite --labels labels8.txt
 
-Files, one folder per target under --out (default: beside the model), for model.pb: dlc/model.dlc, dlc/model_int8.dlc; tflite/model.tflite, tflite/model_fp16.tflite, tflite/model_int8.tflite (int8 in/out), tflite/model_int8_float_io.tflite (float in/out); onnx/model.onnx, onnx/model_int8.onnx (QDQ); qnn/model_qnn.onnx (QDQ for QNN), qnn/model_qnn_sm8650_ctx.onnx (+ _qnn.bin) per SoC. int8 DLC and ONNX also write the fp32 file they quantize. Each file <name>.<ext> gets a manifest <name>.json beside it (source sha256, exact command, tensors, calibration, check against the TF graph), and each folder a labels.txt.
+  edge-fer convert model.pb --target qnn --precision fp16 --soc sm8650    (or w8a16: 16-bit activations)
+
+Files, one folder per target under --out (default: beside the model), for model.pb: dlc/model.dlc, dlc/model_int8.dlc; tflite/model.tflite, tflite/model_fp16.tflite, tflite/model_int8.tflite (int8 in/out), tflite/model_int8_float_io.tflite (float in/out); onnx/model.onnx, onnx/model_int8.onnx (QDQ); qnn/model_qnn.onnx (QDQ for QNN; w8a16: model_qnn_w8a16.onnx; fp16: model_qnn_fp16.onnx), qnn/model_qnn_sm8650_ctx.onnx (+ _qnn.bin) per SoC (model_qnn_w8a16_sm8650_ctx.onnx, ...). int8 DLC and ONNX also write the fp32 file they quantize. Each file <name>.<ext> gets a manifest <name>.json beside it (source sha256, exact command, tensors, calibration, check against the TF graph), and each folder a labels.txt.
 
 --calib takes an SNPE input list (*.txt naming float32 raws of the model's input, 48x48x1 for edge-fer's own; all are used) or a data-set spec as for edge-fer train --data; default: the built-in synthetic faces.
 
@@ -136,7 +138,7 @@ def register(app: typer.Typer) -> None:
                                      "flag names)."),
         dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="onnx, tflite: free batch "
                                            "dimension (default: the graph's fixed batch)."),
-        socs: list[str] = typer.Option(None, "--soc", "--htp-socs", help="int8 for these "
+        socs: list[str] = typer.Option(None, "--soc", "--htp-socs", help="int8 (qnn: also w8a16, fp16) for these "
                                        "Snapdragon SoCs' HTP, e.g. sm8650 (repeat it or give "
                                        "a comma-separated list). qnn: a compiled context model "
                                        "per SoC; dlc: snpe-dlc-quantize --enable_htp --htp_socs."),

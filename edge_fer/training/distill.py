@@ -18,21 +18,13 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_bytes
 from edge_fer.errors import EdgeFerError
-from edge_fer.files import require_regular
+from edge_fer.files import require_regular, sha256_file
 from edge_fer.labels import NUM_CLASSES
 from edge_fer.preprocess import to_model_input
 from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME
 
 CACHE_NAME = "teacher_logits.npz"
 CHUNK = 2048  # faces between saves of a pass in progress
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def images_fingerprint(images: np.ndarray) -> str:
@@ -105,7 +97,7 @@ def teacher_logits(teacher: str | Path, images: np.ndarray, cache: Path,
     require_regular(teacher, "a teacher model")
     if not teacher.is_file():
         raise EdgeFerError(f"{teacher}: teacher model not found")
-    record = {"teacher": str(teacher), "teacher_sha256": file_sha256(teacher),
+    record = {"teacher": str(teacher), "teacher_sha256": sha256_file(teacher),
               "images_sha256": images_fingerprint(images), "count": len(images)}
     cached = _load(cache, record)
     if cached is not None:

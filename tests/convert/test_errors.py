@@ -118,4 +118,4 @@ def test_without_precision_each_target_takes_its_default(frozen_model, tmp_path,
     assert report["precision"] == ("int8" if target == "qnn" else "fp32")
     if target == "all":  # one precision for the run; qnn says what it offers
         (qnn,) = [r for r in report["results"] if r["target"] == "qnn"]
-        assert qnn["status"] == "skipped" and qnn["reason"] == "qnn offers int8, not fp32"
+        assert qnn["status"] == "skipped" and qnn["reason"] == "qnn offers int8, w8a16, fp16, not fp32"

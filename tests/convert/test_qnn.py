@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from edge_fer.convert.base import sha256_file
+from edge_fer.files import sha256_file
 from edge_fer.tensors.rawio import write_input_list, write_raw
 
 HAVE_QNN = importlib.util.find_spec("onnxruntime_qnn") is not None
@@ -105,6 +105,89 @@ def test_edge_fer_run_takes_the_context_model_to_qnn_by_its_name(qnn_export, syn
     assert (summary["runtime"], summary["inputs"]) == ("qnn", 3)
     assert sorted(p.name for p in (tmp_path / "out").glob("Result_*")) == [
         "Result_0", "Result_1", "Result_2"]
+
+
+@pytest.fixture(scope="module")
+def qnn_precisions(frozen_model, tmp_path_factory, convert_cli) -> dict:
+    """The shared model at QNN's other precisions: w8a16 (QDQ only) and fp16 for sm8650 (its
+    fp16 mode needs soc_model), both checked on 30 inputs on the HTP backend."""
+    out = tmp_path_factory.mktemp("qnn-precisions")
+    reports = {}
+    for precision, socs in (("w8a16", []), ("fp16", ["--soc", "sm8650"])):
+        done = convert_cli(frozen_model, "--target", "qnn", "--precision", precision, *socs,
+                           "--calib-count", "50", "--verify-count", "30", "--out", out, "--json")
+        assert done.exit_code == 0, done.output
+        reports[precision] = json.loads(done.stdout)
+    return {"out": out / "qnn", "reports": reports}
+
+
+@needs_qnn
+def test_w8a16_is_qdq_with_uint16_activations_and_agrees_with_the_graph(qnn_precisions):
+    out = qnn_precisions["out"]
+    (row,) = qnn_precisions["reports"]["w8a16"]["results"]
+    assert (row["status"], row["precision"], row["path"]) == (
+        "converted", "w8a16", str(out / "model_qnn_w8a16.onnx"))
+    manifest = _manifest(out / "model_qnn_w8a16.onnx")
+    assert manifest["quantization_config"] | {"calibrate_method": ""} == {
+        "api": "get_qnn_qdq_config + quantize", "activation_type": "QUInt16",
+        "weight_type": "QUInt8", "per_channel": False, "calibrate_method": "",
+        "preprocessed": manifest["quantization_config"]["preprocessed"]}
+    activations = manifest["quantization"]["activations"]
+    assert activations and {a["dtype"] for a in activations} == {"uint16"}
+    assert manifest["checks"]["runtime"] == "qnn" and manifest["checks"]["inputs"] == 30
+    assert manifest["checks"]["top1_agreement"] >= 0.95 and manifest["checks"]["max_abs_dp"] < 0.05
+    assert row["bytes"] == (out / "model_qnn_w8a16.onnx").stat().st_size
+
+
+@needs_qnn
+def test_fp16_runs_the_float_model_in_htp_fp16_mode_and_compiles_it_per_soc(qnn_precisions,
+                                                                           synthetic_inputs,
+                                                                           reference_probs):
+    from edge_fer.runners import load_runner
+
+    out = qnn_precisions["out"]
+    rows = qnn_precisions["reports"]["fp16"]["results"]
+    assert [(r["status"], r["precision"], r["path"]) for r in rows] == [
+        ("converted", "fp16", str(out / "model_qnn_fp16.onnx")),
+        ("converted", "fp16", str(out / "model_qnn_fp16_sm8650_ctx.onnx"))]
+    manifest = _manifest(out / "model_qnn_fp16.onnx")
+    assert "QuantizeLinear" not in manifest["ops"] and "quantization_config" not in manifest
+    assert manifest["htp_options"] == {"soc_model": "57", "htp_arch": "75",
+                                       "enable_htp_fp16_precision": "1", "checked_on": "sm8650"}
+    # fp16 rounding, not fp32's: above the fp32 file's error, within verify's fp16 tolerance
+    checks = manifest["checks"]
+    assert checks["top1_agreement"] == 1.0 and 1e-5 < checks["max_abs_dp"] <= 1e-2
+    assert manifest["fp32_onnx"]["checks"]["max_abs_dp"] <= 1e-5
+    ctx = _manifest(out / "model_qnn_fp16_sm8650_ctx.onnx")
+    assert ":75:57:" in ctx["ep_context"]["ep_compatibility_info"]
+    assert (out / ctx["context_binary"]["file"]).name == "model_qnn_fp16_sm8650_ctx_qnn.bin"
+    runner = load_runner(out / "model_qnn_fp16_sm8650_ctx.onnx")  # plain options: fp16 is compiled in
+    probs = runner.infer(synthetic_inputs[:5])
+    runner.close()
+    delta = np.abs(probs - reference_probs[:5]).max()
+    assert 1e-5 < delta <= 1e-2 and (probs.argmax(1) == reference_probs[:5].argmax(1)).all()
+
+
+def test_fp16_without_a_soc_is_a_usage_error_and_all_skips_qnn_saying_why(frozen_model, tmp_path,
+                                                                          convert_cli):
+    done = convert_cli(frozen_model, "--target", "qnn", "--precision", "fp16", "--out",
+                       tmp_path / "out")
+    assert done.exit_code == 2, done.output
+    assert "qnn fp16 needs --soc" in done.output and "soc_model" in done.output
+    assert not (tmp_path / "out").exists()
+    done = convert_cli(frozen_model, "--target", "all", "--precision", "fp16", "--dry-run",
+                       "--json", "--out", tmp_path / "out")
+    assert done.exit_code == 0, done.output
+    (qnn_row,) = [r for r in json.loads(done.stdout)["results"] if r["target"] == "qnn"]
+    assert qnn_row["status"] == "skipped" and qnn_row["reason"].startswith("qnn fp16 needs --soc")
+
+
+def test_soc_is_refused_for_a_precision_that_compiles_for_none(frozen_model, tmp_path, convert_cli):
+    done = convert_cli(frozen_model, "--target", "dlc", "--precision", "fp32", "--soc", "sm8650",
+                       "--out", tmp_path / "out")
+    assert done.exit_code == 2
+    assert "--soc applies to --precision int8, w8a16, fp16" in done.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_unknown_soc_is_a_usage_error_listing_the_known_ones(frozen_model, tmp_path,

@@ -77,3 +77,28 @@ def test_models_command_lists_every_registered_model_with_its_figures():
     assert all(not rows[name]["shipped"] for name in SHIPPED if name not in shipped_names())
     table = CliRunner().invoke(app, ["models"])
     assert table.exit_code == 0 and "best" in table.stdout and "PublicTest" in table.stdout
+
+
+# Fidelity per shipped model: its int8 files give the float graph's top-1 label on real faces.
+# The int8 files are calibrated as scripts/build_pretrained.py does (200 `Training` faces) and
+# checked by convert itself on FIDELITY_FACES `PublicTest` faces (its --verify-count).
+FIDELITY_FACES = 200
+FIDELITY_MIN = {"tflite": 0.97, "onnx": 0.97}   # top-1 agreement with the float graph
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_shipped_model_int8_files_agree_with_its_float_graph_on_real_faces(name, fer2013_dir,
+                                                                           tmp_path):
+    from edge_fer.convert import ConvertRequest, convert_model
+
+    for target, floor in FIDELITY_MIN.items():
+        report = convert_model(ConvertRequest(
+            model=model_or_default(name), target=target, precision="int8",
+            calib=str(fer2013_dir / "fer2013.csv.gz"), calib_count=200,
+            verify_count=FIDELITY_FACES, out_dir=tmp_path))
+        int8 = [row for row in report.results if row.precision == "int8"]
+        assert int8 and all(row.status == "converted" for row in int8)
+        for row in int8:  # tflite: int8 and float in/out; onnx: the QDQ model
+            checks = row.checks
+            assert checks["inputs"] == FIDELITY_FACES and checks["samples"]["split"] == "PublicTest"
+            assert checks["top1_agreement"] >= floor, (name, row.path.name, checks)

@@ -82,3 +82,12 @@ def test_an_edge_model_is_distilled_from_the_shipped_best_and_ships_under_its_na
     (command,) = metrics["training"]["members"][0]["train_commands"]
     assert "--teacher best" in command and "--distill-alpha 0.7" in command and "runs/tiny/seed0" in command
     assert (runs / "seed0" / "teacher_logits.npz").is_file()
+
+
+def test_a_model_with_a_target_ships_only_when_it_meets_it_and_int8_keeps_up(build_pretrained):
+    tiny = build_pretrained.MODELS["tiny"]
+    assert tiny.target == 0.66 and build_pretrained.MODELS["fast"].target == 0.69
+    assert build_pretrained.missed_targets(tiny, 0.665, 0.661) == ""
+    assert "below its target 66%" in build_pretrained.missed_targets(tiny, 0.6599, 0.6599)
+    assert "loses more than 0.5 point" in build_pretrained.missed_targets(tiny, 0.67, 0.6649)
+    assert build_pretrained.missed_targets(build_pretrained.recipe("best"), 0.5, 0.4) == ""

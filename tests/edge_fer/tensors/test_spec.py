@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -57,9 +56,9 @@ def test_rectangular_size_resizes_height_by_width():
     assert parse_size("224") == (224, 224)
 
 
-@pytest.mark.parametrize("flags", [dict(size="0"), dict(size="a"), dict(color="cmyk"),
-                                   dict(layout="nwhc"), dict(mean="0.1,0.2"),
-                                   dict(std="0"), dict(mean="0.1,0.2,0.3")])
+@pytest.mark.parametrize("flags", [{"size": "0"}, {"size": "a"}, {"color": "cmyk"},
+                                   {"layout": "nwhc"}, {"mean": "0.1,0.2"},
+                                   {"std": "0"}, {"mean": "0.1,0.2,0.3"}])
 def test_bad_flags_are_usage_errors(flags):
     with pytest.raises(UsageError):
         InputSpec().with_overrides(**flags)  # three means for a gray input is an error too
