@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 
 import numpy as np
 import pytest
@@ -160,7 +161,8 @@ def test_fp16_runs_the_float_model_in_htp_fp16_mode_and_compiles_it_per_soc(qnn_
     assert manifest["fp32_onnx"]["checks"]["max_abs_dp"] <= 1e-5
     ctx = _manifest(out / "model_qnn_fp16_sm8650_ctx.onnx")
     assert ":75:57:" in ctx["ep_context"]["ep_compatibility_info"]
-    assert (out / ctx["context_binary"]["file"]).name == "model_qnn_fp16_sm8650_ctx_qnn.bin"
+    assert re.fullmatch(r"model_qnn_fp16_sm8650_ctx_[0-9a-f]{8}_qnn\.bin",
+                        (out / ctx["context_binary"]["file"]).name)
     runner = load_runner(out / "model_qnn_fp16_sm8650_ctx.onnx")  # plain options: fp16 is compiled in
     probs = runner.infer(synthetic_inputs[:5])
     runner.close()
