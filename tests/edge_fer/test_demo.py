@@ -30,4 +30,6 @@ def test_demo_runs_every_available_runtime_and_agrees_with_tf(tmp_path):
     # the table and its notes fit 80 columns; no Python repr, one size unit
     assert max(len(line) for line in result.stdout.splitlines()) <= 80, result.stdout
     assert "{'" not in result.stdout and "['" not in result.stdout
+    table = result.stdout.splitlines()[:1 + len(summary["rows"])]
+    assert all(len(line.split()) == 8 for line in table), result.stdout  # one line per row
     assert "kB" not in result.stdout and "KiB" not in result.stdout
