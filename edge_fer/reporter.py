@@ -228,9 +228,14 @@ def table_text(headers: list[str], rows: list[list[str]], *, shrink: int = 0,
         return sum(w for i, w in enumerate(natural) if i != shrink) + gap * (len(headers) - 1)
 
     natural = natural_widths()
-    # a file name stays whole (up to half the width) if the other columns can make room
-    names = min(width // 2, max([len(row[shrink].rsplit("/", 1)[-1]) + 2 for row in rows] or [0]),
-                natural[shrink])
+    # a short path stays whole (up to a third of the width), a file name (up to half of it),
+    # if the other columns can make room
+    def kept(cell: str) -> int:
+        return len(cell) if len(cell) <= width // 3 else len(cell.rsplit("/", 1)[-1]) + 2
+
+    names = min(width // 2, max([kept(row[shrink]) for row in rows] or [0]), natural[shrink])
+    if stack is not None and others_width() + names > width:  # whole paths only if no stacking
+        names = min(names, max([len(row[shrink].rsplit("/", 1)[-1]) + 2 for row in rows] or [0]))
     if stack is not None and others_width() + names > width:
         rows = [[cell.replace("  ", "\n") if i == stack else cell for i, cell in enumerate(row)]
                 for row in rows]

@@ -521,9 +521,13 @@ def table_notes(report: BenchReport) -> list[str]:
                  f"mean latency; peak = VmHWM of the case's own process, +MiB = its growth over "
                  f"the RSS before the runtime and model were loaded; thr = CPU threads")
     host = report.host
+    def loads(key: str) -> str:
+        values = host.get(key)
+        return " ".join(f"{v:.2f}" for v in values) if isinstance(values, (list, tuple)) else "?"
+
     notes.append(f"host: {host.get('cpu_count')} CPUs ({host.get('machine')}), load average "
-                 f"{host.get('load_average_start')} at start, {host.get('load_average_end')} "
-                 f"at end")
+                 f"(1, 5, 15 min) {loads('load_average_start')} at start, "
+                 f"{loads('load_average_end')} at end")
     return notes
 
 
