@@ -177,9 +177,24 @@ class _CalibrationReader:
         return next(self._feeds, None)
 
 
+def quantize_qdq(prepared: Path, path: Path, images: np.ndarray, input_name: str,
+                 settings: dict | None = None) -> None:
+    """quantize_static of a pre-processed fp32 model into `path`, calibrated on `images`, with
+    `settings` (QDQ_SETTINGS by default; an `extra_options` entry is passed on as it is)."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    settings = settings or QDQ_SETTINGS
+    quantize_static(str(prepared), str(path), _CalibrationReader(images, input_name),
+                    quant_format=QuantFormat[settings["quant_format"]],
+                    activation_type=QuantType[settings["activation_type"]],
+                    weight_type=QuantType[settings["weight_type"]],
+                    per_channel=settings["per_channel"], reduce_range=settings["reduce_range"],
+                    calibrate_method=CalibrationMethod[settings["calibrate_method"]],
+                    extra_options=dict(settings.get("extra_options", {})))
+
+
 def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
     import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from edge_fer.analysis.inspect_artifacts import inspect_onnx
@@ -191,12 +206,7 @@ def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
     prepared = path.with_name("pre.onnx")  # in the staging folder, removed with it
     try:
         quant_pre_process(str(fp32), str(prepared))
-        quantize_static(str(prepared), str(path), _CalibrationReader(samples.images, job.input_name),
-                        quant_format=QuantFormat[QDQ_SETTINGS["quant_format"]],
-                        activation_type=QuantType[QDQ_SETTINGS["activation_type"]],
-                        weight_type=QuantType[QDQ_SETTINGS["weight_type"]],
-                        per_channel=QDQ_SETTINGS["per_channel"], reduce_range=QDQ_SETTINGS["reduce_range"],
-                        calibrate_method=CalibrationMethod[QDQ_SETTINGS["calibrate_method"]])
+        quantize_qdq(prepared, path, samples.images, job.input_name)
     except Exception as exc:  # noqa: BLE001 - onnxruntime.quantization raises plain exceptions
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EdgeFerError(f"{fp32}: ONNX int8 quantization failed ({first})") from None

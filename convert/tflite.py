@@ -89,7 +89,8 @@ def plan(job: ConvertJob) -> list[Step]:
             for flavour in FLAVOURS[job.precision]]
 
 
-def _converter(job: ConvertJob, flavour: Flavour):
+def converter_for(job: ConvertJob, flavour: Flavour):
+    """The LiteRT converter for one flavour, set up (int8: calibrated on job.calibration())."""
     import numpy as np
     import tensorflow as tf
 
@@ -156,7 +157,7 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
     from edge_fer.analysis.inspect_artifacts import inspect_tflite
     from edge_fer.convert.verify import compare
 
-    converter = _converter(job, flavour)
+    converter = converter_for(job, flavour)
     try:
         path.write_bytes(converter.convert())
     except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError, ValueError, RuntimeError...
