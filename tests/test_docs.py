@@ -25,3 +25,14 @@ def test_readme_pipeline_makes_the_images_it_uses():
     pipeline = readme[readme.index("## The pipeline, step by step"):readme.index("- **Data sets**")]
     assert "render_png_folder" in pipeline and "raw-inputs faces " in pipeline
     assert "./faces" not in pipeline
+
+
+def test_readme_links_to_files_of_the_repository_resolve():
+    import re
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", readme)
+    local = [t for t in targets if "://" not in t and not t.startswith("mailto:")]
+    assert "docs/calibration.md" in local
+    missing = [t for t in local if not (REPO_ROOT / t).exists()]
+    assert not missing, missing
