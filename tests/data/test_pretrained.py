@@ -83,8 +83,10 @@ def test_models_command_lists_every_registered_model_with_its_figures():
 # The int8 files are calibrated as scripts/build_pretrained.py does (200 `Training` faces) and
 # checked by convert itself on FIDELITY_FACES `PublicTest` faces (its --verify-count).
 FIDELITY_FACES = 200
-# On all 3,589 PublicTest faces `best` agrees on 98.41 % (TFLite) and 98.30 % (ONNX): docs/calibration.md.
-FIDELITY_MIN = {"tflite": 0.98, "onnx": 0.98}   # top-1 agreement with the float graph
+# On all 3,589 PublicTest faces `best` agrees on 98.41 % (TFLite) and 98.30 % (ONNX):
+# docs/calibration.md. On these 200 faces: TFLite 98.0 % (4 faces differ), ONNX 99.0 % (2); the
+# floors leave one face (TFLite) and two faces (ONNX) of margin.
+FIDELITY_MIN = {"tflite": 0.975, "onnx": 0.98}   # top-1 agreement with the float graph
 
 
 @pytest.mark.parametrize("name", shipped_names())
