@@ -189,8 +189,11 @@ def int8_latency(model: Path) -> dict:
     """The int8 TFLite file's latency on this machine: batch 1, one thread (edge-fer bench's
     measurement, in its own process)."""
     from edge_fer.benchmarks.bench import BenchSettings, host_facts, run_bench
+    from edge_fer.errors import EdgeFerError
 
     row = run_bench([model], ["tflite"], [1], [1], BenchSettings(**LATENCY_SETTINGS)).rows[0]
+    if row.status != "measured" or row.p50_ms is None:  # never a null figure in metrics.json
+        raise EdgeFerError(f"{model}: int8 latency not measured ({row.status}: {row.reason})")
     return {"p50_ms": row.p50_ms, "p90_ms": row.p90_ms, "batch": 1, "threads": 1, "runtime": "tflite",
             "host": host_facts(), "command": f"edge-fer bench {model.name} --runtime tflite --batch 1 --threads 1"}
 

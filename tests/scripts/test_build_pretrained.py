@@ -91,3 +91,24 @@ def test_a_model_with_a_target_ships_only_when_it_meets_it_and_int8_keeps_up(bui
     assert "below its target 66%" in build_pretrained.missed_targets(tiny, 0.6599, 0.6599)
     assert "loses more than 0.5 point" in build_pretrained.missed_targets(tiny, 0.67, 0.6649)
     assert build_pretrained.missed_targets(build_pretrained.recipe("best"), 0.5, 0.4) == ""
+
+
+def test_a_latency_that_was_not_measured_is_an_error_not_a_null_figure(build_pretrained, monkeypatch,
+                                                                      tmp_path):
+    import dataclasses
+
+    from edge_fer.benchmarks import bench
+    from edge_fer.errors import EdgeFerError
+
+    real = bench.run_bench
+
+    def failing(*args, **kwargs):
+        report = real(*args, **kwargs)
+        report.rows[0] = dataclasses.replace(report.rows[0], status="failed", reason="it crashed",
+                                             p50_ms=None)
+        return report
+
+    monkeypatch.setattr(bench, "run_bench", failing)
+    (tmp_path / "m.tflite").write_bytes(b"not a model")
+    with pytest.raises(EdgeFerError, match="latency not measured"):
+        build_pretrained.int8_latency(tmp_path / "m.tflite")
