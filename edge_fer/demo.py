@@ -184,17 +184,15 @@ def format_summary(summary: dict, width: int | None = None) -> str:
     def num(value, fmt):
         return format(value, fmt) if isinstance(value, (int, float)) else "-"
 
-    def mib(size: int | None) -> str:
-        return f"{size / 2**20:.2f}" if size is not None else "-"
-
     rows, notes = [], []
     for row in summary["rows"]:
         if row["problem"]:
             rows.append([row["model"], row["runtime"], row["precision"],
-                         mib(row["bytes"]), "-", "-", "-", "-"])
+                         reporter.mib(row["bytes"], unit=False) or "-", "-", "-", "-", "-"])
             notes.append(f"{row['model']} on {row['runtime']}: {row['problem']}")
             continue
-        rows.append([row["model"], row["runtime"], row["precision"], mib(row["bytes"]),
+        rows.append([row["model"], row["runtime"], row["precision"],
+                     reporter.mib(row["bytes"], unit=False) or "-",
                      num(row["accuracy"], ".3f"), num(row["agreement"], ".3f"),
                      num(row["max_abs_dp"], ".1e"), num(row["ms_per_image"], ".3f")])
     text = reporter.table_text(["model", "runtime", "prec", "MiB", "accuracy", "agree",

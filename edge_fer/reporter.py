@@ -187,9 +187,10 @@ def native_stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def mib(size: float | None) -> str:
-    """A file's size in the one unit every command shows: `6.41 MiB` (empty for None)."""
-    return "" if size is None else f"{size / 2**20:.2f} MiB"
+def mib(size: float | None, unit: bool = True) -> str:
+    """A file's size in the one unit every command shows: `6.41 MiB` (empty for None); without
+    the unit for a table column headed `MiB`."""
+    return "" if size is None else f"{size / 2**20:.2f}" + (" MiB" if unit else "")
 
 
 def left_ellipsis(text: str, width: int) -> str:

@@ -78,10 +78,10 @@ def _print_table(report) -> None:
     lines = []
     for row in report.results:
         seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
-        size = f"{row.size / 2**20:.2f}" if row.size is not None else ""
         note = _checks_text(row.checks) if row.status == "converted" else _short(row.reason)
         note = "; ".join(part for part in (row.variant, note) if part)
-        lines.append([_shown_path(row.path, report.out_dir), row.precision, row.status, size,
+        lines.append([_shown_path(row.path, report.out_dir), row.precision, row.status,
+                      reporter.mib(row.size, unit=False),
                       seconds, note])
     echo(reporter.table_text(["file", "precision", "status", "MiB", "s",
                               "what / vs TF graph / why"], lines, shrink=0, right=(3, 4)), nl=False)

@@ -24,7 +24,7 @@ def _print_table(rows: list[dict]) -> None:
         latency = row["int8_tflite_latency_ms"]
         lines.append([row["name"], f"{row['parameters']:,}" if row["parameters"] else "—",
                       f"{row['mflop_per_face']:.1f}" if row["mflop_per_face"] else "—",
-                      f"{row['bytes'] / 2**20:.2f}", _percent(row["public_test_float"]),
+                      reporter.mib(row["bytes"], unit=False), _percent(row["public_test_float"]),
                       _percent(row["public_test_int8"]), f"{latency:.2f}" if latency else "—"])
     typer.echo("shipped models (use the name wherever a model file is taken):")
     typer.echo(reporter.table_text(["name", "params", "MFLOP\n/face", "MiB", "PublicTest\nfloat",
