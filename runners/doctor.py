@@ -105,7 +105,7 @@ def probe_backend(library: Path) -> str | None:
         result = session.run(["y"], {"x": values})[0]
     except EdgeFerError as exc:
         why = str(exc).split("cannot take the model: ", 1)[-1]
-        return ("it did not initialise here (it took no node of the probe model)"
+        return ("it did not initialise: it took no node of the probe model"
                 if "took none" in why else why)
     except Exception as exc:  # noqa: BLE001 - onnxruntime's run errors
         return qnn._first_line(exc)
