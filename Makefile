@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean bench-fer-env
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: $(VENV)/.installed-base
 
 test: $(VENV)/.installed-all
 	$(BIN)/python -m pytest
+
+# The PyPI fer package for bench/vs_fer.py only: beside edge-fer's environment, never in it;
+# --no-deps keeps out its PyTorch (for an MTCNN detector the benchmark does not use).
+bench-fer-env: $(VENV)/.installed-base
+	$(BIN)/pip install --no-deps --target runs/fer-site fer==25.10.3 'setuptools<81'
 
 lint: $(VENV)/.installed-all
 	$(BIN)/ruff check edge_fer convert runners data scripts bench tests
