@@ -187,6 +187,26 @@ def native_stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def stdout_reader_gone() -> bool:
+    """True when standard output is a pipe whose reader has closed (poll reports an error on it)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.__stdout__.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def discard_stdout() -> None:
+    """Point standard output at /dev/null, so nothing more written or flushed to it fails."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.__stdout__.fileno())
+        os.close(null)
+
+
 def mib(size: float | None, unit: bool = True) -> str:
     """A file's size in the one unit every command shows: `6.41 MiB` (empty for None); without
     the unit for a table column headed `MiB`."""

@@ -16,6 +16,7 @@ from edge_fer import reporter
 from edge_fer.errors import DEBUG_ENV, bug_location, debug_enabled, describe_failure
 
 INTERRUPTED_EXIT = 130
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE: what a shell reports for `yes | head`
 
 
 def _code_roots() -> tuple[Path, ...]:
@@ -78,6 +79,13 @@ def reports_errors(func: Callable) -> Callable:
         except KeyboardInterrupt:
             _print_error("interrupted")
             raise typer.Exit(INTERRUPTED_EXIT) from None
+        except BrokenPipeError as exc:
+            if not reporter.stdout_reader_gone():
+                raise typer.Exit(report_failure(exc)) from None
+            # `edge-fer models | head`: the reader has what it wanted; stop without a word, as
+            # a shell tool does (and without Python's own complaint when it flushes at exit)
+            reporter.discard_stdout()
+            raise typer.Exit(BROKEN_PIPE_EXIT) from None
         except Exception as exc:  # noqa: BLE001 - the one place every failure is reported
             raise typer.Exit(report_failure(exc)) from None
 
