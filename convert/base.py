@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edge_fer import __version__, reporter
@@ -162,6 +162,19 @@ def manifest_path(artifact: Path) -> Path:
     return artifact.with_suffix(MANIFEST_SUFFIX)
 
 
+def artifact_input_spec(spec: InputSpec, facts: dict) -> InputSpec:
+    """The source model's input spec with this file's own input type: an int8-in TFLite file
+    takes int8 with its scale and zero point, not the source's float32."""
+    inputs = facts.get("inputs") or []
+    if not inputs or "dtype" not in inputs[0]:
+        return spec
+    quantization = inputs[0].get("quantization") or {}
+    scale, zero_point = quantization.get("scale"), quantization.get("zero_point")
+    if isinstance(scale, list):  # per-channel input quantisation: not one value to record
+        scale = zero_point = None
+    return replace(spec, dtype=inputs[0]["dtype"], scale=scale, zero_point=zero_point)
+
+
 def tensor_facts(name: str, shape: list, dtype: str, quantization: dict | None = None) -> dict:
     facts = {"name": name, "shape": shape, "dtype": dtype}
     if quantization:
@@ -208,7 +221,7 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
             "layout": job.input_spec.layout.upper(),
             "labels": LABELS_NAME,
             # what run, raw-inputs and classify read for this file (runners/model_io.py)
-            "input_spec": job.input_spec.to_dict(),
+            "input_spec": artifact_input_spec(job.input_spec, facts).to_dict(),
             "output_spec": job.output_spec.to_dict(),
             **facts,
             "seconds": round(seconds, 3),

@@ -105,6 +105,10 @@ def test_manifests_say_what_the_files_are(exported, frozen_model):
         assert manifest["commands"] and manifest["tool_versions"]
         assert [t["name"] for t in manifest["inputs"]] == ["x"]
         assert [t["name"] for t in manifest["outputs"]] == ["output"]
+        # the manifest's input spec says this file's own input type, as its input tensor does
+        (tensor,) = manifest["inputs"]
+        assert manifest["input_spec"]["dtype"] == tensor["dtype"]
+        assert manifest["input_spec"]["scale"] == tensor.get("quantization", {}).get("scale")
         assert manifest["checks"]["inputs"] == 200 and manifest["checks"]["runtime"] == manifest["target"]
         if manifest["precision"] == "int8":
             assert manifest["calibration"] == {"kind": "data-set", "source": "synthetic", "count": 100,
