@@ -43,9 +43,10 @@ class RunnerSpec:
         return self._module().unavailable_reason()
 
     def load(self, model_path: str | Path, threads: int | None = None,
-             labels_file: str | Path | None = None, **options):
+             labels_file: str | Path | None = None, input_flags: dict | None = None, **options):
         """Open model_path on this runtime (its spec read by model_io, labels from
-        `labels_file` when given); exit 3 when the runtime is missing."""
+        `labels_file` when given, `input_flags` over the input spec); exit 3 when the runtime
+        is missing."""
         model_path = Path(model_path)
         if not self.matched_suffix(model_path):
             raise UsageError(f"{model_path}: the {self.name} runner takes "
@@ -62,7 +63,8 @@ class RunnerSpec:
         require_regular(model_path, "a model file")
         if not model_path.is_file():
             raise EdgeFerError(f"{model_path}: no such model file")
-        return runner_class.load(model_path, threads=threads, labels_file=labels_file, **given)
+        return runner_class.load(model_path, threads=threads, labels_file=labels_file,
+                                 input_flags=input_flags, **given)
 
 
 RUNNERS: tuple[RunnerSpec, ...] = (
@@ -96,7 +98,7 @@ def runner_for(model_path: str | Path, runtime: str | None = None) -> RunnerSpec
 
 
 def load_runner(model_path: str | Path, runtime: str | None = None, threads: int | None = None,
-                labels_file: str | Path | None = None, **options):
+                labels_file: str | Path | None = None, input_flags: dict | None = None, **options):
     """runner_for(...).load(...): the loaded Runner ready to predict or run a list."""
-    return runner_for(model_path, runtime).load(model_path, threads=threads,
-                                                labels_file=labels_file, **options)
+    return runner_for(model_path, runtime).load(model_path, threads=threads, labels_file=labels_file,
+                                                input_flags=input_flags, **options)

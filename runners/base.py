@@ -95,15 +95,18 @@ class Runner:
 
     @classmethod
     def load(cls, model_path: str | Path, threads: int | None = None,
-             labels_file: str | Path | None = None, **options) -> Runner:
+             labels_file: str | Path | None = None, input_flags: dict | None = None,
+             **options) -> Runner:
         """Open the model on `threads` CPU threads (default: every core this process may use —
-        LiteRT alone would take one) and read its input/output spec; the time it took is kept
-        as `load_s`."""
+        LiteRT alone would take one) and read its input/output spec (`input_flags`: what the
+        user said of its input where neither file nor manifest does, e.g. mean and std, as
+        InputSpec.with_overrides takes them); the time it took is kept as `load_s`."""
         from edge_fer.runners.model_io import model_spec
 
         threads = threads or available_cores()
         start = time.perf_counter()
-        input_spec, output_spec = model_spec(model_path, labels_file=labels_file)
+        input_spec, output_spec = model_spec(model_path, labels_file=labels_file,
+                                             **(input_flags or {}))
         runner = cls(Path(model_path), threads=threads, **options)
         runner.input_spec, runner.output_spec = input_spec, output_spec
         runner.load_s = time.perf_counter() - start

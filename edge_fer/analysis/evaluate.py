@@ -39,8 +39,9 @@ def predict_split(runner, images: np.ndarray, batch: int = 64) -> np.ndarray:
 
 def evaluate_model(model: str | Path, data: str, split: str | None = None, runtime: str | None = None,
                    limit: int = 0, batch: int = 64, threads: int | None = None,
-                   labels_file: str | Path | None = None) -> dict:
-    """Accuracy, per-class recall and confusion of `model` on one split of `data`."""
+                   labels_file: str | Path | None = None, input_flags: dict | None = None) -> dict:
+    """Accuracy, per-class recall and confusion of `model` on one split of `data` (`input_flags`:
+    what the user says of the model's input, e.g. mean/std of a model without a manifest)."""
     from edge_fer.data import load_dataset
     from edge_fer.runners import runner_for
 
@@ -52,7 +53,7 @@ def evaluate_model(model: str | Path, data: str, split: str | None = None, runti
     if limit:
         images, labels = images[:limit], labels[:limit]
     spec = runner_for(model, runtime)
-    runner = spec.load(model, threads=threads, labels_file=labels_file)
+    runner = spec.load(model, threads=threads, labels_file=labels_file, input_flags=input_flags)
     try:
         started = time.perf_counter()
         probs = predict_split(runner, images, batch)

@@ -10,12 +10,11 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import COLORS, choice, plain
+from edge_fer.commands.options import Color, choice, plain
 from edge_fer.convert import ALL, PRECISIONS, TARGETS
 
 Target = choice("Target", [t.name for t in TARGETS] + [ALL])
 Precision = choice("Precision", PRECISIONS)
-Color = choice("Color", COLORS)
 
 EXAMPLE = """
 Examples:

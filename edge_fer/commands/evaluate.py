@@ -8,7 +8,16 @@ from pathlib import Path
 import typer
 
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import RUNTIMES, choice, plain
+from edge_fer.commands.options import (
+    COLOR_OPTION,
+    MEAN_OPTION,
+    RUNTIMES,
+    STD_OPTION,
+    Color,
+    choice,
+    input_flags,
+    plain,
+)
 
 Runtime = choice("Runtime", RUNTIMES)
 SHOWN_PROBLEMS = 20  # bad rows listed one by one; the count says how many in all
@@ -33,6 +42,9 @@ def register(app: typer.Typer) -> None:
                                          "in its output order, any count (default: labels.txt "
                                          "beside the model, its manifest, or FER2013's seven); "
                                          "must name every class of the data set."),
+        color: Color = COLOR_OPTION,
+        mean: str = MEAN_OPTION,
+        std: str = STD_OPTION,
         as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     ) -> None:
         """Accuracy, per-class recall and confusion matrix of a model on a data-set split."""
@@ -52,7 +64,7 @@ def register(app: typer.Typer) -> None:
             reporter.info("scoring on the built-in synthetic faces (the default --data); pass "
                           "--data for FER2013 or an image folder")
         report = evaluate_model(model, data, split, plain(runtime), limit, batch, threads,
-                                labels_file=labels_file)
+                                labels_file=labels_file, input_flags=input_flags(color, mean, std))
         metrics = report.pop("metrics")
         for problem in report["skipped_rows"][:SHOWN_PROBLEMS]:  # on stderr, --json or not
             reporter.warn(f"skipped {problem}")

@@ -38,6 +38,24 @@ def choice(name: str, values: Iterable[str]) -> type[enum.Enum]:
     return enum.Enum(name, {value: value for value in values}, type=str)
 
 
+Color = choice("Color", COLORS)
+
+
+# What a model file and its manifest may not say about the input, for the commands that read
+# one (raw-inputs --model, evaluate, predict): a model brought from elsewhere without a manifest.
+MEAN_OPTION = typer.Option(None, "--mean", help="A or A,B,C: the model takes (pixel/255 - mean) / "
+                           "std per channel (default: its manifest's, else 0).")
+STD_OPTION = typer.Option(None, "--std", help="A or A,B,C (default: its manifest's, else 1).")
+COLOR_OPTION = typer.Option(None, "--color", show_default=False, help="The input's channel "
+                            "order (default: its manifest's, else gray for 1 channel, rgb for 3).")
+
+
+def input_flags(color, mean: str | None, std: str | None) -> dict:
+    """The given ones of --color/--mean/--std, as model_spec and InputSpec.with_overrides take them."""
+    given = {"color": plain(color), "mean": mean, "std": std}
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def complete_list(values: Iterable[str]) -> Callable[[str], list[str]]:
     """Shell completion for an option that takes several of `values` (comma-separated): the
     ones starting with what was typed after the last comma."""

@@ -10,7 +10,14 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import output_format
+from edge_fer.commands.options import (
+    COLOR_OPTION,
+    MEAN_OPTION,
+    STD_OPTION,
+    Color,
+    input_flags,
+    output_format,
+)
 
 EXAMPLE = """
 Examples:
@@ -77,6 +84,9 @@ def register(app: typer.Typer) -> None:
         threads: int = typer.Option(None, "--threads", min=1, help="Runtime threads (default: all cores)."),
         fmt: Format = typer.Option(None, "--format", "-f", show_default=False, help="Rows on "
                                    "stdout: table (default), csv or json (summary and rows)."),
+        color: Color = COLOR_OPTION,
+        mean: str = MEAN_OPTION,
+        std: str = STD_OPTION,
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no rows; "
                                      "--format json adds them)."),
     ) -> None:
@@ -87,7 +97,7 @@ def register(app: typer.Typer) -> None:
         fmt = fmt or Format.table
         report = run_predict(source, model, runtime.value if runtime else None, out,
                              detector.value, track, smooth, max_frames, threads, min_score,
-                             classify_every)
+                             classify_every, input_flags=input_flags(color, mean, std))
         summary = report.summary()
         for where, reason in report.failures:
             reporter.warn(f"skipped {where}: {reason}")

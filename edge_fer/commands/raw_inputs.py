@@ -9,10 +9,19 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import COLORS, LAYOUTS, RAW_DTYPES, choice, plain
+from edge_fer.commands.options import (
+    COLOR_OPTION,
+    LAYOUTS,
+    MEAN_OPTION,
+    RAW_DTYPES,
+    STD_OPTION,
+    Color,
+    choice,
+    input_flags,
+    plain,
+)
 
 RawDtype = choice("RawDtype", RAW_DTYPES)
-Color = choice("Color", COLORS)
 Layout = choice("Layout", LAYOUTS)
 
 EXAMPLE = """
@@ -52,13 +61,11 @@ def register(app: typer.Typer) -> None:
                                    "colour and mean/std from its manifest."),
         size: str = typer.Option(None, "--size", help="Input H or HxW (default: the model's; "
                                  "48)."),
-        color: Color = typer.Option(None, "--color", show_default=False, help="Channels "
-                                    "(default: the model's; gray)."),
+        color: Color = COLOR_OPTION,
         layout: Layout = typer.Option(None, "--layout", show_default=False, help="Axis order "
                                       "(default: the model's; nhwc)."),
-        mean: str = typer.Option(None, "--mean", help="A or A,B,C: value = (pixel/255 - mean) "
-                                 "/ std per channel (default: the manifest's; 0)."),
-        std: str = typer.Option(None, "--std", help="A or A,B,C (default: the manifest's; 1)."),
+        mean: str = MEAN_OPTION,
+        std: str = STD_OPTION,
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         from edge_fer.errors import UsageError
@@ -68,7 +75,7 @@ def register(app: typer.Typer) -> None:
         dtype = plain(dtype)
         if (folder is None) == (csv_file is None):
             raise UsageError("give either an image FOLDER or --csv FILE")
-        flags = {"size": size, "color": plain(color), "layout": plain(layout), "mean": mean, "std": std}
+        flags = {"size": size, "layout": plain(layout), **input_flags(color, mean, std)}
         output = None
         if model is not None:
             from edge_fer.runners.model_io import model_spec

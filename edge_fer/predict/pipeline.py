@@ -166,9 +166,11 @@ def _model_input(crops: list[np.ndarray], spec) -> np.ndarray:
 def predict(source: str, model: Path | None = None, runtime: str | None = None,
             out_dir: Path | None = None, detector: str = "blazeface", track: bool = True,
             smooth: float = 0.6, max_frames: int | None = None, threads: int | None = None,
-            min_score: float = 0.5, classify_every: int = 1, spec=None) -> PredictReport:
+            min_score: float = 0.5, classify_every: int = 1, spec=None,
+            input_flags: dict | None = None) -> PredictReport:
     """Run the whole loop on `source`; write annotated images/video, plot, rows and summary into
-    out_dir (None: report only)."""
+    out_dir (None: report only). `input_flags`: what the user says of the model's input where
+    its file and manifest do not (mean/std/colour of a model brought from elsewhere)."""
     from edge_fer.predict.model import resolve_model
     from edge_fer.runners import load_runner
 
@@ -186,7 +188,8 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
         face_detector = load_detector(detector, min_score)
         model_path, runtime = resolve_model(model, runtime)
         # all cores by default: 9.4 → 14.8 frames/s on the README's clip here (LiteRT uses one)
-        runner = load_runner(model_path, runtime, threads=threads or os.cpu_count())
+        runner = load_runner(model_path, runtime, threads=threads or os.cpu_count(),
+                             input_flags=input_flags)
     except BaseException:
         if opened._capture is not None:
             opened._capture.release()

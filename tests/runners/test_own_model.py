@@ -245,3 +245,30 @@ def test_evaluate_takes_a_labels_file_of_any_count(foreign_models, faces, tmp_pa
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert "7 labels, but eight.tflite gives 8 scores" in done.stderr
     assert set(tmp_path.rglob("*")) == before | {seven}
+
+
+def test_evaluate_and_runners_take_the_mean_and_std_a_file_cannot_hold(foreign_models, faces):
+    """The [-1, 1] model without a manifest: evaluate --mean 0.5 --std 0.5 scores what the Keras
+    model gets right over both splits of the face folder; without them it is fed [0, 1]."""
+    from edge_fer.runners import load_runner
+
+    case = foreign_models["gray64"]
+    folder, paths, _, _ = faces
+    truth = [path.parent.name for path in paths]
+    expected = sum(e == t for e, t in zip(case["expected"], truth))
+
+    def correct(*flags: str) -> int:
+        total = 0
+        for split in ("train", "val"):
+            done = edge_fer("evaluate", str(case["model"]), "--data", str(folder), "--split",
+                            split, *flags, "--json")
+            assert done.returncode == 0, done.stderr
+            total += json.loads(done.stdout)["correct"]
+        return total
+
+    assert correct("--mean", "0.5", "--std", "0.5") == expected
+    runner = load_runner(case["model"], input_flags={"mean": "0.5", "std": "0.5"})
+    assert (runner.input_spec.mean, runner.input_spec.std, runner.input_spec.height) == ((0.5,), (0.5,), 64)
+    assert load_runner(case["model"]).input_spec.mean == (0.0,)
+    bad = edge_fer("evaluate", str(case["model"]), "--data", str(folder), "--mean", "0.5,0.5")
+    assert bad.returncode == 2 and "--mean" in bad.stderr

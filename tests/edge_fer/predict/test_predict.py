@@ -262,3 +262,16 @@ def test_the_table_fits_80_columns_and_keeps_file_names_whole(photos, frozen_mod
     assert len(faces) == 3 and all(line.startswith("…") and "/group_photo_2026.png " in line
                                    for line in faces), shown.stdout
     assert "3 faces" in shown.stdout
+
+
+def test_mean_and_std_given_for_the_model_reach_it(photos, frozen_model, tmp_path):
+    """--mean/--std (a model brought without a manifest): the same faces, fed (x - 0.5) / 0.5."""
+    folder, _ = photos
+    plain = predict(str(folder), frozen_model, "tf")
+    given = predict(str(folder), frozen_model, "tf", input_flags={"mean": "0.5", "std": "0.5"})
+    assert [r.box.as_list() for r in plain.rows] == [r.box.as_list() for r in given.rows]
+    assert not np.allclose([r.probs for r in plain.rows], [r.probs for r in given.rows], atol=1e-3)
+    done = CliRunner().invoke(app, ["predict", str(folder), str(frozen_model), "--mean", "0.5",
+                                    "--std", "0.5", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["faces"] == len(given.rows)
