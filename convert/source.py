@@ -18,11 +18,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge_fer.analysis.inspect import KERAS_SUFFIXES
 from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.tensors.spec import InputSpec, OutputSpec
 
-KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 FROZEN_FOLDER = "frozen"
 SAVED_MODEL_FILE = "saved_model.pb"
 SIGNATURE = "serving_default"

@@ -62,6 +62,9 @@ def inspect_pb(path: Path) -> dict:
     }
 
 
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # what convert freezes first (convert/source.py)
+
+
 def _artifact_inspectors() -> dict[str, Callable[[Path], dict]]:
     inspectors: dict[str, Callable[[Path], dict]] = {".pb": inspect_pb}
     try:
@@ -79,8 +82,11 @@ def inspect_model(path: str | Path) -> dict:
     inspectors = _artifact_inspectors()
     inspector = inspectors.get(path.suffix.lower())
     if inspector is None:
+        hint = ("; a Keras file or SavedModel: `edge-fer convert` it (it writes the frozen graph "
+                "frozen/<name>.pb), then inspect that" if path.suffix.lower() in KERAS_SUFFIXES
+                or path.is_dir() else "")
         raise UsageError(f"{path}: cannot inspect {path.suffix or 'files without a suffix'}; "
-                         f"known: {', '.join(inspectors)}")
+                         f"known: {', '.join(inspectors)}{hint}")
     require_regular(path, "a model file")
     if not path.is_file():
         raise EdgeFerError(f"{path}: no such file")

@@ -48,3 +48,16 @@ def test_convert_fits_80_columns_and_keeps_file_names_whole(tiny_frozen_model, t
     assert table[1].startswith("into:  …") and table[1].endswith("and-then-some")
     for name in ("fer_model_v2.onnx", "fer_model_v2.tflite", "fer_model_v2.dlc"):
         assert any(line.split()[0].endswith("/" + name) for line in table), name
+
+
+def test_inspect_of_a_keras_file_says_how_to_inspect_it(tmp_path):
+    """inspect reads .pb/.tflite/.onnx; a Keras file is pointed to convert's frozen graph."""
+    from typer.testing import CliRunner
+
+    from edge_fer.cli import app
+
+    keras_file = tmp_path / "net.h5"
+    keras_file.write_bytes(b"\x89HDF\r\n\x1a\n")
+    done = CliRunner().invoke(app, ["inspect", str(keras_file)])
+    assert done.exit_code == 2
+    assert "cannot inspect .h5" in done.output and "edge-fer convert" in done.output
