@@ -317,3 +317,27 @@ def fast(layers: Layers, x):
           "residual separable blocks (1/1/1), GAP, FC 7; ≈ 11 MFLOP per face")
 def tiny(layers: Layers, x):
     return separable_network(layers, x, 16, (32, 64, 128), (1, 1, 1), pool_stem=True)
+
+
+def xception_network(layers: Layers, x, stem: int, widths: tuple[int, ...]):
+    """mini-Xception's layout (Arriaga et al., the `fer` package's model) at 48×48: two conv3×3+BN
+    stems at full resolution, then per module two separable convs (the second without ReLU) and
+    a 3×3/2 max-pool, added to a strided 1×1 conv+BN shortcut; GAP, FC 7. Unlike `tiny`, the first
+    module still sees 48² (no pooled stem): the resolution FER needs costs little at 8–16 channels."""
+    h = layers.conv(x, "stem1", 3, stem, bn=True)
+    h = layers.conv(h, "stem2", 3, stem, bn=True)
+    for module, filters in enumerate(widths, start=1):
+        shortcut = layers.conv(h, f"m{module}skip", 1, filters, stride=2, bn=True, relu=False)
+        h = layers.separable(h, f"m{module}a", filters)
+        h = layers.separable(h, f"m{module}b", filters, relu=False)
+        h = layers.add(layers.max_pool(h, 3, 2), shortcut)
+    h = layers.global_avg_pool(h)
+    return layers.dense(h, "fc", 7, relu=False)
+
+
+@register("tinyx", 5e-5, "edge: mini-Xception's layout at 48×48: 2 × conv3×3×8 stems, 4 modules "
+          "16/32/64/128 (2 separable convs + max-pool 3×3/2, strided 1×1 shortcut), GAP, FC 7; "
+          "≈ 13 MFLOP per face")
+def tinyx(layers: Layers, x):
+    return xception_network(layers, x, 8, (16, 32, 64, 128))
+
