@@ -19,14 +19,13 @@ from edge_fer.atomic import atomic_dir
 from edge_fer.errors import EdgeFerError
 from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
-from edge_fer.preprocess import preprocess, to_model_input
 from edge_fer.tensors.rawio import (
     read_image_raw,
     read_input_list,
     write_input_list,
     write_raw,
 )
-from edge_fer.tensors.spec import InputSpec, read_spec
+from edge_fer.tensors.spec import InputSpec, model_inputs, read_spec
 
 DEFAULT_DATASET = "synthetic"
 SYNTHETIC_VAL = 1200  # the built-in set's validation split, as `edge-fer train` draws it
@@ -58,15 +57,6 @@ class SampleSet:
 
 def is_input_list(spec: str) -> bool:
     return spec.lower().endswith(".txt")
-
-
-def model_inputs(faces: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """uint8 [N, 48, 48] faces → what the model takes: as training fed edge-fer's own model,
-    else through the one preprocess function with the model's input spec."""
-    if spec.same_tensor(InputSpec()):
-        return to_model_input(faces)
-    return np.stack([preprocess(face, spec=spec) for face in faces]) if len(faces) else \
-        np.zeros((0, *spec.image_shape), np.float32)
 
 
 def load_input_list_samples(path: str | Path, spec: InputSpec | None = None) -> SampleSet:

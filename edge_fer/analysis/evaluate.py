@@ -15,22 +15,17 @@ from edge_fer import reporter
 from edge_fer.analysis.classify import Metrics
 from edge_fer.errors import UsageError
 from edge_fer.labels import LABELS
-from edge_fer.preprocess import preprocess, to_model_input
-from edge_fer.tensors.spec import InputSpec
+from edge_fer.tensors.spec import model_inputs
 
 
 def predict_split(runner, images: np.ndarray, batch: int = 64) -> np.ndarray:
     """Probabilities [N, C] of uint8 [N, 48, 48] faces through a loaded runner: as training fed
     them for edge-fer's own input, else through preprocess with the model's input spec."""
     probs = []
-    spec = runner.input_spec
-    own = spec.same_tensor(InputSpec())
     with reporter.make_progress() as bar:
         task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(images), status="")
         for start in range(0, len(images), batch):
-            faces = images[start:start + batch]
-            chunk = to_model_input(faces) if own else \
-                np.stack([preprocess(face, spec=spec) for face in faces])
+            chunk = model_inputs(images[start:start + batch], runner.input_spec)
             probs.append(runner.output_spec.probabilities(runner.infer(chunk)))
             bar.advance(task, len(chunk))
     return np.concatenate(probs) if probs else \

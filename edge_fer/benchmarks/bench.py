@@ -275,13 +275,12 @@ def flops_per_image(graph_path: Path) -> int | None:
     return flops // batch if batch and batch > 1 else flops
 
 
-def synthetic_batch(size: int, seed: int = INPUT_SEED) -> np.ndarray:
-    """`size` built-in synthetic faces as model input float32 [size, 48, 48, 1]."""
+def synthetic_faces(size: int, seed: int = INPUT_SEED) -> np.ndarray:
+    """`size` built-in synthetic faces, uint8 [size, 48, 48]: each case makes them into its
+    model's own input (size, colour, layout, normalisation; tensors.spec.model_inputs)."""
     from edge_fer.data.synthetic import generate
-    from edge_fer.preprocess import to_model_input
 
-    images, _ = generate(size, seed)
-    return to_model_input(images)
+    return generate(size, seed)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,12 +319,14 @@ def measure_case(case: BenchCase, images: np.ndarray, settings: BenchSettings) -
     calling process's, polluted by whatever it loaded before).
     """
     from edge_fer.runners import REGISTRY
+    from edge_fer.tensors.spec import model_inputs
 
     before = _memory_kib()["VmRSS"]
-    batch = np.ascontiguousarray(np.resize(images, (case.batch, *images.shape[1:])))
     spec = REGISTRY[case.runtime]
     runner = spec.load(case.model, threads=case.threads)
     try:
+        faces = np.resize(images, (case.batch, *images.shape[1:]))
+        batch = np.ascontiguousarray(model_inputs(faces, runner.input_spec))
         started = time.perf_counter()
         runner.infer(batch)  # the first call (often slower: allocation, kernel selection)
         first_call_ms = (time.perf_counter() - started) * 1000.0
@@ -413,7 +414,7 @@ def run_bench(models: list[Path], runtimes: list[str] | None = None, batches: li
     if settings.iterations < 1 or settings.warmup < 0 or settings.max_seconds <= 0:
         raise UsageError("--iterations must be ≥ 1, --warmup ≥ 0 and --max-seconds > 0")
     cases = plan_cases([Path(m) for m in models], runtimes, list(batches), list(threads))
-    images = synthetic_batch(max(case.batch for case in cases))
+    images = synthetic_faces(max(case.batch for case in cases))
     flops_cache: dict[Path, int | None] = {}
     report = BenchReport([], settings, host_facts())
     for number, case in enumerate(cases, start=1):

@@ -263,3 +263,16 @@ def read_spec(folder: str | Path) -> tuple[InputSpec, OutputSpec | None] | None:
 
 def _values(values: tuple[float, ...]) -> str:
     return ",".join(f"{v:g}" for v in values)
+
+
+def model_inputs(faces: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """uint8 [N, 48, 48] faces → what the model takes: as training fed edge-fer's own model,
+    else through the one preprocess function with the model's input spec (calibration, evaluate
+    and bench feed any model its own size, colour, layout and normalisation)."""
+    from edge_fer.preprocess import preprocess, to_model_input
+
+    if spec.same_tensor(InputSpec()):
+        return to_model_input(faces)
+    return np.stack([preprocess(face, spec=spec) for face in faces]) if len(faces) else \
+        np.zeros((0, *spec.image_shape), np.float32)
+

@@ -196,3 +196,19 @@ def test_table_names_files_by_the_shortest_unique_path():
     assert names == {"m/onnx/model_int8.onnx": "m/onnx/model_int8.onnx",
                      "dyn/onnx/model_int8.onnx": "dyn/onnx/model_int8.onnx",
                      "m/tflite/model.tflite": "model.tflite"}
+
+
+def test_a_model_of_another_input_size_and_colour_is_timed_on_its_own_input(tmp_path):
+    """A 64×64 RGB model from elsewhere: each case feeds the model its own input shape (the
+    synthetic faces made as its spec says), not edge-fer's 48×48 gray."""
+    import tensorflow as tf
+
+    function = tf.function(lambda x: tf.nn.softmax(tf.reduce_mean(x, axis=[1, 2]) @ tf.ones([3, 7])),
+                           input_signature=[tf.TensorSpec([1, 64, 64, 3], tf.float32, name="x")])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()],
+                                                                function)
+    model = tmp_path / "rgb64.tflite"
+    model.write_bytes(converter.convert())
+    report = run_bench([model], ["tflite"], [1, 2], settings=BenchSettings(iterations=2, warmup=1),
+                       isolate=False)
+    assert [row.status for row in report.rows] == [MEASURED, MEASURED], [r.reason for r in report.rows]
