@@ -237,10 +237,14 @@ def read_manifest(model: Path) -> dict | None:
 
 
 def precision_of(model: Path, runtime: str) -> str:
-    """From the manifest when there is one, else from the file name (edge-fer's naming)."""
+    """From the manifest when there is one, else from the file's own tensors (a model from
+    elsewhere), else from the file name (edge-fer's naming)."""
     manifest = read_manifest(model) or {}
     if manifest.get("precision"):
         return str(manifest["precision"])
+    held = file_precision(model)
+    if held:
+        return held
     stem = model.stem.lower()
     for tag in ("int8", "fp16"):
         if tag in stem:
@@ -248,6 +252,29 @@ def precision_of(model: Path, runtime: str) -> str:
     if runtime == "qnn":
         return "int8"
     return "fp32"
+
+
+def file_precision(model: Path) -> str | None:
+    """What a TFLite or ONNX file computes in, read from its tensors and ops: int8 (quantised
+    activations), int8w (int8 weights, float activations: "dynamic range"), fp16 (float16
+    weights), fp32; None when the file cannot be read here."""
+    from edge_fer.analysis.inspect_artifacts import inspect_onnx, inspect_tflite
+
+    try:
+        if model.suffix.lower() == ".tflite":
+            dtypes = inspect_tflite(model)["tensor_dtypes"]
+            integer = dtypes.get("int8", 0) + dtypes.get("uint8", 0) + dtypes.get("int16", 0)
+            if integer:
+                return "int8" if integer >= dtypes.get("float32", 0) else "int8w"
+            return "fp16" if dtypes.get("float16") else "fp32"
+        if model.suffix.lower() == ".onnx":
+            ops = inspect_onnx(model)["ops"]
+            if "QuantizeLinear" in ops or any(op.startswith("QLinear") for op in ops):
+                return "int8"
+            return "int8w" if "DynamicQuantizeLinear" in ops else "fp32"
+    except (EdgeFerError, KeyError, ImportError):
+        return None
+    return None
 
 
 def source_graph(model: Path) -> Path | None:

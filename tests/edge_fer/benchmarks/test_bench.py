@@ -212,3 +212,32 @@ def test_a_model_of_another_input_size_and_colour_is_timed_on_its_own_input(tmp_
     report = run_bench([model], ["tflite"], [1, 2], settings=BenchSettings(iterations=2, warmup=1),
                        isolate=False)
     assert [row.status for row in report.rows] == [MEASURED, MEASURED], [r.reason for r in report.rows]
+
+
+def test_a_file_without_a_manifest_is_labelled_by_what_its_tensors_hold(frozen_model, tmp_path):
+    """A model from elsewhere (no manifest, any name): int8, int8 weights only, fp16 or fp32 is
+    read from the file, not guessed from its name."""
+    import shutil
+
+    import tensorflow as tf
+
+    from edge_fer.benchmarks.bench import precision_of
+    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.tensors.graphio import load_graph_def
+
+    report = convert_model(ConvertRequest(model=frozen_model, target="onnx", precision="int8",
+                                          out_dir=tmp_path / "made", verify_count=0, calib_count=8))
+    qdq = next(r.path for r in report.results if r.path and r.path.name == "model_int8.onnx")
+    graph_def = load_graph_def(frozen_model)
+    for name, optimise in (("weights.tflite", "dynamic"), ("half.tflite", "fp16")):
+        converter = tf.compat.v1.lite.TFLiteConverter(graph_def, None, None,
+                                                      input_arrays_with_shape=[("x", [1, 48, 48, 1])],
+                                                      output_arrays=["output"])
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if optimise == "fp16":
+            converter.target_spec.supported_types = [tf.float16]
+        (tmp_path / name).write_bytes(converter.convert())
+    shutil.copy(qdq, tmp_path / "plain_name.onnx")
+    assert precision_of(tmp_path / "weights.tflite", "tflite") == "int8w"
+    assert precision_of(tmp_path / "half.tflite", "tflite") == "fp16"
+    assert precision_of(tmp_path / "plain_name.onnx", "onnx") == "int8"
