@@ -5,7 +5,8 @@ The JPEGs are FER2013 faces (48×48, from the CSV's `--split`, written once as
 
 - edge-fer: raw-inputs → run --batch → classify (bench/e2e.py's `product_path`, the library
   calls behind the three commands) with `--model`: a .tflite/.onnx/.pb file, or a shipped model's
-  name, which is converted to int8 TFLite first (calibrated on 200 Training rows of the CSV).
+  name, which is converted to int8 TFLite first (calibrated on 200 Training rows of the CSV;
+  `--dynamic-batch`, so run's batches are one invoke each, as the README advises for throughput).
 - fer: its own `FER(use_tflite=True).detect_emotions(path, face_rectangles=[whole image])` per
   JPEG (its quantised mini-Xception at 64×64; the face box is given, as the JPEGs are already
   faces, which its Haar detector with a 50-pixel minimum would not find), in its own process.
@@ -63,7 +64,8 @@ def write_face_jpegs(csv: Path, split: str, count: int | None, folder: Path) -> 
 
 
 def runnable_model(model: str, csv: Path, work: Path) -> Path:
-    """A file the runners load: the one given, or a shipped model (or .pb) as int8 TFLite."""
+    """A file the runners load: the one given, or a shipped model (or .pb) as int8 TFLite with a
+    free batch."""
     from edge_fer.errors import EdgeFerError
     from edge_fer.training.pretrained import model_or_default
 
@@ -75,7 +77,7 @@ def runnable_model(model: str, csv: Path, work: Path) -> Path:
     from edge_fer.convert import ConvertRequest, convert_model
 
     report = convert_model(ConvertRequest(model=path, target="tflite", precision="int8",
-                                          calib=str(csv), calib_count=200,
+                                          calib=str(csv), calib_count=200, dynamic_batch=True,
                                           out_dir=work / "model", verify_count=0))
     return next(r.path for r in report.results if r.variant.startswith("int8 in"))
 
