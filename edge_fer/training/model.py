@@ -323,7 +323,10 @@ def xception_network(layers: Layers, x, stem: int, widths: tuple[int, ...]):
     """mini-Xception's layout (Arriaga et al., the `fer` package's model) at 48×48: two conv3×3+BN
     stems at full resolution, then per module two separable convs (the second without ReLU) and
     a 3×3/2 max-pool, added to a strided 1×1 conv+BN shortcut; GAP, FC 7. Unlike `tiny`, the first
-    module still sees 48² (no pooled stem): the resolution FER needs costs little at 8–16 channels."""
+    module still sees 48² (no pooled stem). Measured with tiny's recipe (distilled from best, 14
+    epochs): 57.70 % on PublicTest, the same as `tiny` after 14 epochs, while training at about
+    205 images/s against tiny's 360 here (full-resolution depthwise layers), so `tiny` stays the
+    shipped model's architecture."""
     h = layers.conv(x, "stem1", 3, stem, bn=True)
     h = layers.conv(h, "stem2", 3, stem, bn=True)
     for module, filters in enumerate(widths, start=1):
