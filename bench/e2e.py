@@ -37,12 +37,19 @@ import numpy as np
 
 def make_jpegs(folder: Path, count: int, seed: int = 7, quality: int = 95) -> list[Path]:
     """`count` built-in synthetic faces as `<folder>/<emotion>/<i>.jpg` (labels from folders)."""
-    import cv2
 
     from edge_fer.data.synthetic import generate
-    from edge_fer.labels import LABELS
 
     images, labels = generate(count, seed)
+    return write_jpegs(images, labels, folder, quality)
+
+
+def write_jpegs(images, labels, folder: Path, quality: int = 95) -> list[Path]:
+    """uint8 faces as `<folder>/<emotion>/<i>.jpg`, the folder naming each one's label."""
+    import cv2
+
+    from edge_fer.labels import LABELS
+
     paths = []
     for name in LABELS:
         (folder / name).mkdir(parents=True, exist_ok=True)

@@ -36,31 +36,25 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))  # bench/e2e.py: the product path and the JPEG writer
 FER_SITE = REPO / "runs" / "fer-site"
-FER_REQUIREMENT = "fer==25.10.3"
+FER_VERSION = "25.10.3"
+FER_REQUIREMENT = f"fer=={FER_VERSION}"
 
 
 def write_face_jpegs(csv: Path, split: str, count: int | None, folder: Path) -> int:
     """The split's first `count` faces as `<folder>/<emotion>/<row>.jpg`; how many were written."""
-    import cv2
+    from e2e import write_jpegs
 
     from edge_fer.data import load_dataset
     from edge_fer.errors import EdgeFerError
-    from edge_fer.labels import LABELS
 
     dataset = load_dataset(csv)
     if split not in dataset.splits:
         raise EdgeFerError(f"{csv}: no {split} rows (it has {', '.join(sorted(dataset.splits))})")
     chosen = dataset.splits[split]
     total = len(chosen) if count is None else min(count, len(chosen))
-    for name in LABELS:
-        (folder / name).mkdir(parents=True, exist_ok=True)
-    for index in range(total):
-        ok, data = cv2.imencode(".jpg", chosen.images[index], [cv2.IMWRITE_JPEG_QUALITY, 95])
-        if not ok:
-            raise EdgeFerError(f"{csv}: OpenCV could not encode face {index} as a JPEG")
-        (folder / LABELS[int(chosen.labels[index])] / f"{index:06d}.jpg").write_bytes(data.tobytes())
-    return total
+    return len(write_jpegs(chosen.images[:total], chosen.labels[:total], folder))
 
 
 def runnable_model(model: str, csv: Path, work: Path) -> Path:
@@ -171,7 +165,6 @@ def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
               f"{FER_REQUIREMENT} there with --no-deps, outside edge-fer's environment)", file=sys.stderr)
         return 3
 
-    sys.path.insert(0, str(REPO / "bench"))
     from e2e import product_path
 
     work = args.work or Path(tempfile.mkdtemp(prefix="edge-fer-vs-fer-"))
@@ -206,7 +199,7 @@ def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     print(f"edge-fer ({model.name}; raw-inputs → run --batch {args.batch} → classify): "
           f"{ours['images']} images in {ours['seconds']:.2f} s = {ours['images_per_s']:,.0f} images/s, "
           f"accuracy {ours_accuracy:.2%}")
-    print(f"fer {FER_REQUIREMENT.split('==')[1]} (FER(use_tflite=True).detect_emotions, face box given): "
+    print(f"fer {FER_VERSION} (FER(use_tflite=True).detect_emotions, face box given): "
           f"{theirs['images']} images in {theirs['seconds']:.2f} s = {theirs_rate:,.0f} images/s, "
           f"accuracy {theirs_accuracy:.2%}" + (f", {theirs['unlabelled']} without a label"
                                                 if theirs["unlabelled"] else ""))
@@ -221,7 +214,7 @@ def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                    "edge_fer": {"images": ours["images"], "seconds": ours["seconds"],
                                 "images_per_s": ours["images_per_s"], "accuracy": ours_accuracy,
                                 "stages_s": ours["stages_s"]},
-                   "fer": {"version": FER_REQUIREMENT.split("==")[1], "images": theirs["images"],
+                   "fer": {"version": FER_VERSION, "images": theirs["images"],
                            "seconds": theirs["seconds"], "images_per_s": theirs_rate,
                            "accuracy": theirs_accuracy, "unlabelled": theirs["unlabelled"]}}
         atomic_write_text(args.json, json.dumps(figures, indent=2) + "\n")
