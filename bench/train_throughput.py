@@ -18,8 +18,11 @@ batch 64; He-normal / Glorot initialisation as edge-fer's) on the same synthetic
 Sides alternate (`--repeats` rounds) so a change in machine load hits both; the median of the
 timed epochs is reported, with the ratio and the load average.
 
-    python bench/train_throughput.py [--arch seed003|resxs] [--precision fp32|bf16] [--images 4200]
-                                     [--epochs 2] [--repeats 2]
+    python bench/train_throughput.py [--arch seed003|resxs|tiny|fast|tinyx] [--precision fp32|bf16]
+                                     [--images 4200] [--epochs 2] [--repeats 2] [--breakdown STEPS]
+
+tiny, fast and tinyx are the edge networks (depthwise-separable, batch norm, weight decay 5e-5);
+their Keras twins have the same layers and parameter counts.
 """
 
 from __future__ import annotations
@@ -85,7 +88,83 @@ def keras_resxs(keep_prob: float):
     return keras.Model(inputs, outputs)
 
 
-KERAS_ARCHS = {"seed003": keras_seed003, "resxs": keras_resxs}
+def _keras_blocks(weight_decay: float):
+    """Layer helpers matching edge_fer.training.model.Layers: conv / separable without bias before
+    batch norm (momentum 0.99, epsilon 1e-3), He-normal kernels, weight decay wd · Σ w²/2 on every
+    kernel (depthwise and pointwise included), max-pool 2 SAME."""
+    import keras
+    from keras import layers
+
+    decay = keras.regularizers.L2(weight_decay / 2)
+    he = keras.initializers.VarianceScaling(2.0, "fan_in", "truncated_normal")
+
+    def finish(h, relu):
+        h = layers.BatchNormalization(momentum=0.99, epsilon=1e-3)(h)
+        return layers.ReLU()(h) if relu else h
+
+    def conv(h, size, filters, relu=True, stride=1):
+        return finish(layers.Conv2D(filters, size, stride, padding="same", use_bias=False,
+                                    kernel_initializer=he, kernel_regularizer=decay)(h), relu)
+
+    def separable(h, filters, relu=True):
+        h = layers.DepthwiseConv2D(3, padding="same", use_bias=False, depthwise_initializer=he,
+                                   depthwise_regularizer=decay)(h)
+        return finish(layers.Conv2D(filters, 1, use_bias=False, kernel_initializer=he,
+                                    kernel_regularizer=decay)(h), relu)
+
+    def head(h, keep_prob, dropout=True):
+        h = layers.GlobalAveragePooling2D()(h)
+        if dropout:
+            h = layers.Dropout(1.0 - keep_prob)(h)
+        return layers.Dense(7, kernel_initializer="glorot_uniform", kernel_regularizer=decay,
+                            dtype="float32")(h)
+
+    return conv, separable, head
+
+
+def keras_separable(stem: int, widths: tuple[int, ...], blocks: tuple[int, ...], pool_stem: bool):
+    """edge_fer.training.model.separable_network (fast, tiny) in Keras layers."""
+    def build(keep_prob: float):
+        import keras
+        from keras import layers
+
+        conv, separable, head = _keras_blocks(5e-5)
+        inputs = keras.Input((48, 48, 1))
+        h = conv(inputs, 3, stem)
+        if pool_stem:
+            h = layers.MaxPooling2D(2, 2, padding="same")(h)
+        rate = 0.1 * (1.0 - keep_prob) / 0.5
+        for stage, (filters, count) in enumerate(zip(widths, blocks, strict=True), start=1):
+            if stage > 1:
+                h = layers.MaxPooling2D(2, 2, padding="same")(h)
+            h = separable(h, filters)
+            for _ in range(count):
+                out = separable(separable(h, filters), filters, relu=False)
+                h = layers.ReLU()(layers.Add()([out, h]))
+            h = layers.Dropout(rate)(h)
+        return keras.Model(inputs, head(h, keep_prob))
+    return build
+
+
+def keras_tinyx(keep_prob: float):
+    """edge_fer.training.model.tinyx (mini-Xception's layout at 48×48) in Keras layers."""
+    import keras
+    from keras import layers
+
+    conv, separable, head = _keras_blocks(5e-5)
+    inputs = keras.Input((48, 48, 1))
+    h = conv(conv(inputs, 3, 8), 3, 8)
+    for filters in (16, 32, 64, 128):
+        shortcut = conv(h, 1, filters, relu=False, stride=2)
+        h = separable(separable(h, filters), filters, relu=False)
+        h = layers.Add()([layers.MaxPooling2D(3, 2, padding="same")(h), shortcut])
+    return keras.Model(inputs, head(h, keep_prob, dropout=False))
+
+
+KERAS_ARCHS = {"seed003": keras_seed003, "resxs": keras_resxs,
+               "tiny": keras_separable(16, (32, 64, 128), (1, 1, 1), pool_stem=True),
+               "fast": keras_separable(32, (32, 64, 128, 256), (0, 1, 1, 1), pool_stem=False),
+               "tinyx": keras_tinyx}
 
 
 def edge_fer_epochs(arch: str, images: int, epochs: int, batch: int, lr: float,
@@ -138,6 +217,50 @@ def _fit_timed(arch: str, x: np.ndarray, y: np.ndarray, epochs: int, batch: int,
     return [len(x) / t for t in times], trainable, str(model.jit_compile)
 
 
+def step_breakdown(arch: str, images: np.ndarray, labels: np.ndarray, batch: int, precision: str,
+                   augment: str, steps: int, seed: int) -> dict[str, float]:
+    """Milliseconds per training step in each part of edge-fer's loop, timed one after the other
+    (the trainer overlaps the first three with the session call in a prefetch thread):
+    augmentation, batch assembly (gather, scaling to [0, 1], labels and weights), the feed dict
+    and learning rate, and the session call (forward, backward, Adam, batch-norm updates)."""
+    import tensorflow as tf
+
+    from edge_fer.preprocess import to_model_input
+    from edge_fer.training.augment import augment_batch
+    from edge_fer.training.train import TrainConfig, build_training_graph, session_config
+
+    graph, t = build_training_graph(TrainConfig(arch=arch, batch_size=batch, seed=seed))
+    rng = np.random.default_rng(seed)
+    totals = dict.fromkeys(("augmentation", "batch assembly", "feed", "session call"), 0.0)
+    ones = np.ones(7, np.float32)
+    with tf.compat.v1.Session(graph=graph, config=session_config(precision)) as sess:
+        sess.run(t["init"])
+        for step in range(steps + 3):  # three warm-up steps
+            marks = [time.perf_counter()]
+            indices = rng.integers(0, len(images), batch)
+            augmented = augment_batch(images[indices], rng, augment)
+            marks.append(time.perf_counter())
+            x, y = to_model_input(augmented), labels[indices]
+            w = ones[y]
+            marks.append(time.perf_counter())
+            feed = {t["x"]: x, t["labels"]: y, t["weights"]: w, t["keep_prob"]: 0.5, t["lr"]: 1e-3}
+            marks.append(time.perf_counter())
+            sess.run([t["train_op"], t["loss"], t["correct"]], feed)
+            marks.append(time.perf_counter())
+            if step >= 3:
+                for name, begin, end in zip(totals, marks, marks[1:]):
+                    totals[name] += (end - begin) * 1000
+    return {name: total / steps for name, total in totals.items()}
+
+
+def print_breakdown(arch: str, parts: dict[str, float], batch: int) -> None:
+    step = sum(parts.values())
+    print(f"{arch}: one step of {batch} images, parts timed one after the other "
+          f"({batch / step * 1000:,.0f} images/s if nothing overlapped):")
+    for name, ms in parts.items():
+        print(f"  {name:<15} {ms:8.2f} ms  {ms / step:6.1%}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -150,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="Alternating rounds per side.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--breakdown", type=int, default=0, metavar="STEPS",
+                        help="also time STEPS steps part by part (augmentation 'full', as the zoo trains)")
     args = parser.parse_args(argv)
 
     from edge_fer import reporter
@@ -161,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     # The very faces edge_fer.training.train loads for data="synthetic" with this seed and size.
     train_split = synthetic_dataset(args.images, 64, seed=args.seed).train
     x, y = to_model_input(train_split.images), train_split.labels
+    breakdown = step_breakdown(args.arch, train_split.images, y, args.batch, args.precision, "full",
+                               args.breakdown, args.seed) if args.breakdown else None
     load_start = os.getloadavg()
     ours, theirs = [], []
     with tempfile.TemporaryDirectory(prefix="edge-fer-train-bench-") as scratch:
@@ -184,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
           f" at start, {', '.join(f'{v:.2f}' for v in load_end)} at end")
     print(f"edge-fer train: {mine:,.0f} images/s; Keras model.fit: {keras_rate:,.0f} images/s; "
           f"ratio {mine / keras_rate:.2f}x (median of {len(ours)} timed epochs each)")
+    if breakdown:
+        print_breakdown(args.arch, breakdown, args.batch)
     if params != kparams:
         print(f"warning: parameter counts differ ({params} vs {kparams})", file=sys.stderr)
     if args.json:
@@ -195,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             "images_per_epoch": args.images, "edge_fer_images_per_s": ours,
             "keras_images_per_s": theirs, "edge_fer_median": mine, "keras_median": keras_rate,
             "ratio": mine / keras_rate, "keras_jit_compile": jit, "cpu_count": os.cpu_count(),
-            "load_average_start": load_start, "load_average_end": load_end}, indent=2) + "\n")
+            "load_average_start": load_start, "load_average_end": load_end,
+            "step_breakdown_ms": breakdown}, indent=2) + "\n")
     return 0
 
 

@@ -31,6 +31,19 @@ from edge_fer.training.distill import CACHE_NAME, distillation_loss, teacher_log
 from edge_fer.training.model import Layers, get_architecture
 from edge_fer.training.pretrained import model_or_default
 
+# oneDNN's fused CPU kernels, asked for explicitly: TensorFlow reads this once, when it is imported
+# (the trainer imports it lazily, after this line). An outside A/B on a 2-core AVX2 machine found
+# the unset variable at the `=0` speed although TensorFlow logged oneDNN as on; on an AMX machine
+# both ran alike (bench/train_throughput.py). metrics.json records what was in force.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def onednn_enabled() -> bool:
+    """Whether the TensorFlow in this process runs oneDNN kernels (read, not assumed)."""
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())
+
 CLASS_WEIGHTINGS = ("none", "balanced", "sqrt")
 LR_SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -461,6 +474,7 @@ def _train(config: TrainConfig, output: StagedOutput, state: dict | None, precis
         "train_split": dataset.train_split, "val_split": dataset.val_split,
         "n_train": len(train_split.labels), "n_val": len(val_split.labels),
         "skipped": len(dataset.problems), "epochs_run": len(history), "precision": precision,
+        "onednn": onednn_enabled(),
         "val_accuracy": best["val_accuracy"], "best": best, "history": history,
         "wall_seconds": round(wall, 1), "command": config.command(),
     }

@@ -7,6 +7,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -77,3 +78,19 @@ def test_train_throughput_resxs_in_bf16_is_the_same_network_on_both_sides(tmp_pa
 
     # The policy is process-wide: later Keras models in the same process (own-model tests) stay float32.
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_train_throughput_edge_networks_have_keras_twins_and_a_step_breakdown(tmp_path, capsys):
+    train = load("train_throughput")
+    code = train.main(["--arch", "tiny", "--images", "64", "--epochs", "1", "--repeats", "1",
+                       "--batch", "32", "--breakdown", "2", "--json", str(tmp_path / "train.json")])
+    assert code == 0
+    figures = json.loads((tmp_path / "train.json").read_text())
+    assert figures["params"] == figures["keras_params"] == 61_223
+    parts = figures["step_breakdown_ms"]
+    assert set(parts) == {"augmentation", "batch assembly", "feed", "session call"}
+    assert all(ms > 0 for ms in parts.values())
+    assert "session call" in capsys.readouterr().out
+    for arch, params in (("fast", 231_335), ("tinyx", 49_783)):  # the twins' layers match
+        model = train.KERAS_ARCHS[arch](0.5)
+        assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == params
