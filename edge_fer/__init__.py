@@ -12,7 +12,7 @@ Layout, one wing per stage; a module imports only from its own wing and the wing
   6 analysis     classify, compare, evaluate, inspect
   7 convert      one module per target; checks what it writes with runners and analysis
                                                                          (folder convert/)
-  8 benchmarks   host and on-device benchmarks
+  8 benchmarks   host and on-device benchmarks; hub: Qualcomm AI Hub's hosted devices
   9 predict      photos, folders, videos, cameras → faces (BlazeFace / Haar) → expressions
  10 top          demo (the whole pipeline), api (the Python API), cli and commands/ (typer)
 

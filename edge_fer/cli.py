@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 from edge_fer import __version__
 from edge_fer.errors import DEBUG_ENV
 
-COMMAND_MODULES = ("train", "freeze", "convert", "inspect", "raw_inputs", "run", "classify", "compare", "evaluate", "demo", "doctor", "bench", "device_bench", "predict", "models")
+COMMAND_MODULES = ("train", "freeze", "convert", "inspect", "raw_inputs", "run", "classify", "compare", "evaluate", "demo", "doctor", "bench", "device_bench", "predict", "models", "hub")
 
 def debug_first(argv: list[str]) -> list[str]:
     """`edge-fer run ... --debug` works like `edge-fer --debug run ...`: --debug belongs to the

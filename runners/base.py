@@ -158,6 +158,10 @@ class Runner:
     def close(self) -> None:
         """Free the session (most runtimes need nothing)."""
 
+    def run_info(self) -> dict:
+        """What run.json records beyond the common fields (a hosted device's jobs, say)."""
+        return {}
+
 
 # Errors a runtime raises for inputs its model does not take (TF's ValueError "Cannot feed value
 # of shape ...", onnxruntime's InvalidArgument, LiteRT's ValueError/RuntimeError).
@@ -305,6 +309,7 @@ def finish_output_dir(output_dir: Path, runner: Runner, input_list: InputList, b
         "input_spec": runner.input_spec.to_dict(),
         "output_spec": runner.output_spec.to_dict(),
         "timings": timings.summary(),
+        **runner.run_info(),
     }
     atomic_write_text(output_dir / RUN_INFO_NAME, json.dumps(info, indent=2) + "\n")
 

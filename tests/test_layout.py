@@ -27,6 +27,7 @@ WINGS = {
     "edge_fer.analysis": 6,
     "edge_fer.convert": 7,
     "edge_fer.benchmarks": 8,
+    "edge_fer.hub": 8,
     "edge_fer.predict": 9,
     "edge_fer.commands": 10,
 }
