@@ -9,6 +9,7 @@ import os
 import stat
 from pathlib import Path
 
+from edge_fer.atomic import settle
 from edge_fer.errors import EdgeFerError, failure_reason
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -30,7 +31,11 @@ def not_regular(path: str | Path) -> str | None:
 
 def require_regular(path: str | Path, what: str) -> None:
     """Refuse, before anything opens it, a path that exists but is not a regular file: `<path>: is
-    a FIFO (named pipe), not an input list` (a missing file is left to the caller's own message)."""
+    a FIFO (named pipe), not an input list` (a missing file is left to the caller's own message).
+    A path missing because its folder is in the middle of a swap is settled first (atomic.settle:
+    a reader never finds an output missing that stands under one of its names)."""
+    if not os.path.lexists(path):
+        settle(path)
     kind = not_regular(path)
     if kind:
         raise EdgeFerError(f"{path}: is {kind}, not {what}")
