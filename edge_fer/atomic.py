@@ -157,7 +157,24 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
+def _mount_of(path: Path) -> Path:
+    """The mount point of the file system holding path (or where it would be created)."""
+    path = Path(os.path.realpath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def no_space_error(path: str | Path) -> EdgeFerError:
+    """The one line every writer gives on a full disk (ENOSPC, EDQUOT)."""
+    return EdgeFerError(f"no space left on device {_mount_of(Path(path))} writing {path}")
+
+
 def _output_error(path: Path, exc: OSError) -> EdgeFerError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return no_space_error(path)
     return EdgeFerError(f"{path}: cannot write it ({failure_reason(exc)})")
 
 
