@@ -275,3 +275,20 @@ def test_mean_and_std_given_for_the_model_reach_it(photos, frozen_model, tmp_pat
                                     "--std", "0.5", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["faces"] == len(given.rows)
+
+
+def test_two_sources_never_share_an_annotated_name_and_an_output_inside_the_input_is_refused(
+        photos, frozen_model, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image = cv2.imread(str(photos[0] / "group.png"))
+    cv2.imwrite(str(folder / "a.png"), image)
+    _, gif = cv2.imencode(".png", image)  # OpenCV writes no GIF: a PNG under a .gif name
+    (folder / "a.gif").write_bytes(gif.tobytes())
+    predict(str(folder), frozen_model, "tf", out_dir=tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out" / "annotated").iterdir()) == [
+        "a.gif.png", "a.png"]
+    shown = CliRunner().invoke(app, ["predict", str(folder), str(frozen_model), "-o",
+                                     str(folder / "out")])
+    assert shown.exit_code == 1 and "is inside the input folder" in shown.output, shown.output
+    assert sorted(p.name for p in folder.iterdir()) == ["a.gif", "a.png"]
