@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from edge_fer import __version__, reporter
+from edge_fer import __version__, reporter, signals
 from edge_fer.atomic import check_no_mount, replaced_folder, staging_name
 from edge_fer.errors import EdgeFerError
 from edge_fer.files import sha256_file, sha256_path
@@ -278,7 +278,8 @@ def run_tool(argv: list[str], cwd: Path | None = None) -> ToolRun:
     """Run an external tool (argument list, never a shell string) and keep everything it printed."""
     try:
         done = subprocess.run(argv, check=False, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=TOOL_TIMEOUT_S)
+                              text=True, errors="replace", timeout=TOOL_TIMEOUT_S,
+                              preexec_fn=signals.child_setup())
     except FileNotFoundError:
         raise EdgeFerError(f"{argv[0]}: cannot execute (not found)") from None
     except PermissionError:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edge_fer import reporter
+from edge_fer import reporter, signals
 from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.platform.sdk import require_adb, require_sdk_tool
@@ -289,7 +289,7 @@ def pick_device(serial: str | None = None):
     adb = require_adb()
     try:
         listed = subprocess.run([str(adb), "devices"], check=False, capture_output=True,
-                                text=True, timeout=60)
+                                text=True, timeout=60, preexec_fn=signals.child_setup())
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolMissingError(f"adb devices failed: {exc}") from None
     states = [line.split()[:2] for line in listed.stdout.splitlines()[1:] if line.strip()]
@@ -480,7 +480,8 @@ def _snpe_runtime_into(local: Path, device, diagview: Path, runtime: str, iterat
 def _diagview_text(diagview: Path, log: Path) -> str:
     try:
         done = subprocess.run([str(diagview), "--input_log", str(log)], check=False,
-                              capture_output=True, text=True, errors="replace", timeout=600)
+                              capture_output=True, text=True, errors="replace", timeout=600,
+                              preexec_fn=signals.child_setup())
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EdgeFerError(f"snpe-diagview on {log} failed: {exc}") from None
     if done.returncode != 0:

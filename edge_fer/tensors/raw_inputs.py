@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer import reporter
+from edge_fer import reporter, signals
 from edge_fer.atomic import atomic_write_text, check_not_inside, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import walk_files
@@ -113,6 +113,7 @@ def folder_label(path: Path, root: Path) -> str:
 def _init_worker() -> None:
     import cv2
 
+    signals.die_with_parent()  # a kill -9 of the command takes its workers too
     cv2.setNumThreads(1)  # one process per core already
 
 

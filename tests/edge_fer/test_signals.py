@@ -1,0 +1,91 @@
+"""SIGTERM and SIGHUP stop a command like SIGINT: one line, 128 + the signal's number, staging and
+lock removed; at start-up too; and an external tool dies with a command killed by SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.hostile.conftest import (
+    assert_no_leftovers,
+    finish,
+    start_cli,
+    wait_until,
+    write_face_pngs,
+)
+
+
+def _handles(pid: int, signum: int) -> bool:
+    """The process has a handler for signum (/proc/<pid>/status SigCgt)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = int(status.split("SigCgt:")[1].split()[0], 16)
+    return bool(caught >> (signum - 1) & 1)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_at_start_up_is_one_line_and_its_exit_code(tmp_path, signum):
+    process = start_cli("raw-inputs", tmp_path, "-o", tmp_path / "out")
+    # as soon as edge_fer's first line has run (the interpreter's own start-up is before any
+    # code of ours): the command line is still importing typer and its commands
+    # (Python catches SIGINT itself from its start: SIGTERM's handler says ours are in place)
+    assert wait_until(lambda: _handles(process.pid, signal.SIGTERM), process=process)
+    process.send_signal(signum)
+    result = finish(process)
+    assert result.code == 128 + signum, str(result)
+    assert "Traceback" not in result.output and "error: interrupted" in result.output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_while_writing_cleans_the_staging_and_the_lock(tmp_path, signum):
+    write_face_pngs(tmp_path / "faces", 600, seed=2)
+    out = tmp_path / "raws"
+    process = start_cli("raw-inputs", tmp_path / "faces", "-o", out, "-q", "--workers", "1")
+
+    def staging() -> bool:
+        return any(p.name.startswith(".raws.") and p.name.endswith(".tmp") and
+                   len(os.listdir(p)) > 50 for p in tmp_path.iterdir() if p.is_dir())
+
+    assert wait_until(staging, process=process), "never staged"
+    process.send_signal(signum)
+    result = finish(process)
+    assert result.code == 128 + signum, str(result)
+    assert [line for line in result.output.splitlines() if line.startswith("error:")] == [
+        "error: interrupted"]
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert_no_leftovers(tmp_path)
+
+
+_PARENT = """
+import subprocess, sys, time
+from edge_fer import signals
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                         preexec_fn=signals.child_setup())
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_an_external_tool_dies_with_its_command(tmp_path):
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait(timeout=10)
+
+    def gone() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{child}/stat") as stat:  # a zombie waiting for init counts as gone
+            return stat.read().split(")")[-1].split()[0] == "Z"
+
+    assert wait_until(gone, timeout=10), "the tool outlived its command"
