@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from edge_fer.errors import EdgeFerError, failure_reason
+from edge_fer.errors import EdgeFerError, failure_reason, no_space_text
 
 
 def _current_umask() -> int:
@@ -157,19 +157,9 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def _mount_of(path: Path) -> Path:
-    """The mount point of the file system holding path (or where it would be created)."""
-    path = Path(os.path.realpath(path))
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    while not os.path.ismount(path) and path != path.parent:
-        path = path.parent
-    return path
-
-
 def no_space_error(path: str | Path) -> EdgeFerError:
     """The one line every writer gives on a full disk (ENOSPC, EDQUOT)."""
-    return EdgeFerError(f"no space left on device {_mount_of(Path(path))} writing {path}")
+    return EdgeFerError(no_space_text(path))
 
 
 def _output_error(path: Path, exc: OSError) -> EdgeFerError:

@@ -358,3 +358,15 @@ def test_an_output_path_that_is_a_file_is_one_error(many, tmp_path):
     assert_error(result, 1, out, "not a folder")
     assert out.read_text() == "not a folder"
     assert np.array_equal(sorted(p.name for p in tmp_path.iterdir()), ["out"])
+
+
+def test_a_full_disk_while_training_is_one_line_and_leaves_no_half_checkpoint(small_tmpfs):
+    """TensorFlow's saver fails inside the graph ('Graph execution error' before): the one line
+    names the file system and the file; no staging or half checkpoint stays."""
+    run = small_tmpfs / "run"
+    result = run_cli("train", "--data", "synthetic", "--synthetic-train", "70",
+                     "--synthetic-val", "14", "--epochs", "1", "--out", run, "-q", timeout=180)
+    line = assert_error(result, 1, "no space left on device", small_tmpfs)
+    assert "Graph execution error" not in line
+    assert not (run / "best").exists() and not (run / "last").exists()
+    assert_no_leftovers(small_tmpfs, run)
