@@ -15,7 +15,7 @@ A folder that is a mount point, or holds one, is never moved: it is refused befo
 
 Every rename here goes through `_rename`/`exchange`, which count them: with
 `EDGE_FER_KILL_AT_RENAME=N` in the environment the process kills itself (SIGKILL, no cleanup)
-just before its N-th rename, the fault-injection hook of tests/test_kill_anywhere.py.
+just before its N-th rename, the fault-injection hook of tests/hostile/test_kill_anywhere.py.
 """
 
 from __future__ import annotations
