@@ -140,27 +140,27 @@ def test_convert(tmp_path, mode):
     old_pb = write_dense_pb(tmp_path / "old" / "m.pb", rng.normal(0, .05, (2304, 7)))
     new_pb = write_dense_pb(tmp_path / "new" / "m.pb", rng.normal(0, .05, (2304, 7)))
     out = tmp_path / "out"
-    args = ["-t", "onnx", "-p", "fp32", "--verify-count", "0", "-o", out, "-q"]
+    args = ["-t", "tflite", "-p", "fp32", "--verify-count", "0", "-o", out, "-q"]
     assert_ok(run_cli("convert", old_pb, *args, timeout=120))
-    assert_ok(run_cli("convert", old_pb, "-t", "onnx", "-p", "fp16", "--verify-count", "0",
+    assert_ok(run_cli("convert", old_pb, "-t", "tflite", "-p", "fp16", "--verify-count", "0",
                       "-o", out, "-q", timeout=120))
     saved = tmp_path / "saved"
     shutil.copytree(out, saved)
-    old = _pair(out / "onnx", "m.onnx")
+    old = _pair(out / "tflite", "m.tflite")
     assert_ok(run_cli("convert", new_pb, *args, timeout=120))
-    new = _pair(out / "onnx", "m.onnx")
-    other = _pair(out / "onnx", "m_fp16.onnx")
+    new = _pair(out / "tflite", "m.tflite")
+    other = _pair(out / "tflite", "m_fp16.tflite")
 
     def prepare():
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(saved, out)
 
     def check(number):
-        assert _pair(out / "onnx", "m.onnx") in (old, new), f"killed at rename {number}"
-        assert _pair(out / "onnx", "m_fp16.onnx") == other  # the folder's other model stays
+        assert _pair(out / "tflite", "m.tflite") in (old, new), f"killed at rename {number}"
+        assert _pair(out / "tflite", "m_fp16.tflite") == other  # the folder's other model stays
         assert_ok(run_cli("convert", new_pb, *args, timeout=120))
-        assert _pair(out / "onnx", "m.onnx") == new
-        assert_no_leftovers(out, out / "onnx")
+        assert _pair(out / "tflite", "m.tflite") == new
+        assert_no_leftovers(out, out / "tflite")
 
     kill_at_every_rename(["convert", new_pb, *args], mode, prepare, check)
 
