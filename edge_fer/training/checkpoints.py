@@ -15,7 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
-from edge_fer.atomic import no_space_error, stage_beside, swap_in
+from edge_fer.atomic import no_space_error, recover, stage_beside, swap_in
 from edge_fer.errors import EdgeFerError
 
 CKPT_NAME = "model.ckpt"
@@ -46,6 +46,13 @@ def save_checkpoint(saver, sess, folder: Path, records: dict[str, dict]) -> None
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def recover_checkpoints(run: Path, names: tuple[str, ...] = ("best", "last")) -> None:
+    """Complete or undo a checkpoint swap a killed training left, and remove its staging (call
+    while holding the run folder's lock: no live command saves into it)."""
+    for name in names:
+        recover(run / name, only_dead=True)
 
 
 def read_record(folder: Path, name: str) -> dict | None:

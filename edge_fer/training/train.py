@@ -29,7 +29,13 @@ from edge_fer.preprocess import INPUT_SIZE, to_model_input
 from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME
 from edge_fer.training.augment import AUGMENTATIONS, augment_batch
 from edge_fer.training.bn_stats import BN_STATISTICS, load_statistics, population_statistics
-from edge_fer.training.checkpoints import BEST_RECORD, has_checkpoint, read_record, save_checkpoint
+from edge_fer.training.checkpoints import (
+    BEST_RECORD,
+    has_checkpoint,
+    read_record,
+    recover_checkpoints,
+    save_checkpoint,
+)
 from edge_fer.training.distill import CACHE_NAME, distillation_loss, teacher_logits
 from edge_fer.training.model import Layers, get_architecture
 from edge_fer.training.pretrained import model_or_default
@@ -345,6 +351,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     get_architecture(config.arch)
     precision = resolve_precision(config.precision)
     with staged_output(config.out, _is_run_output) as output:
+        recover_checkpoints(output.path, (BEST_DIR, LAST_DIR))  # what a killed training left
         state = prepare_run_dir(output.path, config, resume, overwrite)
         if state or not (_load_state(output.path) or has_checkpoint(output.path / LAST_DIR)
                          or has_checkpoint(output.path / BEST_DIR)):  # resume, or a new run: in place
