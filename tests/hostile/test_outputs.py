@@ -370,3 +370,19 @@ def test_a_full_disk_while_training_is_one_line_and_leaves_no_half_checkpoint(sm
     assert "Graph execution error" not in line
     assert not (run / "best").exists() and not (run / "last").exists()
     assert_no_leftovers(small_tmpfs, run)
+
+
+def test_an_output_that_is_or_holds_a_mount_point_is_refused_before_any_work(many, small_tmpfs):
+    """`-o` naming a mounted volume, or a folder with a volume mounted inside: one line naming the
+    mount, nothing moved, nothing left that blocks a later command."""
+    (small_tmpfs / "data.bin").write_text("the volume's")
+    listing = many["few"]
+    result = run_cli("run", many["models"][0], "-i", listing, "-o", small_tmpfs, "-q")
+    assert_error(result, 1, small_tmpfs, "is a mount point")
+    out = small_tmpfs.parent
+    result = run_cli("run", many["models"][0], "-i", listing, "-o", out, "-q")
+    assert_error(result, 1, small_tmpfs, "mount point inside the output folder")
+    assert (small_tmpfs / "data.bin").read_text() == "the volume's"
+    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["data.bin"]
+    assert_no_leftovers(out)
+    assert_ok(run_cli("run", many["models"][0], "-i", listing, "-o", small_tmpfs / "out", "-q"))
