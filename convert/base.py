@@ -13,7 +13,6 @@ import contextlib
 import datetime
 import fnmatch
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edge_fer import __version__, reporter, signals
-from edge_fer.atomic import check_no_mount, replaced_folder, staging_name
+from edge_fer.atomic import check_no_mount, link_or_copy, replaced_folder, staging_name
 from edge_fer.errors import EdgeFerError
 from edge_fer.files import sha256_file, sha256_path
 from edge_fer.reporter import native_stdout_to_stderr
@@ -237,7 +236,7 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
 
         with replaced_folder(final.parent, keep) as folder:
             for name in sorted(ours):
-                os.link(stage / name, folder / name)
+                link_or_copy(stage / name, folder / name)
     # a QNN context model is nothing without its .bin: its size is the pair's
     binary = (facts.get("context_binary") or {}).get("bytes", 0)
     size += binary

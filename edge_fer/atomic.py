@@ -285,6 +285,8 @@ def settle(path: str | Path) -> None:
 
 
 def _settle_one(path: Path) -> None:
+    if not os.access(path.parent, os.W_OK):  # a reader who may not write here cannot repair it
+        return
     deadline = time.monotonic() + SETTLE_WAIT_S
     while not path.exists():
         try:
@@ -355,20 +357,22 @@ def check_not_inside(output: Path, inputs: str | Path) -> None:
                            f"that does not hold the input")
 
 
+def link_or_copy(source: str | Path, target: str | Path) -> None:
+    """Hard-link a file as target (a copy where links are refused: another file system)."""
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        if not Path(source).is_file():
+            raise
+        shutil.copy2(source, target)
+
+
 def _link_tree(source: Path, target: Path) -> None:
     """Hard-link (same file system; a copy where links are refused) source as target."""
-    def link(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst, follow_symlinks=False)
-        except OSError:
-            if not Path(src).is_file():
-                raise
-            shutil.copy2(src, dst)
-
     if source.is_dir() and not source.is_symlink():
-        shutil.copytree(source, target, symlinks=True, copy_function=link)
+        shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy)
     else:
-        link(str(source), str(target))
+        link_or_copy(source, target)
 
 
 # The user's files an output folder may hold and still be replaced as a folder (each is
@@ -458,7 +462,7 @@ def replaced_folder(path: str | Path, keep: Callable[[Path], bool]) -> Iterator[
     A converter's target folder holds several artifacts, each with its manifest and companions:
     the new artifact's set and the others' arrive together, so no instant pairs one version's
     model with another's manifest."""
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # a symlinked folder: its target is replaced
     path.parent.mkdir(parents=True, exist_ok=True)
     check_no_mount(path)
     with output_lock(path, wait=True):
