@@ -412,7 +412,8 @@ def _run_isolated(case: BenchCase, images: np.ndarray, settings: BenchSettings) 
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=context,
-                                 initializer=signals.die_with_parent) as pool:
+                                 initializer=signals.die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             return pool.submit(_child, case, images, settings).result()
     except BrokenProcessPool:
         return {"status": FAILED, "reason": f"the {case.runtime} process died (crashed in "

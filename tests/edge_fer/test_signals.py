@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,37 @@ def test_an_external_tool_dies_with_its_command(tmp_path):
             return stat.read().split(")")[-1].split()[0] == "Z"
 
     assert wait_until(gone, timeout=10), "the tool outlived its command"
+
+
+def test_a_killed_bench_leaves_no_process_holding_the_callers_pipe(tmp_path):
+    """bench runs each case in a spawned worker (with multiprocessing's resource tracker):
+    kill -9 of the command alone (not its group) must end them too, so the caller's pipe
+    closes."""
+    from tests.hostile.conftest import write_tiny_onnx
+
+    model = write_tiny_onnx(tmp_path / "m.onnx")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from edge_fer.cli import main; main()", "bench", str(model),
+         "--iterations", "100000", "--max-seconds", "60", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def children() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == process.pid:
+                    found.append(int(entry.name))
+        return found
+
+    assert wait_until(lambda: len(children()) >= 2, timeout=120, process=process), \
+        "bench never started its worker"
+    time.sleep(1)
+    process.kill()  # the command only: its worker and tracker are left to die with it
+    try:
+        process.communicate(timeout=20)  # EOF: nobody holds the pipe any more
+    except subprocess.TimeoutExpired:
+        pytest.fail("a process of the killed bench still holds the caller's pipe")
