@@ -325,10 +325,10 @@ def check_no_mount(path: Path) -> None:
     path = Path(os.path.realpath(path))
     if not path.exists():
         return
-    if os.path.ismount(path):
+    points = _mount_points()
+    if os.path.ismount(path) or path in (points or ()):  # a bind mount keeps its device
         raise EdgeFerError(f"{path}: is a mount point; an output folder is replaced whole, which "
                            f"cannot move a mount: name a folder inside it for the output")
-    points = _mount_points()
     inside = sorted(point for point in points or () if point != path and point.is_relative_to(path))
     if points is None:  # no mount table: compare devices
         device = path.stat().st_dev
