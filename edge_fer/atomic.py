@@ -84,12 +84,13 @@ _RENAMEAT2_SYSCALL = {"x86_64": 316, "amd64": 316, "i386": 353, "i686": 353, "aa
 _UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP})
 
 
-def _renameat2() -> Callable[[bytes, bytes, int], int] | None:
+def _renameat2(wrapper: bool = True) -> Callable[[bytes, bytes, int], int] | None:
+    """renameat2 through libc's wrapper, else (or with wrapper=False) as a raw system call."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
         return None
-    function = getattr(libc, "renameat2", None)
+    function = getattr(libc, "renameat2", None) if wrapper else None
     if function is not None:
         function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
                              ctypes.c_uint]

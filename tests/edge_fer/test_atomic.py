@@ -12,6 +12,7 @@ from edge_fer.atomic import (
     MAX_FOREIGN_FILES,
     NO_EXCHANGE_ENV,
     _mount_points,
+    _renameat2,
     atomic_dir,
     atomic_path,
     atomic_write_text,
@@ -177,12 +178,18 @@ def test_a_reader_never_finds_a_swapped_output_missing(tmp_path, monkeypatch, ex
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_exchange_swaps_two_folders_in_one_step_where_the_kernel_can(tmp_path):
+@pytest.mark.parametrize("wrapper", [True, False])
+def test_exchange_swaps_two_folders_in_one_step_where_the_kernel_can(tmp_path, monkeypatch,
+                                                                    wrapper):
+    """Through libc's renameat2, and through the raw system call (libc without the wrapper)."""
+    monkeypatch.setattr("edge_fer.atomic._EXCHANGE", _renameat2(wrapper))
     (tmp_path / "a").mkdir()
     (tmp_path / "b").write_text("b")
     if not exchange(tmp_path / "a", tmp_path / "b"):
         pytest.skip("this file system cannot exchange (the two-rename path is tested above)")
     assert (tmp_path / "a").read_text() == "b" and (tmp_path / "b").is_dir()
+    with pytest.raises(FileNotFoundError):  # an error other than "cannot" is raised
+        exchange(tmp_path / "a", tmp_path / "missing")
 
 
 def test_an_output_folder_holding_a_mount_point_is_refused_before_any_work(tmp_path,
