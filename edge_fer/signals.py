@@ -28,7 +28,8 @@ from pathlib import Path
 HANDLED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                 if hasattr(signal, name))
 _PR_SET_PDEATHSIG = 1
-_state = {"phase": "starting"}
+COMMAND_ENV = "EDGE_FER_COMMAND_PID"  # set by the command for the processes it starts
+_state: dict = {"phase": "starting", "pid": None}
 
 
 class Interrupted(KeyboardInterrupt):
@@ -53,6 +54,8 @@ def _exit_now(signum: int) -> None:
 
 
 def _handler(signum: int, frame) -> None:
+    if os.getpid() != _state["pid"]:  # a forked child before its exec: nothing of ours to say
+        os._exit(128 + signum)
     if _state["phase"] != "running":  # starting, finishing, or already stopping: nothing to undo
         _exit_now(signum)
     _state["phase"] = "stopping"
@@ -61,7 +64,12 @@ def _handler(signum: int, frame) -> None:
 
 def is_command_line() -> bool:
     """This process is the `edge-fer` command (its script, or `python -c` calling cli.main), not
-    a program or test run importing the library: only then are its signals ours to handle."""
+    a program or test run importing the library, nor a worker the command started (spawned and
+    forkserver workers run `python -c` too, and import edge_fer): only then are its signals ours
+    to handle."""
+    owner = os.environ.get(COMMAND_ENV)
+    if owner and owner != str(os.getpid()):
+        return False
     return Path(sys.argv[0]).name in ("edge-fer", "-c") if sys.argv else False
 
 
@@ -69,6 +77,8 @@ def install() -> None:
     """Handle SIGINT, SIGTERM and SIGHUP (main thread only; elsewhere a no-op)."""
     if threading.current_thread() is not threading.main_thread():
         return
+    _state["pid"] = os.getpid()
+    os.environ[COMMAND_ENV] = str(os.getpid())  # its workers and tools inherit it
     for signum in HANDLED:
         with contextlib.suppress(OSError, ValueError):
             if signal.getsignal(signum) is signal.SIG_IGN:  # nohup: keep ignoring

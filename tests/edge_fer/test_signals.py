@@ -124,3 +124,26 @@ def test_a_killed_bench_leaves_no_process_holding_the_callers_pipe(tmp_path):
         process.communicate(timeout=20)  # EOF: nobody holds the pipe any more
     except subprocess.TimeoutExpired:
         pytest.fail("a process of the killed bench still holds the caller's pipe")
+
+
+def test_ctrl_c_to_a_command_with_workers_is_one_line(tmp_path):
+    """The terminal sends SIGINT to the whole process group: raw-inputs' worker processes (which
+    import edge_fer too) stay silent; the command says one line and removes its staging."""
+    write_face_pngs(tmp_path / "faces", 300, seed=3)
+    out = tmp_path / "raws"
+    process = start_cli("raw-inputs", tmp_path / "faces", "-o", out, "-q", "--workers", "2",
+                        "--detect-faces")
+
+    def workers_busy() -> bool:
+        return any(p.name.startswith(".raws.") and p.name.endswith(".tmp")
+                   for p in tmp_path.iterdir())
+
+    assert wait_until(workers_busy, process=process), "never staged"
+    time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGINT)
+    result = finish(process)
+    assert result.code == 130, str(result)
+    assert [line for line in result.output.splitlines() if line.strip()] == [
+        "error: interrupted"], str(result)
+    assert not out.exists()
+    assert_no_leftovers(tmp_path)
