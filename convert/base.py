@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fnmatch
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -22,14 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from edge_fer import __version__, reporter
-from edge_fer.atomic import (
-    atomic_write_text,
-    output_lock,
-    publish_files,
-    recover_files,
-    staging_name,
-)
+from edge_fer import __version__, reporter, signals
+from edge_fer.atomic import check_no_mount, link_or_copy, replaced_folder, staging_name
 from edge_fer.errors import EdgeFerError
 from edge_fer.files import sha256_file, sha256_path
 from edge_fer.reporter import native_stdout_to_stderr
@@ -192,13 +186,14 @@ def default_io(job: ConvertJob, suffix: str = "") -> dict:
 
 def produce(job: ConvertJob, step: Step) -> Artifact:
     """Run one step: artifact, manifest and companions are written in a staging folder beside
-    their final place and renamed into it only when all are complete, the artifact last; then
-    labels.txt beside them."""
+    the target folder; when all are complete, the target folder is replaced as one unit by a
+    copy (hard links) holding them, its other artifacts and labels.txt (atomic.replaced_folder),
+    so no instant pairs one version's model with another's manifest or .bin."""
     final = step.output
     manifest_file = manifest_path(final)
     started = time.perf_counter()
-    with staging_dir(final.parent, final.name) as stage, output_lock(final):
-        recover_files(final)
+    check_no_mount(final.parent)
+    with staging_dir(final.parent.parent, final.parent.name) as stage:
         staged = stage / final.name
         with native_stdout_to_stderr():
             facts = step.run(staged)
@@ -217,7 +212,7 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
             "source_model": {"path": str(job.source.resolve()), "sha256": job.model_sha256},
             **({"frozen_graph": str(job.model.resolve())} if job.original else {}),
             "commands": step.shown_commands(),
-            "written_via": "a staging folder beside it, renamed into place when complete",
+            "written_via": "a staging folder; the target folder replaced whole when complete",
             "layout": job.input_spec.layout.upper(),
             "labels": LABELS_NAME,
             # what run, raw-inputs and classify read for this file (runners/model_io.py)
@@ -228,20 +223,20 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "edge_fer_version": __version__,
         }
-        staged_manifest = stage / manifest_file.name
-        staged_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        ready = stage / "ready"  # only these two leave the staging folder, as one set
-        ready.mkdir()
-        os.replace(staged, ready / final.name)
-        os.replace(staged_manifest, ready / manifest_file.name)
-        for name in companions:
-            os.replace(stage / name, ready / name)
-        publish_files(ready, final)  # the artifact last: whoever finds it finds its companions
-        if step.companion_glob:  # those of the artifact it replaced, no longer named by anything
-            for old in final.parent.glob(step.companion_glob):
-                if old.name not in companions:
-                    old.unlink(missing_ok=True)
-    atomic_write_text(final.parent / LABELS_NAME, "\n".join(job.output_spec.labels) + "\n")
+        (stage / manifest_file.name).write_text(json.dumps(manifest, indent=2) + "\n",
+                                                encoding="utf-8")
+        (stage / LABELS_NAME).write_text("\n".join(job.output_spec.labels) + "\n",
+                                         encoding="utf-8")
+        ours = {final.name, manifest_file.name, LABELS_NAME, *companions}
+
+        def keep(entry: Path) -> bool:
+            # the replaced artifact's companions are no longer named by anything
+            return entry.name not in ours and not (
+                step.companion_glob and fnmatch.fnmatch(entry.name, step.companion_glob))
+
+        with replaced_folder(final.parent, keep) as folder:
+            for name in sorted(ours):
+                link_or_copy(stage / name, folder / name)
     # a QNN context model is nothing without its .bin: its size is the pair's
     binary = (facts.get("context_binary") or {}).get("bytes", 0)
     size += binary
@@ -282,7 +277,8 @@ def run_tool(argv: list[str], cwd: Path | None = None) -> ToolRun:
     """Run an external tool (argument list, never a shell string) and keep everything it printed."""
     try:
         done = subprocess.run(argv, check=False, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=TOOL_TIMEOUT_S)
+                              text=True, errors="replace", timeout=TOOL_TIMEOUT_S,
+                              preexec_fn=signals.child_setup())
     except FileNotFoundError:
         raise EdgeFerError(f"{argv[0]}: cannot execute (not found)") from None
     except PermissionError:

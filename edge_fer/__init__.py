@@ -28,6 +28,11 @@ so `import edge_fer` loads no TensorFlow and the root imports nothing above it:
 
 import os
 
+from edge_fer import signals
+
+if signals.is_command_line():  # the `edge-fer` command: its signals handled from its first moment
+    signals.install()
+
 # TensorFlow's C++ start-up chatter (CPU feature notes, oneDNN, MLIR passes) is not the user's
 # concern; warnings and errors still show. Set before any module imports TensorFlow.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -4,11 +4,13 @@ file), and its sha256 (manifests, shipped models' metrics.json, the distillation
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
 from pathlib import Path
 
+from edge_fer.atomic import settle
 from edge_fer.errors import EdgeFerError, failure_reason
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -30,7 +32,11 @@ def not_regular(path: str | Path) -> str | None:
 
 def require_regular(path: str | Path, what: str) -> None:
     """Refuse, before anything opens it, a path that exists but is not a regular file: `<path>: is
-    a FIFO (named pipe), not an input list` (a missing file is left to the caller's own message)."""
+    a FIFO (named pipe), not an input list` (a missing file is left to the caller's own message).
+    A path missing because its folder is in the middle of a swap is settled first (atomic.settle:
+    a reader never finds an output missing that stands under one of its names)."""
+    if not os.path.lexists(path):
+        settle(path)
     kind = not_regular(path)
     if kind:
         raise EdgeFerError(f"{path}: is {kind}, not {what}")
@@ -39,14 +45,33 @@ def require_regular(path: str | Path, what: str) -> None:
 def walk_files(root: str | Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Every file under root (recursive, sorted, hidden entries skipped; FIFOs and devices
     included, for their reader to refuse by name) and the folders that could not be listed, with
-    why: a caller reports those as skipped, never leaves them out silently."""
+    why: a caller reports those as skipped, never leaves them out silently. Symbolic links to
+    folders are followed (a class folder linked from elsewhere is read like any other), except
+    one leading back to a folder already read: listed as skipped, so a loop ends."""
     found, unlisted = [], []
+    seen: set[tuple[int, int]] = set()
 
     def cannot_list(exc: OSError) -> None:
         unlisted.append((str(exc.filename), f"cannot list folder ({failure_reason(exc)})"))
 
-    for folder, dirs, files in os.walk(root, onerror=cannot_list):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    with contextlib.suppress(OSError):
+        info = os.stat(root)
+        seen.add((info.st_dev, info.st_ino))
+    for folder, dirs, files in os.walk(root, onerror=cannot_list, followlinks=True):
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            try:
+                info = os.stat(os.path.join(folder, name))
+            except OSError as exc:
+                cannot_list(exc)
+                continue
+            if (info.st_dev, info.st_ino) in seen:
+                why = "a link to a folder already read (a loop or a second link); not read again"
+                unlisted.append((os.path.join(folder, name), why))
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            kept.append(name)
+        dirs[:] = kept
         found.extend(Path(folder) / name for name in sorted(files) if not name.startswith("."))
     return sorted(found), sorted(unlisted)
 

@@ -188,8 +188,13 @@ def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str, spec: Inpu
     """(first line index, images of each line) for groups of lines holding about `batch` images.
     A raw holding NaN or infinity is an error naming it (and its line of the list)."""
     start, pending, images = 0, [], 0
+    recorded = [_identity(path) for path in raw_paths]  # before any is read
     for number, path in enumerate(raw_paths):
         array = read_image_raw(path, input_dtype, spec)
+        if _identity(path) != recorded[number]:
+            raise EdgeFerError(f"{path}: changed while this run read its inputs (rewritten by "
+                               f"another command, e.g. raw-inputs); stopped, the old output "
+                               f"kept: run again once the inputs are written")
         where = f" ({input_list.where(number)})" if input_list is not None else ""
         require_finite(array, str(path), f"raw input{where}")
         if pending and images + len(array) > batch:
@@ -199,6 +204,16 @@ def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str, spec: Inpu
         images += len(array)
     if pending:
         yield start, pending
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    """What says a file is still the one a run started with (a rewrite by rename changes the
+    inode; one in place, the size or mtime)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def run_input_list(runner: Runner, input_list: str | Path | InputList, output_dir: str | Path,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer import reporter
+from edge_fer import reporter, signals
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError, failure_reason
 from edge_fer.platform.sdk import SDK_HINT, require_adb, require_sdk_tool, sdk_info
 from edge_fer.runners.base import Runner, RunTimings, finish_output_dir
@@ -52,7 +52,7 @@ def _run_tool(argv: list[str], what: str, cwd: Path | None = None) -> subprocess
     """Run an SDK or adb command (argument list); a non-zero exit is an EdgeFerError with its tail."""
     try:
         done = subprocess.run(argv, check=False, cwd=cwd, capture_output=True, text=True, errors="replace",
-                              timeout=TOOL_TIMEOUT_S)
+                              timeout=TOOL_TIMEOUT_S, preexec_fn=signals.child_setup())
     except OSError as exc:
         raise ToolMissingError(f"cannot start {argv[0]}: {failure_reason(exc)}") from None
     except subprocess.TimeoutExpired:

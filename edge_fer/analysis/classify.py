@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.atomic import save_figure
+from edge_fer.atomic import save_figure, settle
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
 from edge_fer.tensors.rawio import MANIFEST_NAME, ManifestRow, read_input_list, read_manifest
@@ -117,6 +117,8 @@ def find_input_list(output_dir: Path) -> Path | None:
     from edge_fer.runners.base import read_run_info
 
     info = read_run_info(output_dir)
+    if info and info.get("input_list"):
+        settle(info["input_list"])
     if info and info.get("input_list") and Path(info["input_list"]).is_file():
         return Path(info["input_list"])
     return None
@@ -167,6 +169,7 @@ def classify_output(output_dir: str | Path, input_list: str | Path | None = None
     """Label every Result folder; missing, short or NaN ones are kept as problems by index.
     Labels and probabilities-or-logits come from the run's record (output_spec_of)."""
     output_dir = Path(output_dir)
+    settle(output_dir)  # a swap a killed writer left half done: finished first
     input_list = Path(input_list) if input_list else find_input_list(output_dir)
     if input_list:
         check_recorded_list(output_dir, input_list, force)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer import reporter
+from edge_fer.atomic import settle
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.tensors.rawio import read_input_list
 from edge_fer.tensors.results import ResultEntry, read_results, stack_probs
@@ -75,6 +76,7 @@ def load_target(target: str, input_list: Path, batch: int = 1,
 
     path, runtime = split_target(target)
     expected = len(read_input_list(input_list))
+    settle(path)  # an output folder or a model's folder in the middle of a swap: finished first
     if path.is_dir():
         if runtime:
             raise UsageError(f"{target}: @runtime applies to model files, not output folders")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer import reporter
+from edge_fer import reporter, signals
 from edge_fer.atomic import atomic_write_text, save_figure
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.files import require_regular
@@ -411,7 +411,9 @@ def _run_isolated(case: BenchCase, images: np.ndarray, settings: BenchSettings) 
 
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context,
+                                 initializer=signals.die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             return pool.submit(_child, case, images, settings).result()
     except BrokenProcessPool:
         return {"status": FAILED, "reason": f"the {case.runtime} process died (crashed in "

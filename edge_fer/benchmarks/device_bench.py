@@ -18,6 +18,7 @@ No adb, no device, no SDK or no benchmark_model: ToolMissingError (exit 3) sayin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -26,14 +27,15 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edge_fer import reporter
-from edge_fer.atomic import atomic_write_text
+from edge_fer import reporter, signals
+from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.platform.sdk import require_adb, require_sdk_tool
 from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list, write_input_list
@@ -287,7 +289,7 @@ def pick_device(serial: str | None = None):
     adb = require_adb()
     try:
         listed = subprocess.run([str(adb), "devices"], check=False, capture_output=True,
-                                text=True, timeout=60)
+                                text=True, timeout=60, preexec_fn=signals.child_setup())
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolMissingError(f"adb devices failed: {exc}") from None
     states = [line.split()[:2] for line in listed.stdout.splitlines()[1:] if line.strip()]
@@ -396,14 +398,47 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
     return summaries
 
 
+class _RuntimeFailed(Exception):
+    def __init__(self, summary: RuntimeSummary) -> None:
+        super().__init__(summary.reason)
+        self.summary = summary
+
+
+# What device-bench writes in OUT/<runtime>/: replaced whole when a new run succeeds; anything
+# else there (the user's notes) is carried over untouched.
+_RUNTIME_OUTPUTS = ("device", "results", "outputs", "benchmark_model.log")
+
+
+def _is_runtime_output(path: Path) -> bool:
+    return path.name in _RUNTIME_OUTPUTS or (path.name.startswith("label_check_")
+                                             and path.suffix == ".sh")
+
+
+@contextlib.contextmanager
+def _runtime_folder(folder: Path) -> Iterator[Path]:
+    """A staging folder that becomes OUT/<runtime>/ only when the block ends without raising
+    _RuntimeFailed (the old result folder stays until then)."""
+    with staged_dir(folder, _is_runtime_output) as stage:
+        yield stage
+
+
 def _snpe_runtime(device, build: SnpeAndroidBuild, diagview: Path, runtime: str,
                   iterations: int, perf_profile: str, env: dict, remote: str,
                   parsed: InputList, out_dir: Path, reference: Path | None,
                   input_list: Path) -> RuntimeSummary:
+    try:
+        with _runtime_folder(out_dir / runtime) as local:
+            return _snpe_runtime_into(local, device, diagview, runtime, iterations,
+                                      perf_profile, env, remote, parsed, reference, input_list)
+    except _RuntimeFailed as failed:
+        return failed.summary
+
+
+def _snpe_runtime_into(local: Path, device, diagview: Path, runtime: str, iterations: int,
+                       perf_profile: str, env: dict, remote: str, parsed: InputList,
+                       reference: Path | None, input_list: Path) -> RuntimeSummary:
     from edge_fer.runners.snpe import NET_RUN, RUNTIME_FLAGS, _check_net_run_output
 
-    local = out_dir / runtime
-    shutil.rmtree(local, ignore_errors=True)
     remote_out = f"{remote}/output/{runtime}"
     try:
         for number in range(iterations):
@@ -417,14 +452,17 @@ def _snpe_runtime(device, build: SnpeAndroidBuild, diagview: Path, runtime: str,
         (local / "device").mkdir(parents=True)
         device.pull(remote_out, local / "device")
     except EdgeFerError as exc:
-        return RuntimeSummary(NET_RUN, runtime, status="failed", reason=str(exc))
+        raise _RuntimeFailed(RuntimeSummary(NET_RUN, runtime, status="failed",
+                                            reason=str(exc))) from None
     runs = []
     for number in range(iterations):
         run_dir = local / "device" / f"run_{number}"
         logs = sorted(run_dir.glob("SNPEDiag*.log"))
         if not logs:
-            return RuntimeSummary(NET_RUN, runtime, status="failed",
-                                  reason=f"{run_dir}: snpe-net-run left no SNPEDiag*.log")
+            raise _RuntimeFailed(RuntimeSummary(
+                NET_RUN, runtime, status="failed",
+                reason=f"{run_dir.relative_to(local.parent)}: snpe-net-run left no "
+                       f"SNPEDiag*.log"))
         text = _diagview_text(diagview, logs[0])
         (run_dir / "diagview.txt").write_text(text, encoding="utf-8")
         runs.append(parse_diagview(text))
@@ -442,7 +480,8 @@ def _snpe_runtime(device, build: SnpeAndroidBuild, diagview: Path, runtime: str,
 def _diagview_text(diagview: Path, log: Path) -> str:
     try:
         done = subprocess.run([str(diagview), "--input_log", str(log)], check=False,
-                              capture_output=True, text=True, errors="replace", timeout=600)
+                              capture_output=True, text=True, errors="replace", timeout=600,
+                              preexec_fn=signals.child_setup())
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EdgeFerError(f"snpe-diagview on {log} failed: {exc}") from None
     if done.returncode != 0:
@@ -547,11 +586,21 @@ def _tflite_delegate(device, delegate: str, remote: str, iterations: int, warmup
                      threads: int, staged: list[str], input_detail: dict, output_detail: dict,
                      out_dir: Path, reference: Path | None,
                      check_list: Path | None) -> RuntimeSummary:
+    try:
+        with _runtime_folder(out_dir / delegate) as local:
+            return _tflite_delegate_into(local, device, delegate, remote, iterations, warmup,
+                                         threads, staged, input_detail, output_detail,
+                                         reference, check_list)
+    except _RuntimeFailed as failed:
+        return failed.summary
+
+
+def _tflite_delegate_into(local: Path, device, delegate: str, remote: str, iterations: int,
+                          warmup: int, threads: int, staged: list[str], input_detail: dict,
+                          output_detail: dict, reference: Path | None,
+                          check_list: Path | None) -> RuntimeSummary:
     from edge_fer.runners.tflite import dequantize
 
-    local = out_dir / delegate
-    shutil.rmtree(local, ignore_errors=True)
-    local.mkdir(parents=True)
     flags = TFLITE_DELEGATE_FLAGS[delegate]
     argv = [f"{remote}/benchmark_model", f"--graph={remote}/model.tflite",
             f"--num_runs={iterations}", f"--warmup_runs={warmup}", f"--num_threads={threads}",
@@ -566,7 +615,8 @@ def _tflite_delegate(device, delegate: str, remote: str, iterations: int, warmup
             outputs = _tflite_outputs(device, delegate, remote, staged, input_detail, flags,
                                       threads, local)
     except EdgeFerError as exc:
-        return RuntimeSummary("benchmark_model", delegate, status="failed", reason=str(exc))
+        raise _RuntimeFailed(RuntimeSummary("benchmark_model", delegate, status="failed",
+                                            reason=str(exc))) from None
     if staged:
         size = int(np.prod(output_detail["shape"]))
         rows = []

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from edge_fer import reporter
+from edge_fer import reporter, signals
 from edge_fer.errors import DEBUG_ENV, bug_location, debug_enabled, describe_failure
 
 INTERRUPTED_EXIT = 130
@@ -72,13 +72,13 @@ def reports_errors(func: Callable) -> Callable:
         reporter.set_quiet(bool(quiet or kwargs.get("as_json")))
         reporter.set_verbose(verbose)
         try:
-            with reporter.quiet_native():
+            with signals.running(), reporter.quiet_native():
                 return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # typer's own exits and usage errors already print and exit properly
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM/SIGHUP (signals.Interrupted)
             _print_error("interrupted")
-            raise typer.Exit(INTERRUPTED_EXIT) from None
+            raise typer.Exit(signals.exit_code(exc)) from None
         except BrokenPipeError as exc:
             if not reporter.stdout_reader_gone():
                 raise typer.Exit(report_failure(exc)) from None

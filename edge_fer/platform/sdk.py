@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge_fer import signals
 from edge_fer.errors import ToolMissingError
 
 SDK_ENV_VARS = ("SNPE_ROOT", "QAIRT_SDK_ROOT")
@@ -87,7 +88,7 @@ def _sdk_version(root: Path | None, tool: Path) -> str:
             return match.group(1)
     try:
         out = subprocess.run([str(tool), "--version"], capture_output=True, text=True, timeout=30,
-                             check=False)
+                             check=False, preexec_fn=signals.child_setup())
     except (OSError, subprocess.TimeoutExpired):
         return ""
     match = re.search(r"(\d+\.\d+\.\d+(?:\.\d+)?)", out.stdout + out.stderr)

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from edge_fer import reporter
+from edge_fer.atomic import output_lock, settle
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import require_regular
 
@@ -31,20 +32,45 @@ def cache_dir() -> Path:
 
 
 def converted_model(graph: Path, runtime: str) -> Path:
-    """`graph` (.pb) as the int8 model `runtime` runs fastest, converted once and cached."""
+    """`graph` (.pb) as the int8 model `runtime` runs fastest, converted once and cached.
+
+    A second predict starting while the first converts waits for it (a lock beside the entry)
+    instead of failing or converting too; an entry whose file no longer matches the sha256 its
+    manifest records (damaged, truncated) is converted again."""
     from edge_fer.convert import ConvertRequest, convert_model
     from edge_fer.files import sha256_file
 
     target, precision, relative = CONVERTED[runtime]
     folder = cache_dir() / "predict" / sha256_file(graph)[:16]
     path = folder / relative
-    if path.is_file():
+    if _intact(path):
         return path
-    reporter.info(f"converting {graph.name} to {precision} {target} once for predict "
-                  f"(cached in {folder})")
-    convert_model(ConvertRequest(model=graph, target=target, precision=precision,
-                                 dynamic_batch=True, out_dir=folder))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(folder.parent / f"{folder.name}-{target}", wait=True):
+        if _intact(path):  # converted by the predict we waited for
+            return path
+        if path.exists():
+            reporter.warn(f"{path}: does not match the sha256 its manifest records; "
+                          f"converting it again")
+        reporter.info(f"converting {graph.name} to {precision} {target} once for predict "
+                      f"(cached in {folder})")
+        convert_model(ConvertRequest(model=graph, target=target, precision=precision,
+                                     dynamic_batch=True, out_dir=folder))
     return path
+
+
+def _intact(path: Path) -> bool:
+    """The cached file is there and its sha256 is the one its manifest (<name>.json) records."""
+    import json
+
+    from edge_fer.files import sha256_file
+
+    settle(path)
+    try:
+        recorded = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["sha256"]
+        return path.is_file() and sha256_file(path) == recorded
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def resolve_model(model: Path | None, runtime: str | None) -> tuple[Path, str | None]:

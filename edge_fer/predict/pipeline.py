@@ -22,7 +22,13 @@ import cv2
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.atomic import atomic_write_bytes, atomic_write_text, staged_dir, write_plain
+from edge_fer.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    check_not_inside,
+    staged_dir,
+    write_plain,
+)
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
 from edge_fer.predict.annotate import VIDEO_SUFFIX, VideoOut, draw_face, plot_emotions
@@ -151,8 +157,8 @@ class _Outputs:
 def _annotated_name(frame: Frame, source: Source) -> str:
     path = Path(frame.source)
     relative = path.relative_to(source.name) if source.kind == "folder" else Path(path.name)
-    if relative.suffix.lower() not in WRITABLE_SUFFIXES:
-        relative = relative.with_suffix(".png")
+    if relative.suffix.lower() not in WRITABLE_SUFFIXES:  # a.gif → a.gif.png: never a.png's
+        relative = relative.with_name(relative.name + ".png")
     return str(Path(ANNOTATED_DIR) / relative)
 
 
@@ -183,6 +189,8 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
                          "track)")
     if max_frames is not None and max_frames < 1:
         raise UsageError(f"--max-frames must be at least 1, not {max_frames}")
+    if out_dir is not None and Path(source).is_dir():  # before any work
+        check_not_inside(Path(out_dir), Path(source))
     opened = open_source(source)
     try:
         face_detector = load_detector(detector, min_score)

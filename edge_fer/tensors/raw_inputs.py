@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer import reporter
-from edge_fer.atomic import atomic_write_text, staged_dir
+from edge_fer import reporter, signals
+from edge_fer.atomic import atomic_write_text, check_not_inside, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import walk_files
 from edge_fer.labels import LABELS
@@ -113,6 +113,7 @@ def folder_label(path: Path, root: Path) -> str:
 def _init_worker() -> None:
     import cv2
 
+    signals.die_with_parent()  # a kill -9 of the command takes its workers too
     cv2.setNumThreads(1)  # one process per core already
 
 
@@ -283,6 +284,7 @@ def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: 
     if not root.is_dir():
         raise EdgeFerError(f"{root}: no such folder" if not root.exists() else
                            f"{root}: not a folder (use --csv for a FER2013 CSV file)")
+    check_not_inside(Path(out_dir), root)  # a second run would read its own output back
     paths, ignored, unlisted = find_images(root)
     if unlisted and unlisted[0][0] == str(root):
         raise EdgeFerError(f"{root}: {unlisted[0][1]}")

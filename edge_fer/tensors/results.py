@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.atomic import write_plain
+from edge_fer.atomic import settle, write_plain
 from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.files import not_regular
 from edge_fer.labels import NUM_CLASSES
@@ -175,6 +175,7 @@ def read_results(output_dir: str | Path, expected: int | None = None,
     it, 0..highest found. Absent ones come back with problem 'missing Result folder'.
     """
     output_dir = Path(output_dir)
+    settle(output_dir)  # a swap a killed writer left half done: finished first
     if not output_dir.is_dir():
         raise EdgeFerError(f"{output_dir}: no such output folder")
     found = dict(_result_folders(output_dir))

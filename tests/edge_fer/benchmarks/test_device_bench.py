@@ -338,6 +338,24 @@ def test_snpe_flow_summarises_each_runtime_and_checks_labels(device, snpe_sdk, r
     assert (out / "dsp" / "device" / "run_1" / "SNPEDiag_0.log").is_file()
     assert (out / "dsp" / "results" / "Result_5" / "output.raw").is_file()
     assert not [p for p in device.rglob("*") if p.is_file()]  # the device is cleaned up
+    # A later run that fails on the device keeps the old results and the user's files beside them.
+    (out / "dsp" / "notes.txt").write_text("mine")
+    old = sorted(p.relative_to(out).as_posix() for p in (out / "dsp").rglob("*"))
+    import edge_fer.runners.snpe as snpe_runner
+
+    check = snpe_runner._check_net_run_output
+    monkeypatch.setattr(snpe_runner, "_check_net_run_output", _failing_net_run)
+    (summary,) = snpe_device_bench(dlc, input_list, out, ("dsp",), iterations=1, reference=reference)
+    assert summary.status == "failed"
+    assert sorted(p.relative_to(out).as_posix() for p in (out / "dsp").rglob("*")) == old
+    monkeypatch.setattr(snpe_runner, "_check_net_run_output", check)
+    (summary,) = snpe_device_bench(dlc, input_list, out, ("dsp",), iterations=1, reference=reference)
+    assert summary.status == "measured" and (out / "dsp" / "notes.txt").read_text() == "mine"
+    assert not (out / "dsp" / "device" / "run_1").exists()  # the new folder, whole
+
+
+def _failing_net_run(done, count):
+    raise EdgeFerError("snpe-net-run: the device went away")
 
 
 def test_snpe_flow_reports_disagreeing_labels(device, snpe_sdk, raws, tmp_path):

@@ -205,6 +205,7 @@ def test_blazeface_anchor_tables_match_the_models_outputs():
 
 
 def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_path, monkeypatch):
+    from edge_fer.files import sha256_file
     from edge_fer.predict import model as predict_model
     from edge_fer.training.pretrained import default_model
 
@@ -214,8 +215,9 @@ def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_p
     def fake_convert(request):  # the real conversion takes ~50 s; its own tests cover it
         converted.append(request)
         path = request.out_dir / "tflite" / "model_int8.tflite"
-        path.parent.mkdir(parents=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"tflite")
+        path.with_suffix(".json").write_text(json.dumps({"sha256": sha256_file(path)}))
 
     monkeypatch.setattr("edge_fer.convert.convert_model", fake_convert)
     first, runtime = predict_model.resolve_model(None, None)
@@ -227,6 +229,9 @@ def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_p
     assert predict_model.resolve_model(None, "tf") == (default_model(), "tf")
     # The shipped model named by name runs as the same cached int8 TFLite, not on tf.
     assert predict_model.resolve_model("best", None) == (first, "tflite") and len(converted) == 1
+    first.write_bytes(b"tflite, damaged")  # fails its sha256 check: converted again
+    assert predict_model.resolve_model(None, None) == (first, "tflite") and len(converted) == 2
+    assert first.read_bytes() == b"tflite"
 
 
 def test_a_video_frame_that_fails_to_decode_is_skipped_and_counted(frozen_model, tmp_path):
@@ -275,3 +280,49 @@ def test_mean_and_std_given_for_the_model_reach_it(photos, frozen_model, tmp_pat
                                     "--std", "0.5", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["faces"] == len(given.rows)
+
+
+def test_two_sources_never_share_an_annotated_name_and_an_output_inside_the_input_is_refused(
+        photos, frozen_model, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image = cv2.imread(str(photos[0] / "group.png"))
+    cv2.imwrite(str(folder / "a.png"), image)
+    _, gif = cv2.imencode(".png", image)  # OpenCV writes no GIF: a PNG under a .gif name
+    (folder / "a.gif").write_bytes(gif.tobytes())
+    predict(str(folder), frozen_model, "tf", out_dir=tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out" / "annotated").iterdir()) == [
+        "a.gif.png", "a.png"]
+    shown = CliRunner().invoke(app, ["predict", str(folder), str(frozen_model), "-o",
+                                     str(folder / "out")])
+    assert shown.exit_code == 1 and "is inside the input folder" in shown.output, shown.output
+    assert sorted(p.name for p in folder.iterdir()) == ["a.gif", "a.png"]
+
+
+def test_a_second_first_use_of_the_cache_waits_for_the_conversion_under_way(tmp_path,
+                                                                           monkeypatch):
+    import threading
+
+    from edge_fer.atomic import output_lock
+    from edge_fer.files import sha256_file
+    from edge_fer.predict import model as predict_model
+    from edge_fer.training.pretrained import default_model
+
+    monkeypatch.setenv("EDGE_FER_CACHE", str(tmp_path))
+    converted = []
+    monkeypatch.setattr("edge_fer.convert.convert_model", converted.append)
+    entry = tmp_path / "predict" / sha256_file(default_model())[:16]
+    entry.parent.mkdir(parents=True)
+    found = []
+    with output_lock(entry.parent / f"{entry.name}-tflite"):  # another predict converting
+        waiting = threading.Thread(target=lambda: found.append(
+            predict_model.converted_model(default_model(), "tflite")))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and not found  # it waits instead of failing
+        model = entry / "tflite" / "model_int8.tflite"
+        model.parent.mkdir(parents=True)
+        model.write_bytes(b"converted by the other")
+        model.with_suffix(".json").write_text(json.dumps({"sha256": sha256_file(model)}))
+    waiting.join(30)
+    assert found == [model] and converted == []  # the other's conversion is taken as it is
