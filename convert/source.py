@@ -7,7 +7,9 @@ only unconsumed node; its input dimensions are the placeholder's, completed by `
 into `<out>/frozen/<stem>.pb` (with its manifest), which every target then converts: a model file
 is data from someone else, so Keras files are loaded with `safe_mode=True` (a Lambda layer's
 Python code or an unknown custom class is refused unless the user passes `--unsafe-keras`), and
-nothing is ever unpickled. SavedModels hold graphs, not Python code. A frozen graph that holds ops
+nothing is ever unpickled. SavedModels hold graphs, not Python code; their graphs are checked
+(edge_fer.artifacts.tfops) before TensorFlow loads the folder, and every traced graph before its
+constants are folded. A frozen graph that holds ops
 SNPE's converter does not take only because they are computed from constants (a Keras model frozen
 elsewhere: NoOps, biases reshaped at run time) is folded into `frozen/<stem>.pb` the same way.
 """
@@ -137,6 +139,9 @@ def _saved_model_function(path: Path):
     known shape) of a SavedModel folder."""
     import tensorflow as tf
 
+    from edge_fer.artifacts.tfops import check_saved_model
+
+    check_saved_model(path, SAVED_MODEL_FILE)  # before TensorFlow loads (and runs) anything
     try:
         loaded = tf.saved_model.load(str(path))
     except Exception as exc:  # noqa: BLE001 - TF's own load errors of any kind
@@ -226,6 +231,8 @@ def freeze(path: Path, kind: str, dims_text: str | None, unsafe: bool) -> tuple:
         convert_variables_to_constants_v2,
     )
 
+    from edge_fer.artifacts.tfops import check_graph_ops
+
     if kind == "keras":
         _, name, shape, function = _keras_function(path, unsafe)
         how = {"loader": "keras.models.load_model(compile=False, safe_mode="
@@ -249,7 +256,9 @@ def freeze(path: Path, kind: str, dims_text: str | None, unsafe: bool) -> tuple:
         del loaded  # kept alive until its variables were read
     input_name = frozen.inputs[0].name.split(":")[0]
     output_name = frozen.outputs[0].name.split(":")[0]
-    graph_def = fold_constants(frozen.graph.as_graph_def(), output_name)
+    traced_def = frozen.graph.as_graph_def()
+    check_graph_ops(traced_def, path)  # folding constants runs the graph
+    graph_def = fold_constants(traced_def, output_name)
     how.update({"api": f"{traced} → convert_variables_to_constants_v2 → constants folded, "
                        f"NoOps removed",
                 "tensorflow": tf.__version__})

@@ -94,12 +94,9 @@ ONNX_TYPES = {1: "float32", 2: "uint8", 3: "int8", 10: "float16", 11: "float64"}
 
 
 def onnx_facts(path: Path) -> FileFacts:
-    import onnx
+    from edge_fer.artifacts.onnxfile import read_onnx
 
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # noqa: BLE001 - protobuf decode errors of any kind
-        raise EdgeFerError(f"{path}: not an ONNX model ({str(exc).splitlines()[0]})") from None
+    model = read_onnx(path)  # external data confined to the model's folder, before any runtime
     initializers = {init.name for init in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     if len(inputs) != 1:

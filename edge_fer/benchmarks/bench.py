@@ -161,13 +161,11 @@ def parse_int_list(text: str, flag: str, allow_auto: bool = False) -> list[int |
 
 def _onnx_facts(model: Path) -> tuple[set[str], bool]:
     """The op types of an .onnx, and whether its inputs all have a fixed batch."""
+    from edge_fer.artifacts.onnxfile import read_onnx
+
     try:
-        import onnx
-    except ImportError:
-        return set(), True
-    try:
-        proto = onnx.load(str(model), load_external_data=False)
-    except Exception:  # noqa: BLE001 - unreadable: the runner reports it when the case runs
+        proto = read_onnx(model)
+    except (EdgeFerError, ImportError):  # unreadable: the runner reports it when the case runs
         return set(), True
     fixed = all(i.type.tensor_type.shape.dim and i.type.tensor_type.shape.dim[0].dim_value > 0
                 for i in proto.graph.input)
@@ -193,6 +191,7 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
                threads: list[int | None]) -> list[BenchCase]:
     """Every (model, runtime, batch, threads); `runtimes` restricts or chooses the runners (a
     runtime that does not take a model's suffix is left out for that model)."""
+    from edge_fer.artifacts.check import check_model_data
     from edge_fer.runners import REGISTRY
 
     if not models:
@@ -206,6 +205,7 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
         require_regular(model, "a model file")
         if not model.is_file():
             raise EdgeFerError(f"{model}: no such model file")
+        check_model_data(model)  # a refused graph or external data stops here, not per case
         if runtimes:
             chosen = [r for r in runtimes if model.suffix.lower() in REGISTRY[r].suffixes]
             if not chosen:

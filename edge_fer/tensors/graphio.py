@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from edge_fer.artifacts.tfops import check_graph_ops
 from edge_fer.atomic import atomic_write_bytes
 from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.files import require_regular
@@ -22,7 +23,8 @@ SNPE_OPS = frozenset({
 
 
 def load_graph_def(path: str | Path, required: tuple[str, ...] = (INPUT_NAME, OUTPUT_NAME)):
-    """Parse a frozen `.pb`; a missing, truncated or non-graph file is a one-line EdgeFerError.
+    """Parse a frozen `.pb`; a missing, truncated or non-graph file, or one holding any op but pure
+    inference ops (edge_fer.artifacts.tfops), is a one-line EdgeFerError.
     `required`: node names it must hold (edge-fer's own `x`/`output` unless told otherwise)."""
     path = Path(path)
     require_regular(path, "a frozen TensorFlow graph")  # before TensorFlow's seconds of import
@@ -42,6 +44,7 @@ def load_graph_def(path: str | Path, required: tuple[str, ...] = (INPUT_NAME, OU
         raise EdgeFerError(f"{path}: not a frozen TensorFlow graph (protobuf: {exc})") from None
     if not graph_def.node or any(not node.op for node in graph_def.node):
         raise EdgeFerError(f"{path}: not a frozen TensorFlow graph (no valid nodes)")
+    check_graph_ops(graph_def, path)  # a graph is data: only pure inference ops ever run
     names = {node.name for node in graph_def.node}
     for name in required:
         if name not in names:
