@@ -72,10 +72,18 @@ def tflite_facts(path: Path) -> FileFacts:
     output = _pick_output_detail(path, outputs)
     softmax = None
     try:
-        producers = [op for op in interpreter._get_ops_details()  # no public API
-                     if output["index"] in list(op["outputs"])]
+        ops = interpreter._get_ops_details()  # no public API
+    except (AttributeError, RuntimeError):
+        ops = []
+    flex = [op for op in ops if str(op.get("op_name", "")).startswith("Flex")]
+    if flex:
+        raise EdgeFerError(f"{path}: refused: op {flex[0].get('index')} is {flex[0]['op_name']}, "
+                           f"a TensorFlow op carried in the TFLite file (Select TF ops); "
+                           f"edge-fer runs only TFLite's own ops (see docs/trust.md)")
+    try:
+        producers = [op for op in ops if output["index"] in list(op["outputs"])]
         softmax = bool(producers) and producers[0]["op_name"] == "SOFTMAX"
-    except (AttributeError, KeyError, RuntimeError):
+    except KeyError:
         pass
     return FileFacts(detail["name"], [_dim(d) for d in signature], np.dtype(detail["dtype"]).name,
                      float(scale) if scale else None, int(zero_point) if scale else None,

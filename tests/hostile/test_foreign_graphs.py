@@ -123,3 +123,28 @@ def test_a_saved_model_whose_serving_function_writes_a_file_is_refused_by_conver
                      timeout=240)
     assert_error(result, 1, folder, "WriteFile")
     assert not target.exists() and not (tmp_path / "out" / "onnx").exists()
+
+
+def test_a_tflite_file_carrying_a_tensorflow_write_op_does_not_run_it(tmp_path, raws_dir):
+    """A `.tflite` converted with SELECT_TF_OPS holds TensorFlow's WriteFile as a Flex op: LiteRT
+    links no Flex delegate, so loading it fails and nothing is written."""
+    import tensorflow as tf
+
+    target = tmp_path / "written_by_the_model.txt"
+
+    class Module(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, 48, 48, 1], tf.float32)])
+        def serve(self, x):
+            tf.io.write_file(str(target), "owned")
+            return tf.nn.softmax(tf.reshape(x, [1, -1])[:, :7])
+
+    module = Module()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [module.serve.get_concrete_function()], module)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                           tf.lite.OpsSet.SELECT_TF_OPS]
+    model = tmp_path / "flex.tflite"
+    model.write_bytes(converter.convert())
+    result = run_cli("run", model, "-i", raws_dir / "input_list.txt", "-o", tmp_path / "out")
+    assert_error(result, 1, model, "FlexWriteFile", "refused")
+    assert not target.exists() and not (tmp_path / "out").exists()
