@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edge_fer import __version__, reporter
+from edge_fer.artifacts.manifest import LABELS_NAME, manifest_path
 from edge_fer.atomic import (
     atomic_write_text,
     output_lock,
@@ -36,8 +37,6 @@ from edge_fer.reporter import native_stdout_to_stderr
 from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME
 from edge_fer.tensors.spec import InputSpec, OutputSpec
 
-LABELS_NAME = "labels.txt"
-MANIFEST_SUFFIX = ".json"
 TOOL_TIMEOUT_S = 3600
 
 
@@ -154,12 +153,6 @@ class Artifact:
     seconds: float
     commands: list[str]
     checks: dict | None
-
-
-def manifest_path(artifact: Path) -> Path:
-    """`tflite/model_int8.tflite` → `tflite/model_int8.json` (CONVENTIONS: Artifacts); unique
-    because each target writes into its own folder."""
-    return artifact.with_suffix(MANIFEST_SUFFIX)
 
 
 def artifact_input_spec(spec: InputSpec, facts: dict) -> InputSpec:

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_fer.analysis.inspect import KERAS_SUFFIXES
+from edge_fer.artifacts.manifest import manifest_path
 from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.limits import check_batch, check_side
 from edge_fer.tensors.spec import InputSpec, OutputSpec
 
 FROZEN_FOLDER = "frozen"
@@ -71,6 +73,8 @@ def parse_dims(text: str) -> list[int]:
     if len(dims) != 4 or min(dims) < 1:
         raise UsageError(f"--input-shape {text!r}: expected four positive dimensions "
                          f"[N,H,W,C] or [N,C,H,W]")
+    check_batch(dims[0], f"--input-shape {text!r}: batch")
+    check_side(max(dims[1:3]), max(dims[2:4]), f"--input-shape {text!r}")
     return dims
 
 
@@ -291,7 +295,7 @@ def write_frozen(source: Source, sha256: str) -> None:
                 "outputs": [{"name": source.output_name}],
                 "input_spec": source.input_spec.to_dict(),
                 "output_spec": source.output_spec.to_dict()}
-    atomic_write_text(source.model.with_suffix(".json"), json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(manifest_path(source.model), json.dumps(manifest, indent=2) + "\n")
 
 
 # --- one entry point --------------------------------------------------------------------

@@ -9,20 +9,22 @@ frozen graphs through their protobufs.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from edge_fer.artifacts.manifest import (
+    LABELS_NAME,
+    manifest_path,
+    manifest_specs,
+    read_manifest,
+)
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import require_regular
 from edge_fer.labels import LABELS
 from edge_fer.tensors.graphio import OUTPUT_NAME
 from edge_fer.tensors.spec import InputSpec, OutputSpec, read_labels_file
-
-LABELS_NAME = "labels.txt"
-MANIFEST_SUFFIX = ".json"
 
 
 @dataclass
@@ -162,18 +164,6 @@ def file_facts(path: str | Path) -> FileFacts | None:
     return reader(path)
 
 
-def read_manifest(path: str | Path) -> dict:
-    """The `<name>.json` edge-fer wrote beside a converted model ({} when there is none)."""
-    manifest = Path(path).with_suffix(MANIFEST_SUFFIX)
-    if not manifest.is_file():
-        return {}
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise EdgeFerError(f"{manifest}: unreadable manifest ({exc})") from None
-    return data if isinstance(data, dict) else {}
-
-
 def layout_of(shape: list[int | None]) -> str:
     """NCHW when the second dimension is the channel count (1 or 3) and the last is not."""
     if len(shape) == 4 and shape[1] in (1, 3) and shape[3] not in (1, 3):
@@ -213,6 +203,34 @@ def _default_labels(classes: int | None) -> tuple[str, ...]:
     return tuple(f"class_{i}" for i in range(classes))
 
 
+def _resolve_labels(path: Path, output: OutputSpec, from_manifest: bool, classes: int | None,
+                    labels_file: str | Path | None) -> tuple[OutputSpec, str]:
+    """The labels and where they came from: --labels, else the manifest, else the labels.txt
+    beside the model, else the defaults. A labels.txt that disagrees with the manifest or with
+    the model's class count is an error, never passed over in silence; --labels settles it."""
+    if labels_file is not None:
+        return replace(output, labels=read_labels_file(labels_file)), str(labels_file)
+    beside = path.parent / LABELS_NAME
+    found = read_labels_file(beside) if beside.is_file() else None
+    settle = "name the model's labels with --labels"
+    if from_manifest:
+        if found is not None and found != output.labels:
+            raise EdgeFerError(f"{beside}: {_some(found)} disagree with {manifest_path(path)}'s "
+                               f"{_some(output.labels)}; {settle}")
+        return output, str(manifest_path(path))
+    if found is not None:
+        if classes is not None and len(found) != classes:
+            raise EdgeFerError(f"{beside}: {len(found)} labels, but {path.name} gives {classes} "
+                               f"scores; {settle}")
+        return replace(output, labels=found), str(beside)
+    return replace(output, labels=_default_labels(classes)), str(path)
+
+
+def _some(labels: tuple[str, ...]) -> str:
+    shown = ", ".join(labels[:4]) + (", …" if len(labels) > 4 else "")
+    return f"{len(labels)} labels ({shown})"
+
+
 def model_spec(path: str | Path, labels_file: str | Path | None = None,
                output_kind: str | None = None, **flags) -> tuple[InputSpec, OutputSpec]:
     """The model's input and output specification: file, then manifest, then flags.
@@ -231,7 +249,8 @@ def spec_from_facts(path: str | Path, facts: FileFacts | None,
     converts, with the names and dimensions the user gave)."""
     path = Path(path)
     manifest = read_manifest(path) if path.is_file() else {}
-    spec = InputSpec.from_dict(manifest["input_spec"]) if "input_spec" in manifest else InputSpec()
+    recorded_input, recorded_output = manifest_specs(path, manifest)
+    spec = recorded_input or InputSpec()
     if facts is not None:
         spec = _input_from_facts(spec, facts, path)
     spec = spec.with_overrides(**{k: v for k, v in flags.items() if v is not None})
@@ -241,25 +260,14 @@ def spec_from_facts(path: str | Path, facts: FileFacts | None,
         if (fixed.height, fixed.width, fixed.layout) != (spec.height, spec.width, spec.layout):
             raise UsageError(f"{path}: its input {fixed.describe()} is fixed; --size/--layout "
                              f"cannot change it")
-    output = OutputSpec.from_dict(manifest["output_spec"]) if "output_spec" in manifest else \
-        OutputSpec()
+    output = recorded_output or OutputSpec()
     classes = facts.classes if facts is not None else None
     if facts is not None:
         activation = "probabilities" if facts.softmax else (
             output.activation if "output_spec" in manifest else "auto")
         output = replace(output, name=facts.output_name, activation=activation)
-    if labels_file is not None:
-        output = replace(output, labels=read_labels_file(labels_file))
-        where = f"{labels_file}"
-    elif "output_spec" not in manifest and (path.parent / LABELS_NAME).is_file() and \
-            len(read_labels_file(path.parent / LABELS_NAME)) == (classes or len(LABELS)):
-        output = replace(output, labels=read_labels_file(path.parent / LABELS_NAME))
-        where = str(path.parent / LABELS_NAME)
-    elif "output_spec" not in manifest:
-        output = replace(output, labels=_default_labels(classes))
-        where = str(path)
-    else:
-        where = str(path.with_suffix(MANIFEST_SUFFIX))
+    output, where = _resolve_labels(path, output, recorded_output is not None, classes,
+                                    labels_file)
     if output_kind:
         output = replace(output, activation=output_kind)
     if classes is not None and classes != output.classes:

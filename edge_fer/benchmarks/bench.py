@@ -34,6 +34,7 @@ from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text, save_figure
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.files import require_regular
+from edge_fer.limits import MAX_BATCH
 
 MEASURED, SKIPPED, FAILED = "measured", "skipped", "failed"
 INPUT_SEED = 20240607  # the synthetic faces every case is timed on
@@ -151,8 +152,8 @@ def parse_int_list(text: str, flag: str, allow_auto: bool = False) -> list[int |
         except ValueError:
             raise UsageError(f"{flag} takes comma-separated whole numbers"
                              f"{' or auto' if allow_auto else ''}, not {part!r}") from None
-        if value < 1:
-            raise UsageError(f"{flag} values must be at least 1, not {value}")
+        if value < 1 or value > MAX_BATCH:
+            raise UsageError(f"{flag} values must be 1 to {MAX_BATCH:,}, not {value}")
         values.append(value)
     if not values:
         raise UsageError(f"{flag} names no value")
@@ -224,21 +225,11 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
 # Facts read from the files
 
 
-def read_manifest(model: Path) -> dict | None:
-    """The converter's `<name>.json` beside a converted model (CONVENTIONS: Artifacts)."""
-    from edge_fer.convert.base import manifest_path
-
-    path = manifest_path(model)
-    require_regular(path, "a model's manifest")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def precision_of(model: Path, runtime: str) -> str:
     """From the manifest when there is one, else from the file's own tensors (a model from
     elsewhere), else from the file name (edge-fer's naming)."""
+    from edge_fer.artifacts.manifest import read_manifest
+
     manifest = read_manifest(model) or {}
     if manifest.get("precision"):
         return str(manifest["precision"])
@@ -279,6 +270,8 @@ def file_precision(model: Path) -> str | None:
 
 def source_graph(model: Path) -> Path | None:
     """The frozen `.pb` a model came from: itself, or its manifest's source model."""
+    from edge_fer.artifacts.manifest import read_manifest
+
     if model.suffix.lower() == ".pb":
         return model
     source = ((read_manifest(model) or {}).get("source_model") or {}).get("path")
