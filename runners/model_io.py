@@ -212,7 +212,7 @@ def _resolve_labels(path: Path, output: OutputSpec, from_manifest: bool, classes
         return replace(output, labels=read_labels_file(labels_file)), str(labels_file)
     beside = path.parent / LABELS_NAME
     found = read_labels_file(beside) if beside.is_file() else None
-    settle = "name the model's labels with --labels"
+    settle = "fix or remove it (evaluate, predict and convert also take --labels)"
     if from_manifest:
         if found is not None and found != output.labels:
             raise EdgeFerError(f"{beside}: {_some(found)} disagree with {manifest_path(path)}'s "
