@@ -346,12 +346,12 @@ def load_source(path: Path, out_dir: Path, input_name: str | None = None,
         graph_def, input_name, output_name, dims, facts_how = freeze(path, kind, dims_text,
                                                                      unsafe_keras)
         original, model = path, frozen_path(path, out_dir)
-    from edge_fer.tensors.graphio import import_graph
+    from edge_fer.tensors.graphio import import_graph, producer_op
 
     graph = import_graph(graph_def)
     out_shape = graph.get_tensor_by_name(f"{output_name}:0").shape
     classes = int(out_shape[-1]) if out_shape.rank and out_shape[-1] is not None else None
-    output_node = _producer(graph_def, output_name)
+    output_node = producer_op(graph_def, output_name)
     facts = FileFacts(input_name, list(dims), output_name=output_name, classes=classes,
                       softmax=True if output_node == "Softmax" else None)
     input_spec, output_spec = spec_from_facts(original or path, facts, labels_file=labels_file,
@@ -374,15 +374,3 @@ def _plain_graph(graph_def, output_name: str):
         return None
     folded = fold_constants(graph_def, output_name)
     return folded if all(node.op in SNPE_OPS for node in folded.node) else None
-
-
-def _producer(graph_def, name: str) -> str:
-    """The op that makes `name`, looking through Identity nodes."""
-    nodes = {node.name: node for node in graph_def.node}
-    node = nodes[name]
-    while node.op == "Identity" and node.input:
-        upstream = nodes.get(node.input[0].split(":")[0].lstrip("^"))
-        if upstream is None:
-            break
-        node = upstream
-    return node.op

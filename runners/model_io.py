@@ -131,21 +131,16 @@ def onnx_facts(path: Path) -> FileFacts:
 
 def graph_facts(path: Path, input_name: str | None = None,
                 output_name: str | None = None) -> FileFacts:
-    from edge_fer.tensors.graphio import graph_io_names, load_graph_def, node_shapes
+    from edge_fer.tensors.graphio import graph_io_names, load_graph_def, node_shapes, producer_op
 
     graph_def = load_graph_def(path, required=())
     input_name, output_name = graph_io_names(graph_def, path, input_name, output_name)
-    nodes = {node.name: node for node in graph_def.node}
-    output = nodes[output_name]
-    while output.op == "Identity" and output.input:
-        output = nodes.get(output.input[0].split(":")[0].lstrip("^"), output)
-        if output.op != "Identity":
-            break
+    softmax = producer_op(graph_def, output_name) == "Softmax"
     input_shape, classes = node_shapes(graph_def, input_name, output_name)
     return FileFacts(input_name, input_shape or [],
                      output_name=output_name,
                      classes=classes[-1] if classes else None,
-                     softmax=True if output.op == "Softmax" else None)
+                     softmax=True if softmax else None)
 
 
 # The readers of each kind of model file (the longest matching suffix wins, as for runners).

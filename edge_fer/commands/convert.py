@@ -13,6 +13,7 @@ from edge_fer.commands import reports_errors
 from edge_fer.commands.options import Color, check_mean, check_std, choice, parsed_by, plain
 from edge_fer.convert import ALL, PRECISIONS, TARGETS
 
+
 def _dims(text: str) -> list[int]:
     from edge_fer.convert.source import parse_dims
 

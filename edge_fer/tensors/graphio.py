@@ -89,6 +89,20 @@ def graph_io_names(graph_def, source: str | Path = "graph", input_name: str | No
     return input_name.split(":")[0], output_name.split(":")[0]
 
 
+def producer_op(graph_def, name: str) -> str:
+    """The op that makes node `name`, looking through Identity nodes (a frozen Keras graph names
+    its output `Identity`); stops at a missing input or a cycle."""
+    nodes = {node.name: node for node in graph_def.node}
+    node, seen = nodes[name.split(":")[0]], set()
+    while node.op == "Identity" and node.input and node.name not in seen:
+        seen.add(node.name)
+        upstream = nodes.get(node.input[0].split(":")[0].lstrip("^"))
+        if upstream is None:
+            break
+        node = upstream
+    return node.op
+
+
 def node_shapes(graph_def, *names: str) -> list[list[int | None] | None]:
     """The static shape of each named node's first output (None per free dimension; None when
     TensorFlow cannot tell its rank), from one import of the graph."""
