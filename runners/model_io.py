@@ -39,6 +39,9 @@ class FileFacts:
     output_name: str = "output"
     classes: int | None = None
     softmax: bool | None = None           # the output is a Softmax's (None: cannot tell)
+    output_dtype: str = "float32"
+    output_scale: float | None = None     # quantisation of an integer output
+    output_zero_point: int | None = None
 
 
 def pick_output(names: list[str], wanted: str | None = None) -> str:
@@ -87,9 +90,12 @@ def tflite_facts(path: Path) -> FileFacts:
         softmax = bool(producers) and producers[0]["op_name"] == "SOFTMAX"
     except KeyError:
         pass
+    out_scale, out_zero_point = output["quantization"]
     return FileFacts(detail["name"], [_dim(d) for d in signature], np.dtype(detail["dtype"]).name,
                      float(scale) if scale else None, int(zero_point) if scale else None,
-                     output["name"], _dim(output["shape"][-1]), softmax)
+                     output["name"], _dim(output["shape"][-1]), softmax,
+                     np.dtype(output["dtype"]).name, float(out_scale) if out_scale else None,
+                     int(out_zero_point) if out_scale else None)
 
 
 def _pick_output_detail(path: Path, outputs: list[dict]) -> dict:

@@ -331,13 +331,13 @@ def check_labels(summary: RuntimeSummary, reference: Path | None, results: Path,
                   f"(edge-fer compare {reference} {results} -i {input_list})")
 
 
-def _stage_inputs(input_list: InputList, stage: Path, remote: str, count: int | None = None
-                  ) -> list[tuple[Path, str]]:
-    """Copy the list's raws to stage/raws and write stage/input_list.txt with device paths;
-    (source raw, staged name) per line."""
+def _stage_inputs(input_list: InputList, stage: Path, remote: str, input_name: str,
+                  count: int | None = None) -> list[tuple[Path, str]]:
+    """Copy the list's raws (of the model's input `input_name`) to stage/raws and write
+    stage/input_list.txt with device paths; (source raw, staged name) per line."""
     (stage / "raws").mkdir(parents=True, exist_ok=True)
     lines, staged = [], []
-    for number, raw in enumerate(input_list.raw_paths("x")[:count]):
+    for number, raw in enumerate(input_list.raw_paths(input_name)[:count]):
         name = f"{number:06d}_{raw.name}"
         shutil.copyfile(raw, stage / "raws" / name)
         lines.append(f"{remote}/raws/{name}")
@@ -355,6 +355,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
                       perf_profile: str = "high_performance", serial: str | None = None,
                       reference: Path | None = None) -> list[RuntimeSummary]:
     """Run the DLC on the device per runtime; summaries written to out_dir (see module doc)."""
+    from edge_fer.runners.model_io import model_spec
     from edge_fer.runners.snpe import RUNTIME_FLAGS, push_snpe_runtime, snpe_android_build
 
     dlc, input_list, out_dir = Path(dlc), Path(input_list), Path(out_dir)
@@ -365,6 +366,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
         raise UsageError(f"runtimes are {', '.join(RUNTIME_FLAGS)}; --perf-profile one of "
                          f"{', '.join(PERF_PROFILES)}; --iterations ≥ 1")
     parsed = read_input_list(input_list)
+    input_spec, output_spec = model_spec(dlc)  # the DLC's manifest, else edge-fer's own model
     device = pick_device(serial)
     build = snpe_android_build(device)
     diagview = require_sdk_tool("snpe-diagview")
@@ -375,7 +377,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
     summaries = []
     with tempfile.TemporaryDirectory(prefix="snpe-device-", dir=out_dir) as scratch:
         stage = Path(scratch) / "stage"
-        _stage_inputs(parsed, stage, remote)
+        _stage_inputs(parsed, stage, remote, input_spec.name.split(":")[0])
         shutil.copyfile(dlc, stage / "model.dlc")
         device.shell(["rm", "-rf", remote], what="clearing the device folder")
         env = push_snpe_runtime(device, build.net_run, build.lib_dir, build.dsp_dirs, remote_sdk,
@@ -385,7 +387,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
             for runtime in runtimes:
                 summaries.append(_snpe_runtime(device, build, diagview, runtime, iterations,
                                                perf_profile, env, remote, parsed, out_dir,
-                                               reference, input_list))
+                                               reference, input_list, output_spec.classes))
         finally:
             device.remove_quietly(remote)
     write_summary(summaries, out_dir, "snpe_device_bench", {
@@ -399,7 +401,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
 def _snpe_runtime(device, build: SnpeAndroidBuild, diagview: Path, runtime: str,
                   iterations: int, perf_profile: str, env: dict, remote: str,
                   parsed: InputList, out_dir: Path, reference: Path | None,
-                  input_list: Path) -> RuntimeSummary:
+                  input_list: Path, classes: int) -> RuntimeSummary:
     from edge_fer.runners.snpe import NET_RUN, RUNTIME_FLAGS, _check_net_run_output
 
     local = out_dir / runtime
@@ -434,7 +436,7 @@ def _snpe_runtime(device, build: SnpeAndroidBuild, diagview: Path, runtime: str,
     missing = [e.index for e in entries if not e.ok]
     if missing:
         summary.reason = f"device results unusable for inputs {missing[:10]}: {entries[missing[0]].problem}"
-    write_results(results, [e.probs if e.ok else np.full(7, np.nan, np.float32) for e in entries])
+    write_results(results, [e.probs if e.ok else np.full(classes, np.nan, np.float32) for e in entries])
     check_labels(summary, reference, results, input_list)
     return summary
 
@@ -470,7 +472,7 @@ def tflite_device_bench(model: Path, input_list: Path, out_dir: Path, benchmark_
                          f"--warmup ≥ 0, --threads ≥ 1, --check-count ≥ 0")
     parsed = read_input_list(input_list)
     device = pick_device(serial)
-    input_detail, output_detail = _tflite_io(model)
+    input_detail, output_detail, input_spec = _tflite_io(model)
     if benchmark_model is None or not Path(benchmark_model).is_file():
         raise ToolMissingError(
             f"benchmark_model for the device not found{f' at {benchmark_model}' if benchmark_model else ''}: "
@@ -484,8 +486,8 @@ def tflite_device_bench(model: Path, input_list: Path, out_dir: Path, benchmark_
     with tempfile.TemporaryDirectory(prefix="tflite-device-", dir=out_dir) as scratch:
         stage = Path(scratch) / "stage"
         count = min(check_count, len(parsed))
-        staged = _stage_inputs(parsed, stage, remote, count) if count else []
-        _quantize_staged(stage / "raws", input_detail)
+        staged = _stage_inputs(parsed, stage, remote, input_spec.name, count) if count else []
+        _quantize_staged(stage / "raws", input_detail, input_spec)
         shutil.copyfile(model, stage / "model.tflite")
         shutil.copyfile(benchmark_model, stage / "benchmark_model")
         device.shell(["rm", "-rf", remote], what="clearing the device folder")
@@ -511,35 +513,36 @@ def tflite_device_bench(model: Path, input_list: Path, out_dir: Path, benchmark_
     return summaries
 
 
-def _tflite_io(model: Path) -> tuple[dict, dict]:
-    """The model's input and output tensor details (name, shape, dtype, quantization), from
-    LiteRT on the host, to quantize the raws and read the device's output file."""
-    from edge_fer.runners.model_io import pick_output
+def _tflite_io(model: Path) -> tuple[dict, dict, object]:
+    """The model's input and output tensors (name, shape, dtype, quantization) as LiteRT gives
+    them, and its input spec — read once by the runners' model reader, whatever the model's
+    names, size and class count — to quantize the raws and read the device's output file."""
+    from edge_fer.runners import REGISTRY
+    from edge_fer.runners.model_io import file_facts, spec_from_facts
 
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        raise ToolMissingError("LiteRT is not installed (pip install ai-edge-litert)") from None
-    try:
-        interpreter = Interpreter(model_path=str(model))
-    except (ValueError, RuntimeError) as exc:
-        raise EdgeFerError(f"{model}: LiteRT cannot load it ({str(exc).splitlines()[0]})") from None
-    inputs = interpreter.get_input_details()
-    outputs = {d["name"]: d for d in interpreter.get_output_details()}
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise EdgeFerError(f"{model}: the label check needs one input and one output "
-                           f"(has {len(inputs)} and {len(outputs)})")
-    return inputs[0], outputs[pick_output(list(outputs))]
+    reason = REGISTRY["tflite"].unavailable_reason()
+    if reason:
+        raise ToolMissingError(reason)
+    facts = file_facts(model)
+    input_spec, output_spec = spec_from_facts(model, facts)
+    shape = [1 if d is None else d for d in facts.input_shape]
+    input_detail = {"name": facts.input_name, "shape": shape, "dtype": facts.input_dtype,
+                    "quantization": (facts.scale or 0.0, facts.zero_point or 0)}
+    output_detail = {"name": facts.output_name, "shape": [shape[0], output_spec.classes],
+                     "dtype": facts.output_dtype,
+                     "quantization": (facts.output_scale or 0.0, facts.output_zero_point or 0)}
+    return input_detail, output_detail, input_spec
 
 
-def _quantize_staged(folder: Path, detail: dict) -> None:
-    """Float raws → the input tensor's own type (int8 models take int8 bytes)."""
+def _quantize_staged(folder: Path, detail: dict, spec) -> None:
+    """Float raws (made for the model's input spec) → the input tensor's own type (int8 models
+    take int8 bytes)."""
     from edge_fer.runners.tflite import quantize
 
     if np.dtype(detail["dtype"]) == np.float32:
         return
     for raw in sorted(folder.glob("*.raw")):
-        images = read_image_raw(raw)
+        images = read_image_raw(raw, spec=spec)
         raw.write_bytes(np.ascontiguousarray(quantize(images, detail)).tobytes())
 
 
