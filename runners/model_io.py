@@ -18,13 +18,14 @@ from edge_fer.artifacts.manifest import (
     LABELS_NAME,
     manifest_path,
     manifest_specs,
+    read_labels,
     read_manifest,
 )
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import require_regular
 from edge_fer.labels import LABELS
 from edge_fer.tensors.graphio import OUTPUT_NAME
-from edge_fer.tensors.spec import InputSpec, OutputSpec, read_labels_file
+from edge_fer.tensors.spec import InputSpec, OutputSpec
 
 
 @dataclass
@@ -210,9 +211,9 @@ def _resolve_labels(path: Path, output: OutputSpec, from_manifest: bool, classes
     beside the model, else the defaults. A labels.txt that disagrees with the manifest or with
     the model's class count is an error, never passed over in silence; --labels settles it."""
     if labels_file is not None:
-        return replace(output, labels=read_labels_file(labels_file)), str(labels_file)
+        return replace(output, labels=read_labels(labels_file)), str(labels_file)
     beside = path.parent / LABELS_NAME
-    found = read_labels_file(beside) if beside.is_file() else None
+    found = read_labels(beside) if beside.is_file() else None
     settle = "fix or remove it (evaluate, predict and convert also take --labels)"
     if from_manifest:
         if found is not None and found != output.labels:

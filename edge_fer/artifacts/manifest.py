@@ -85,12 +85,34 @@ def check_output_spec(data, path: str | Path, prefix: str = "output_spec") -> di
         raise EdgeFerError(f"{path}: {prefix}.labels holds {json.dumps(labels)[:40]}, expected "
                            f"names")
     if isinstance(labels, list):
-        from edge_fer.tensors.spec import duplicate_labels
-
         repeated = duplicate_labels(labels)
         if repeated:
             raise EdgeFerError(f"{path}: {prefix}.labels names {repeated[0]!r} more than once")
     return data
+
+
+def duplicate_labels(names) -> list[str]:
+    """The names that appear more than once, case-insensitively (`Happy` and `happy` are one)."""
+    seen: set[str] = set()
+    repeated = []
+    for name in names:
+        key = name.strip().lower()
+        if key in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(key)
+    return repeated
+
+
+def read_labels(path: str | Path) -> tuple[str, ...]:
+    """A labels file (labels.txt, --labels): one name per line, each class its own name."""
+    from edge_fer.tensors.spec import read_labels_file
+
+    names = read_labels_file(path)
+    repeated = duplicate_labels(names)
+    if repeated:
+        raise EdgeFerError(f"{path}: label {repeated[0]!r} appears more than once (each class "
+                           f"needs its own name)")
+    return names
 
 
 def manifest_path(model: str | Path) -> Path:

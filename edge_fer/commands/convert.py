@@ -10,7 +10,7 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import Color, check_mean, check_std, choice, parsed_by, plain
+from edge_fer.commands.options import Color, choice, parsed_by, plain
 from edge_fer.convert import ALL, PRECISIONS, TARGETS
 
 
@@ -164,12 +164,10 @@ def register(app: typer.Typer) -> None:
                                          "beside the model, else FER2013's seven)."),
         color: Color = typer.Option(None, "--color", show_default=False, help="The input's channel "
                                   "order (default: gray for 1 channel, rgb for 3)."),
-        mean: str = typer.Option(None, "--mean", callback=parsed_by(check_mean),
-                                 help="A or A,B,C: the model takes "
+        mean: str = typer.Option(None, "--mean", help="A or A,B,C: the model takes "
                                  "(pixel/255 - mean) / std (default 0); calibration and check "
                                  "inputs are made so, and the manifest keeps it."),
-        std: str = typer.Option(None, "--std", callback=parsed_by(check_std),
-                                help="A or A,B,C, each > 0 (default 1)."),
+        std: str = typer.Option(None, "--std", help="A or A,B,C (default 1)."),
         unsafe_keras: bool = typer.Option(False, "--unsafe-keras", help="Let Keras run Python "
                                           "code stored in a .keras/.h5 file (Lambda layers). "
                                           "Only for files you trust; off: such files are refused."),

@@ -15,9 +15,6 @@ from collections.abc import Callable, Iterable
 
 import typer
 
-from edge_fer.errors import UsageError
-from edge_fer.limits import MAX_BATCH, parse_size, parse_values
-
 SNPE_RUNTIMES = ("cpu", "gpu", "dsp", "aip")            # runners/snpe.py RUNTIME_FLAGS
 RAW_DTYPES = ("float32", "uint8")                       # tensors/raw_inputs.py RAW_DTYPES
 COLORS = ("gray", "rgb", "bgr")                         # tensors/spec.py COLORS
@@ -44,38 +41,11 @@ def choice(name: str, values: Iterable[str]) -> type[enum.Enum]:
 Color = choice("Color", COLORS)
 
 
-def parsed_by(parse: Callable[[str], object]) -> Callable[[str | None], str | None]:
-    """A typer callback: the text must be what `parse` takes (edge_fer.limits: finite means,
-    positive stds, sizes that fit memory) — a usage error at once, before any work."""
-    def check(value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            parse(value)
-        except UsageError as exc:
-            raise typer.BadParameter(str(exc)) from None
-        return value
-
-    return check
-
-
-def check_mean(text: str):
-    return parse_values(text, "--mean")
-
-
-def check_std(text: str):
-    return parse_values(text, "--std")
-
-
 # What a model file and its manifest may not say about the input, for the commands that read
 # one (raw-inputs --model, evaluate, predict): a model brought from elsewhere without a manifest.
-MEAN_OPTION = typer.Option(None, "--mean", callback=parsed_by(check_mean),
-                           help="A or A,B,C: the model takes (pixel/255 - mean) / "
+MEAN_OPTION = typer.Option(None, "--mean", help="A or A,B,C: the model takes (pixel/255 - mean) / "
                            "std per channel (default: its manifest's, else 0).")
-STD_OPTION = typer.Option(None, "--std", callback=parsed_by(check_std),
-                          help="A or A,B,C, each > 0 (default: its manifest's, else 1).")
-SIZE_CHECK = parsed_by(parse_size)
-BATCH_LIMIT = MAX_BATCH  # images per inference call: `max=` of every --batch option
+STD_OPTION = typer.Option(None, "--std", help="A or A,B,C (default: its manifest's, else 1).")
 COLOR_OPTION = typer.Option(None, "--color", show_default=False, help="The input's channel "
                             "order (default: its manifest's, else gray for 1 channel, rgb for 3).")
 
@@ -133,3 +103,34 @@ def finite(low: float | None = None, high: float | None = None, low_open: bool =
         return value
 
     return check
+
+
+# ---- sizes bounded before any work (edge_fer.limits) ----------------------------------------
+
+BATCH_LIMIT = 4096  # edge_fer.limits.MAX_BATCH: `max=` of every --batch option
+
+
+def parsed_by(parse: Callable[[str], object]) -> Callable[[str | None], str | None]:
+    """A typer callback: the text must be what `parse` takes — a usage error at once (exit 2),
+    before any model or data loads."""
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return value
+        from edge_fer.errors import UsageError
+
+        try:
+            parse(value)
+        except UsageError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return value
+
+    return check
+
+
+def _size(text: str):
+    from edge_fer.tensors.spec import parse_size
+
+    return parse_size(text)
+
+
+SIZE_CHECK = parsed_by(_size)  # --size H or HxW, at most 4096 a side

@@ -19,7 +19,7 @@ from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, UsageError, failure_reason
 from edge_fer.files import require_regular
 from edge_fer.labels import LABELS
-from edge_fer.limits import check_normalisation, check_side, parse_size, parse_values
+from edge_fer.limits import check_side
 
 COLORS = ("gray", "rgb", "bgr")
 LAYOUTS = ("nhwc", "nchw")
@@ -59,7 +59,8 @@ class InputSpec:
             if len(values) not in (1, self.channels):
                 raise UsageError(f"--{what} has {len(values)} values; a {self.color} input "
                                  f"takes 1 or {self.channels}")
-            check_normalisation(what, values, f"input {what} {_values(values)}")
+        if any(value == 0 for value in self.std):
+            raise UsageError("--std values must not be 0")
 
     @property
     def channels(self) -> int:
@@ -202,6 +203,31 @@ def looks_like_probabilities(scores: np.ndarray) -> bool:
         bool(np.allclose(finite.sum(axis=-1), 1.0, atol=1e-3))
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """`64` → (64, 64); `64x48` → (64, 48) as height × width."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"--size {text!r}: expected H or HxW, e.g. 64 or 224x224") from None
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise UsageError(f"--size {text!r}: expected H or HxW with positive numbers")
+    check_side(values[0], values[-1], f"--size {text!r}")
+    return (values[0], values[-1])
+
+
+def parse_values(text: str, flag: str) -> tuple[float, ...]:
+    """`0.5` or `0.485,0.456,0.406` → floats."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: expected a number or three separated by commas") \
+            from None
+    if len(values) not in (1, 3):
+        raise UsageError(f"{flag} {text!r}: give one value or three (one per channel)")
+    return values
+
+
 def read_labels_file(path: str | Path) -> tuple[str, ...]:
     """labels.txt: one class name per line, in the model's output order."""
     path = Path(path)
@@ -213,23 +239,7 @@ def read_labels_file(path: str | Path) -> tuple[str, ...]:
         raise EdgeFerError(f"{path}: cannot read labels ({failure_reason(exc)})") from None
     if not names:
         raise EdgeFerError(f"{path}: no labels in it")
-    repeated = duplicate_labels(names)
-    if repeated:
-        raise EdgeFerError(f"{path}: label {repeated[0]!r} appears more than once (each class "
-                           f"needs its own name)")
     return names
-
-
-def duplicate_labels(names) -> list[str]:
-    """The names that appear more than once, case-insensitively (`Happy` and `happy` are one)."""
-    seen: set[str] = set()
-    repeated = []
-    for name in names:
-        key = name.strip().lower()
-        if key in seen and name not in repeated:
-            repeated.append(name)
-        seen.add(key)
-    return repeated
 
 
 def write_spec(folder: str | Path, spec: InputSpec, output: OutputSpec | None = None,
