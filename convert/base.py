@@ -15,7 +15,6 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -36,8 +35,6 @@ from edge_fer.files import sha256_file, sha256_path
 from edge_fer.reporter import native_stdout_to_stderr
 from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME
 from edge_fer.tensors.spec import InputSpec, OutputSpec
-
-TOOL_TIMEOUT_S = 3600
 
 
 @dataclass
@@ -262,29 +259,3 @@ def staging_dir(parent: Path, name: str) -> Iterator[Path]:
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-@dataclass
-class ToolRun:
-    argv: list[str]
-    returncode: int
-    output: str   # stdout and stderr together, in the order the tool wrote them
-
-
-def run_tool(argv: list[str], cwd: Path | None = None) -> ToolRun:
-    """Run an external tool (argument list, never a shell string) and keep everything it printed."""
-    try:
-        done = subprocess.run(argv, check=False, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=TOOL_TIMEOUT_S)
-    except FileNotFoundError:
-        raise EdgeFerError(f"{argv[0]}: cannot execute (not found)") from None
-    except PermissionError:
-        raise EdgeFerError(f"{argv[0]}: cannot execute (permission denied)") from None
-    except subprocess.TimeoutExpired:
-        raise EdgeFerError(f"{Path(argv[0]).name} did not finish within {TOOL_TIMEOUT_S} s") from None
-    return ToolRun(argv, done.returncode, done.stdout or "")
-
-
-def last_lines(text: str, count: int = 1) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return " | ".join(lines[-count:]) if lines else "no output"

@@ -24,7 +24,6 @@ import json
 import re
 import shlex
 import shutil
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +34,9 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
-from edge_fer.platform.sdk import require_adb, require_sdk_tool
+from edge_fer.platform.adb import pick_device
+from edge_fer.platform.sdk import require_sdk_tool
+from edge_fer.platform.tools import run_tool
 from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list, write_input_list
 from edge_fer.tensors.results import read_results, write_results
 
@@ -280,30 +281,6 @@ def format_summary(summaries: list[RuntimeSummary]) -> str:
 # The device
 
 
-def pick_device(serial: str | None = None):
-    """The adb device to use (edge_fer.runners.snpe.Device); exit 3 without adb or a device."""
-    from edge_fer.runners.snpe import Device
-
-    adb = require_adb()
-    try:
-        listed = subprocess.run([str(adb), "devices"], check=False, capture_output=True,
-                                text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolMissingError(f"adb devices failed: {exc}") from None
-    states = [line.split()[:2] for line in listed.stdout.splitlines()[1:] if line.strip()]
-    ready = [words[0] for words in states if len(words) == 2 and words[1] == "device"]
-    if serial is None:
-        if not ready:
-            others = ", ".join(" ".join(words) for words in states) or "none"
-            raise ToolMissingError(f"no device attached (adb devices lists: {others}); connect "
-                                   f"one with USB debugging enabled, or pass --device SERIAL")
-        if len(ready) > 1:
-            raise UsageError(f"{len(ready)} devices attached ({', '.join(ready)}); choose one "
-                             f"with --device SERIAL")
-        serial = ready[0]
-    return Device(serial)
-
-
 def reference_model(model: Path, reference: Path | None) -> Path | None:
     """The host reference for the label check: --reference, else the model's source `.pb`."""
     from edge_fer.benchmarks.bench import source_graph
@@ -442,15 +419,8 @@ def _snpe_runtime(device, build: SnpeAndroidBuild, diagview: Path, runtime: str,
 
 
 def _diagview_text(diagview: Path, log: Path) -> str:
-    try:
-        done = subprocess.run([str(diagview), "--input_log", str(log)], check=False,
-                              capture_output=True, text=True, errors="replace", timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EdgeFerError(f"snpe-diagview on {log} failed: {exc}") from None
-    if done.returncode != 0:
-        tail = " | ".join((done.stderr + done.stdout).strip().splitlines()[-3:])
-        raise EdgeFerError(f"snpe-diagview on {log} exited {done.returncode}: {tail}")
-    return done.stdout
+    return run_tool([diagview, "--input_log", log], f"snpe-diagview on {log}", timeout=600,
+                    check=True).stdout
 
 
 # =============================================================================================
