@@ -305,7 +305,8 @@ def load_source(path: Path, out_dir: Path, input_name: str | None = None,
                 unsafe_keras: bool = False, labels_file: str | Path | None = None,
                 **spec_flags) -> Source:
     """The graph to convert, its input/output and their specs (file → manifest → flags)."""
-    from edge_fer.runners.model_io import FileFacts, spec_from_facts
+    from edge_fer.artifacts.facts import FileFacts
+    from edge_fer.runners.model_io import spec_from_facts
     from edge_fer.tensors.graphio import graph_io_names, load_graph_def, node_shapes
 
     path = Path(path)

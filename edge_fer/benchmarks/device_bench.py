@@ -487,8 +487,9 @@ def _tflite_io(model: Path) -> tuple[dict, dict, object]:
     """The model's input and output tensors (name, shape, dtype, quantization) as LiteRT gives
     them, and its input spec — read once by the runners' model reader, whatever the model's
     names, size and class count — to quantize the raws and read the device's output file."""
+    from edge_fer.artifacts.facts import file_facts
     from edge_fer.runners import REGISTRY
-    from edge_fer.runners.model_io import file_facts, spec_from_facts
+    from edge_fer.runners.model_io import spec_from_facts
 
     reason = REGISTRY["tflite"].unavailable_reason()
     if reason:

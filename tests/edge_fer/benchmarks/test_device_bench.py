@@ -443,7 +443,7 @@ def test_tflite_flow_takes_a_foreign_models_input_name_shape_and_classes(device,
     calls = [json.loads(line) for line in (tmp_path / "bm.log").read_text().splitlines()]
     checks = [c for c in calls if "output_filepath" in c]
     assert len(checks) == 3
-    from edge_fer.runners.model_io import file_facts
+    from edge_fer.artifacts.facts import file_facts
 
     name = file_facts(path).input_name
     assert {c["input_layer"] for c in checks} == {name.replace(":", "::")}

@@ -14,8 +14,8 @@ PY = sys.executable
 
 
 def test_output_is_kept_and_merged_in_order():
-    run = run_tool([PY, "-c", "import sys; print('a'); sys.stdout.flush(); "
-                              "print('b', file=sys.stderr)"], merge=True)
+    code = "import sys; print('a'); sys.stdout.flush(); print('b', file=sys.stderr)"
+    run = run_tool([PY, "-c", code], merge=True)
     assert run.returncode == 0 and run.output.split() == ["a", "b"]
 
 
