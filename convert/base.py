@@ -15,24 +15,20 @@ import fnmatch
 import json
 import shlex
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from edge_fer import __version__, reporter, signals
+from edge_fer import __version__, reporter
+from edge_fer.artifacts.manifest import LABELS_NAME, manifest_path
 from edge_fer.atomic import check_no_mount, link_or_copy, replaced_folder, staging_name
 from edge_fer.errors import EdgeFerError
 from edge_fer.files import sha256_file, sha256_path
 from edge_fer.reporter import native_stdout_to_stderr
 from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME
 from edge_fer.tensors.spec import InputSpec, OutputSpec
-
-LABELS_NAME = "labels.txt"
-MANIFEST_SUFFIX = ".json"
-TOOL_TIMEOUT_S = 3600
 
 
 @dataclass
@@ -150,12 +146,6 @@ class Artifact:
     checks: dict | None
 
 
-def manifest_path(artifact: Path) -> Path:
-    """`tflite/model_int8.tflite` → `tflite/model_int8.json` (CONVENTIONS: Artifacts); unique
-    because each target writes into its own folder."""
-    return artifact.with_suffix(MANIFEST_SUFFIX)
-
-
 def artifact_input_spec(spec: InputSpec, facts: dict) -> InputSpec:
     """The source model's input spec with this file's own input type: an int8-in TFLite file
     takes int8 with its scale and zero point, not the source's float32."""
@@ -264,30 +254,3 @@ def staging_dir(parent: Path, name: str) -> Iterator[Path]:
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-@dataclass
-class ToolRun:
-    argv: list[str]
-    returncode: int
-    output: str   # stdout and stderr together, in the order the tool wrote them
-
-
-def run_tool(argv: list[str], cwd: Path | None = None) -> ToolRun:
-    """Run an external tool (argument list, never a shell string) and keep everything it printed."""
-    try:
-        done = subprocess.run(argv, check=False, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=TOOL_TIMEOUT_S,
-                              preexec_fn=signals.child_setup())
-    except FileNotFoundError:
-        raise EdgeFerError(f"{argv[0]}: cannot execute (not found)") from None
-    except PermissionError:
-        raise EdgeFerError(f"{argv[0]}: cannot execute (permission denied)") from None
-    except subprocess.TimeoutExpired:
-        raise EdgeFerError(f"{Path(argv[0]).name} did not finish within {TOOL_TIMEOUT_S} s") from None
-    return ToolRun(argv, done.returncode, done.stdout or "")
-
-
-def last_lines(text: str, count: int = 1) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return " | ".join(lines[-count:]) if lines else "no output"

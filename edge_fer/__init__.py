@@ -6,6 +6,7 @@ Layout, one wing per stage; a module imports only from its own wing and the wing
   0 root         labels, errors, reporter, atomic, files, preprocess (the one preprocessing function)
   1 data         data sets: FER2013 CSV, image folders, synthetic faces  (folder data/)
   2 tensors      raws and input lists, Result folders, frozen-graph I/O, images → raws
+    artifacts    model files read as data: the op allowlist, ONNX external data (docs/trust.md)
   3 platform     the Qualcomm SDK tools and onnxruntime-qnn
   4 training     networks, training, batch-norm statistics, freezing, the shipped models
   5 runners      one module per runtime, and doctor                       (folder runners/)

@@ -111,7 +111,7 @@ class QnnRunner(Runner):
         self._open()
 
     def _open(self, provider_options: dict[str, str] | None = None) -> None:
-        from edge_fer.runners.model_io import pick_output
+        from edge_fer.artifacts.facts import pick_output
 
         session = qnn.open_session(self.model_path, provider_options, threads=self.threads)
         inputs = session.get_inputs()

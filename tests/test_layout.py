@@ -21,6 +21,7 @@ ROOT_RANK = 0
 WINGS = {
     "edge_fer.data": 1,
     "edge_fer.tensors": 2,
+    "edge_fer.artifacts": 2,
     "edge_fer.platform": 3,
     "edge_fer.training": 4,
     "edge_fer.runners": 5,

@@ -139,19 +139,17 @@ def _onnx_value_facts(value) -> dict:
 def inspect_onnx(path: str | Path) -> dict:
     """Inputs/outputs, op histogram, opsets, QDQ quantization parameters, metadata, size."""
     import onnx
-    from google.protobuf.message import DecodeError
     from onnx import numpy_helper
+    from onnx.external_data_helper import load_external_data_for_model
+
+    from edge_fer.artifacts.onnxfile import read_onnx
 
     path = Path(path)
-    try:
-        model = onnx.load(str(path))
-    except FileNotFoundError:
-        raise EdgeFerError(f"{path}: no such file") from None
-    except (DecodeError, ValueError, RuntimeError, OSError) as exc:
-        raise EdgeFerError(f"{path}: not an ONNX model ({failure_reason(exc)})") from None
+    if not path.exists():
+        raise EdgeFerError(f"{path}: no such file")
+    model = read_onnx(path)  # external data checked to lie in the model's folder
+    load_external_data_for_model(model, str(path.parent))
     graph = model.graph
-    if not graph.node:
-        raise EdgeFerError(f"{path}: not an ONNX model (graph has no nodes)")
     try:
         onnx.checker.check_model(model)
         checker = "passed"

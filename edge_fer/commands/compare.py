@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edge_fer.commands import reports_errors
+from edge_fer.commands.options import BATCH_LIMIT
 
 EXAMPLE = """
 Example:
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
                                             "of Result_<i>; the first is the reference."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt the "
                                         "targets ran on."),
-        batch: int = typer.Option(1, "--batch", min=1, help="Images per call for model targets."),
+        batch: int = typer.Option(1, "--batch", min=1, max=BATCH_LIMIT, help="Images per call for model targets."),
         threads: int = typer.Option(None, "--threads", min=1, help="CPU threads per runtime."),
         as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
         force: bool = typer.Option(False, "--force", help="Compare output folders although "

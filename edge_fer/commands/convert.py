@@ -10,8 +10,15 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import Color, choice, plain
+from edge_fer.commands.options import Color, choice, parsed_by, plain
 from edge_fer.convert import ALL, PRECISIONS, TARGETS
+
+
+def _dims(text: str) -> list[int]:
+    from edge_fer.convert.source import parse_dims
+
+    return parse_dims(text)
+
 
 Target = choice("Target", [t.name for t in TARGETS] + [ALL])
 Precision = choice("Precision", PRECISIONS)
@@ -146,7 +153,8 @@ def register(app: typer.Typer) -> None:
                                          "(0: no check)."),
         input_name: str = typer.Option(None, "--input", help="A frozen graph's image placeholder "
                                        "(default: x, else its only placeholder)."),
-        input_shape: str = typer.Option(None, "--input-shape", help="Its dimensions N,H,W,C (or "
+        input_shape: str = typer.Option(None, "--input-shape", callback=parsed_by(_dims),
+                                        help="Its dimensions N,H,W,C (or "
                                         "N,C,H,W), e.g. 1,64,64,1: completes what the graph "
                                         "leaves free; a free batch is 1."),
         output_name: str = typer.Option(None, "--output", help="A frozen graph's class-score node "

@@ -9,6 +9,7 @@ import typer
 
 from edge_fer.commands import reports_errors
 from edge_fer.commands.options import (
+    BATCH_LIMIT,
     COLOR_OPTION,
     MEAN_OPTION,
     RUNTIMES,
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
         split: str = typer.Option(None, help="Split to score (default: the data set's validation split)."),
         runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner to use (default: from the model file)."),
         limit: int = typer.Option(0, min=0, help="Score only the first N images (0: all)."),
-        batch: int = typer.Option(64, min=1, help="Images per inference call."),
+        batch: int = typer.Option(64, min=1, max=BATCH_LIMIT, help="Images per inference call."),
         threads: int = typer.Option(None, min=1, help="CPU threads for the runtime (default: all cores)."),
         labels_file: Path = typer.Option(None, "--labels", help="The model's labels, one per line "
                                          "in its output order, any count (default: labels.txt "

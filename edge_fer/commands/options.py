@@ -103,3 +103,34 @@ def finite(low: float | None = None, high: float | None = None, low_open: bool =
         return value
 
     return check
+
+
+# ---- sizes bounded before any work (edge_fer.limits) ----------------------------------------
+
+BATCH_LIMIT = 4096  # edge_fer.limits.MAX_BATCH: `max=` of every --batch option
+
+
+def parsed_by(parse: Callable[[str], object]) -> Callable[[str | None], str | None]:
+    """A typer callback: the text must be what `parse` takes — a usage error at once (exit 2),
+    before any model or data loads."""
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return value
+        from edge_fer.errors import UsageError
+
+        try:
+            parse(value)
+        except UsageError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return value
+
+    return check
+
+
+def _size(text: str):
+    from edge_fer.tensors.spec import parse_size
+
+    return parse_size(text)
+
+
+SIZE_CHECK = parsed_by(_size)  # --size H or HxW, at most 4096 a side

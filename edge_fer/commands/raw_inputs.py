@@ -14,6 +14,7 @@ from edge_fer.commands.options import (
     LAYOUTS,
     MEAN_OPTION,
     RAW_DTYPES,
+    SIZE_CHECK,
     STD_OPTION,
     Color,
     choice,
@@ -59,8 +60,8 @@ def register(app: typer.Typer) -> None:
                                    "(.tflite, .onnx, .pb, or a converted model with its "
                                    "manifest): size, channels, layout and dtype from the file, "
                                    "colour and mean/std from its manifest."),
-        size: str = typer.Option(None, "--size", help="Input H or HxW (default: the model's; "
-                                 "48)."),
+        size: str = typer.Option(None, "--size", callback=SIZE_CHECK, help="Input H or HxW, at "
+                                 "most 4096 a side (default: the model's; 48)."),
         color: Color = COLOR_OPTION,
         layout: Layout = typer.Option(None, "--layout", show_default=False, help="Axis order "
                                       "(default: the model's; nhwc)."),

@@ -8,7 +8,14 @@ from pathlib import Path
 import typer
 
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import RAW_DTYPES, RUNTIMES, SNPE_RUNTIMES, choice, plain
+from edge_fer.commands.options import (
+    BATCH_LIMIT,
+    RAW_DTYPES,
+    RUNTIMES,
+    SNPE_RUNTIMES,
+    choice,
+    plain,
+)
 
 Runtime = choice("Runtime", RUNTIMES)
 RawDtype = choice("RawDtype", RAW_DTYPES)
@@ -43,7 +50,7 @@ def register(app: typer.Typer) -> None:
         runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner by name (tf, tflite, "
                                     "onnx, snpe, qnn); default: by the model file's suffix "
                                     "(the longest that matches)."),
-        batch: int = typer.Option(1, "--batch", min=1, help="Images per inference call."),
+        batch: int = typer.Option(1, "--batch", min=1, max=BATCH_LIMIT, help="Images per inference call."),
         threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for the runtime."),
         input_dtype: RawDtype = typer.Option("float32", "--input-dtype", help="How the raws are "
                                         "stored: float32 or uint8 (raw-inputs --dtype)."),

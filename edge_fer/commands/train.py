@@ -10,6 +10,7 @@ import typer
 from edge_fer.commands import reports_errors
 from edge_fer.commands.options import (
     AUGMENTATIONS,
+    BATCH_LIMIT,
     BN_STATISTICS,
     CLASS_WEIGHTINGS,
     LR_SCHEDULES,
@@ -39,7 +40,7 @@ def register(app: typer.Typer) -> None:
         data: str = typer.Option("synthetic", help="'synthetic', a FER2013 CSV (.csv/.csv.gz) or an image folder."),
         arch: str = typer.Option("seed003", help="Architecture from the registry (see --list-archs)."),
         epochs: int = typer.Option(10, min=1),
-        batch_size: int = typer.Option(64, min=1),
+        batch_size: int = typer.Option(64, min=1, max=BATCH_LIMIT),
         lr: float = typer.Option(3e-4, callback=finite(0, low_open=True), help="Adam learning rate."),
         lr_schedule: LrSchedule = typer.Option("constant", help="Learning-rate schedule."),
         warmup_epochs: float = typer.Option(0.0, callback=finite(0), help="Linear learning-rate warm-up length."),
@@ -50,8 +51,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, help="Seed for initialisation, shuffling and augmentation."),
         strict: bool = typer.Option(False, help="Fail on the first malformed CSV row instead of skipping it."),
         max_steps: int = typer.Option(0, min=0, help="Stop after this many steps in all (0: no limit)."),
-        synthetic_train: int = typer.Option(6000, min=7, help="Synthetic training images."),
-        synthetic_val: int = typer.Option(1200, min=7, help="Synthetic validation images."),
+        synthetic_train: int = typer.Option(6000, min=7, max=200_000, help="Synthetic training images."),
+        synthetic_val: int = typer.Option(1200, min=7, max=200_000, help="Synthetic validation images."),
         tta_flip: bool = typer.Option(False, help="Validate with horizontal-flip averaging."),
         precision: Precision = typer.Option("auto", help="bf16: mixed precision; auto: bf16 where the CPU "
                                       "has AMX or AVX512-BF16)."),

@@ -224,7 +224,9 @@ def context_info(model: str | Path) -> dict:
     e.g. "v2:6:2.51.0:5.51.0:75:57:0:0" = arch 75, soc_model 57)."""
     import onnx
 
-    proto = onnx.load(str(model), load_external_data=False)
+    from edge_fer.artifacts.onnxfile import read_onnx
+
+    proto = read_onnx(model)
     nodes = [n for n in proto.graph.node if n.op_type == "EPContext"]
     if not nodes:
         raise EdgeFerError(f"{model}: holds no EPContext node (not a QNN context model)")

@@ -19,6 +19,7 @@ from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, UsageError, failure_reason
 from edge_fer.files import require_regular
 from edge_fer.labels import LABELS
+from edge_fer.limits import check_side
 
 COLORS = ("gray", "rgb", "bgr")
 LAYOUTS = ("nhwc", "nchw")
@@ -53,6 +54,7 @@ class InputSpec:
             raise UsageError(f"layout {self.layout!r}: expected one of {', '.join(LAYOUTS)}")
         if self.height < 1 or self.width < 1:
             raise UsageError(f"input size {self.height}x{self.width} must be positive")
+        check_side(self.height, self.width, "input size")
         for what, values in (("mean", self.mean), ("std", self.std)):
             if len(values) not in (1, self.channels):
                 raise UsageError(f"--{what} has {len(values)} values; a {self.color} input "
@@ -210,6 +212,7 @@ def parse_size(text: str) -> tuple[int, int]:
         raise UsageError(f"--size {text!r}: expected H or HxW, e.g. 64 or 224x224") from None
     if len(values) not in (1, 2) or min(values) < 1:
         raise UsageError(f"--size {text!r}: expected H or HxW with positive numbers")
+    check_side(values[0], values[-1], f"--size {text!r}")
     return (values[0], values[-1])
 
 
