@@ -72,9 +72,11 @@ def load_target(target: str, input_list: Path, batch: int = 1,
     temporary folder."""
     from edge_fer.analysis.classify import check_recorded_list, output_spec_of
     from edge_fer.runners import runner_for
+    from edge_fer.runners.base import flags_for_raws
 
     path, runtime = split_target(target)
-    expected = len(read_input_list(input_list))
+    listing = read_input_list(input_list)
+    expected = len(listing)
     if path.is_dir():
         if runtime:
             raise UsageError(f"{target}: @runtime applies to model files, not output folders")
@@ -85,11 +87,11 @@ def load_target(target: str, input_list: Path, batch: int = 1,
     if not path.exists():
         raise EdgeFerError(f"{path}: no such model file or output folder")
     spec = runner_for(path, runtime)
-    runner = spec.load(path, threads=threads)
+    runner = spec.load(path, threads=threads, input_flags=flags_for_raws(listing, path, {}))
     reporter.info(f"running {path.name} on {spec.name}")
     try:
         with tempfile.TemporaryDirectory(prefix="edge-fer-compare-") as scratch:
-            runner.run_list(read_input_list(input_list), Path(scratch), batch=batch)
+            runner.run_list(listing, Path(scratch), batch=batch)
             entries = read_results(scratch, expected=expected,
                                    num_classes=runner.output_spec.classes)
     finally:

@@ -43,9 +43,26 @@ Color = choice("Color", COLORS)
 
 # What a model file and its manifest may not say about the input, for the commands that read
 # one (raw-inputs --model, evaluate, predict): a model brought from elsewhere without a manifest.
-MEAN_OPTION = typer.Option(None, "--mean", help="A or A,B,C: the model takes (pixel/255 - mean) / "
+def _per_channel(flag: str) -> Callable[[str | None], str | None]:
+    """A typer callback: `A` or `A,B,C`, finite numbers (above 0 for --std), checked before
+    any work (a usage error, exit 2)."""
+    def check(value: str | None) -> str | None:
+        if value is not None:
+            from edge_fer.errors import UsageError
+            from edge_fer.tensors.spec import parse_values
+
+            try:
+                parse_values(value, flag)
+            except UsageError as exc:
+                raise typer.BadParameter(str(exc).removeprefix(f"{flag} ")) from None
+        return value
+
+    return check
+
+
+MEAN_OPTION = typer.Option(None, "--mean", callback=_per_channel("--mean"), help="A or A,B,C: the model takes (pixel/255 - mean) / "
                            "std per channel (default: its manifest's, else 0).")
-STD_OPTION = typer.Option(None, "--std", help="A or A,B,C (default: its manifest's, else 1).")
+STD_OPTION = typer.Option(None, "--std", callback=_per_channel("--std"), help="A or A,B,C (default: its manifest's, else 1).")
 COLOR_OPTION = typer.Option(None, "--color", show_default=False, help="The input's channel "
                             "order (default: its manifest's, else gray for 1 channel, rgb for 3).")
 
