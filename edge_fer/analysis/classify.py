@@ -243,16 +243,10 @@ def classify_output(output_dir: str | Path, input_list: str | Path | None = None
                            f"{output_dir} hold another number of scores ({entries[0].problem})")
     k = max(1, min(top_k, len(labels)))
     predictions: list[Prediction] = []
-    true_ids, pred_ids = [], []
-    unmatched: dict[str, int] = {}
     for entry in entries:
         row = manifest[entry.index] if entry.index < len(manifest) else None
         source = row.source_path if row else (raws[entry.index] if entry.index < len(raws) else "")
-        truth = row.label if row else ""
-        prediction = Prediction(entry.index, source, truth)
-        truth_id = lookup.get(truth.strip().lower()) if truth else None
-        if truth and truth_id is None:
-            unmatched[truth] = unmatched.get(truth, 0) + 1
+        prediction = Prediction(entry.index, source, row.label if row else "")
         if not entry.ok:
             prediction.problem = entry.problem
         elif entry.probs.size != len(labels):
@@ -261,23 +255,44 @@ def classify_output(output_dir: str | Path, input_list: str | Path | None = None
             probs = output.probabilities(entry.probs[None])[0]
             order = np.argsort(-probs, kind="stable")[:k]
             prediction.top = [(labels[i], float(probs[i])) for i in order]
-            if truth_id is not None:
-                true_ids.append(truth_id)
-                pred_ids.append(int(order[0]))
         predictions.append(prediction)
-    warnings = list(sources.warnings)
+    metrics, warning = score_labels(
+        labels, lookup, [p.true_label for p in predictions],
+        [labels.index(p.label) if p.label is not None else None for p in predictions])
+    warnings = list(sources.warnings) + ([warning] if warning else [])
+    return ClassifyReport(output_dir, predictions, metrics, warnings, input_list)
+
+
+def score_labels(labels: tuple[str, ...], lookup: dict[str, int], truths: list[str],
+                 predicted: list[int | None], unit: str = "results",
+                 ) -> tuple[Metrics | None, str | None]:
+    """Metrics of predicted positions (None: no prediction) against true label names ('':
+    unknown), matched case-insensitively through `lookup` (labels.label_lookup); a true label
+    that matches none of `labels` is not scored, and the warning returned says which and how
+    many were scored."""
+    true_ids, pred_ids = [], []
+    unmatched: dict[str, int] = {}
+    for truth, guess in zip(truths, predicted):
+        if not truth:
+            continue
+        position = lookup.get(truth.strip().lower())
+        if position is None:
+            unmatched[truth] = unmatched.get(truth, 0) + 1
+        elif guess is not None:
+            true_ids.append(position)
+            pred_ids.append(guess)
+    warning = None
     if unmatched:
         named = ", ".join(f"{printable(name)!r} ×{count}" for name, count in
                           sorted(unmatched.items(), key=lambda item: -item[1])[:5])
-        warnings.append(f"{sum(unmatched.values())} true labels match none of the model's "
-                        f"labels ({named}{', ...' if len(unmatched) > 5 else ''}): not scored; "
-                        f"{len(true_ids)} of {len(predictions)} results scored")
-    metrics = None
-    if true_ids:
-        confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
-        np.add.at(confusion, (np.array(true_ids), np.array(pred_ids)), 1)
-        metrics = Metrics(tuple(labels), confusion, total=len(predictions))
-    return ClassifyReport(output_dir, predictions, metrics, warnings, input_list)
+        warning = (f"{sum(unmatched.values())} true labels match none of the model's labels "
+                   f"({named}{', ...' if len(unmatched) > 5 else ''}): not scored; "
+                   f"{len(true_ids)} of {len(truths)} {unit} scored")
+    if not true_ids:
+        return None, warning
+    confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    np.add.at(confusion, (np.array(true_ids), np.array(pred_ids)), 1)
+    return Metrics(tuple(labels), confusion, total=len(truths), unit=unit), warning
 
 
 def _labels_origin(output_dir: Path) -> str:

@@ -8,7 +8,7 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import choice, output_format
+from edge_fer.commands.options import RowFormat, output_format, rows_options, write_rows
 from edge_fer.reporter import printable
 
 EXAMPLE = """
@@ -20,19 +20,7 @@ Example:
 
   edge-fer classify snpe_output/ --input-list raws/input_list.txt --out labels.csv
 """
-FORMATS = ("table", "csv", "json")
-Format = choice("Format", FORMATS)
-ROWS_OPTION = typer.Option(False, "--rows", help="Print one row per result (source, top-k, "
-                           "true label) instead of the summary.")
-
-
-def rows_format(fmt: str | None, out: Path | None) -> str:
-    """The format rows are written in: as asked, else by the --out file's suffix (.json, .csv),
-    else the aligned table."""
-    if fmt is not None:
-        return fmt
-    suffix = out.suffix.lower() if out is not None else ""
-    return {".json": "json", ".csv": "csv"}.get(suffix, "table")
+ROWS, FORMAT, OUT = rows_options("result")
 
 
 def register(app: typer.Typer) -> None:
@@ -47,13 +35,9 @@ def register(app: typer.Typer) -> None:
                                         "(its manifest.csv names sources and true labels); "
                                         "default: the one recorded by edge-fer run."),
         top_k: int = typer.Option(3, "--top-k", min=1, help="Labels shown per input."),
-        rows: bool = ROWS_OPTION,
-        fmt: Format = typer.Option(None, "--format", "-f", show_default=False,
-                                   help="Print the rows as table, csv or json (json: the "
-                                   "summary's figures too)."),
-        out: Path = typer.Option(None, "--out", "-o", help="File to write the rows to (in "
-                                 "--format, else by its suffix: .csv, .json, else a table); the "
-                                 "summary still prints."),
+        rows: bool = ROWS,
+        fmt: RowFormat = FORMAT,
+        out: Path = OUT,
         labels_file: Path = typer.Option(None, "--labels", help="labels.txt in the model's "
                                          "output order (default: the model's, recorded by "
                                          "edge-fer run; else the FER2013 order)."),
@@ -73,7 +57,6 @@ def register(app: typer.Typer) -> None:
             read_labels_file,
             summary_text,
         )
-        from edge_fer.atomic import atomic_write_text
         from edge_fer.errors import EdgeFerError, UsageError
 
         chosen = output_format(as_json, fmt, default=None)
@@ -97,18 +80,15 @@ def register(app: typer.Typer) -> None:
                 return format_csv(report, top_k)
             return format_json(report) if kind == "json" else format_table(report)
 
-        written = []
-        if out:
-            atomic_write_text(out, rows_text(rows_format(chosen, out)))
-            written.append(("rows written to", out))
+        printed = write_rows(chosen, out, rows_text)
+        written = [("rows written to", out)] if out else []
         if plot:
             if not report.metrics:
                 raise UsageError("--plot needs true labels (a manifest.csv with labels beside "
                                  "the input list)")
             plot_confusion(report.metrics, plot)
             written.append(("confusion matrix picture", plot))
-        if chosen in ("csv", "json") and not out:
-            reporter.emit(rows_text(chosen))   # machine-readable: the rows and nothing else
+        if printed:
             if report.metrics:
                 reporter.info(report.metrics.accuracy_line())
         elif rows and not out:
