@@ -187,6 +187,19 @@ def native_stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def emit(text: str) -> None:
+    """Print results on standard output; a closed one (`>&-`) is an error naming it, never a
+    silent exit 0 (click's echo writes nothing when there is no stdout)."""
+    stream = sys.stdout
+    if stream is None or getattr(stream, "closed", False):
+        from edge_fer.errors import EdgeFerError
+
+        raise EdgeFerError("standard output is closed: nowhere to print the results (give "
+                           "--out FILE, or leave stdout open)")
+    stream.write(text)
+    stream.flush()
+
+
 def stdout_reader_gone() -> bool:
     """True when standard output is a pipe whose reader has closed (poll reports an error on it)."""
     import select
@@ -211,6 +224,15 @@ def mib(size: float | None, unit: bool = True) -> str:
     """A file's size in the one unit every command shows: `6.41 MiB` (empty for None); without
     the unit for a table column headed `MiB`."""
     return "" if size is None else f"{size / 2**20:.2f}" + (" MiB" if unit else "")
+
+
+def printable(text: str) -> str:
+    """A name from a file as it may reach a terminal: control characters (escape sequences,
+    newlines, bidi overrides) written as escapes (`\\x1b`), the rest as it is."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 def left_ellipsis(text: str, width: int) -> str:

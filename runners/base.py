@@ -28,7 +28,7 @@ from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
 from edge_fer.tensors.rawio import InputList, check_raws, read_image_raw, read_input_list
 from edge_fer.tensors.results import RESULT_DIR_PATTERN, write_results
-from edge_fer.tensors.spec import InputSpec, OutputSpec, read_spec
+from edge_fer.tensors.spec import InputSpec, OutputSpec, RecordedSpec, read_recorded_spec
 
 RUN_INFO_NAME = "run.json"
 
@@ -83,6 +83,9 @@ class Runner:
     name: ClassVar[str] = ""
     # Options beyond model/threads that this runner takes (e.g. the snpe runner's device).
     options: ClassVar[tuple[str, ...]] = ()
+    # The runner hands the input list to a tool that reads the DLC's input names and the
+    # list's output headers itself (snpe-net-run); others check them against the model here.
+    tool_reads_list: ClassVar[bool] = False
 
     model_path: Path
     load_s: float = 0.0
@@ -142,14 +145,14 @@ class Runner:
         return probs
 
     def run_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
-                 input_dtype: str = "float32") -> RunTimings:
+                 input_dtype: str | None = None) -> RunTimings:
         """Run every line of the list into output_dir, replaced whole when the run succeeds (a
         failed or killed run leaves the old output as it was; the user's files in it stay)."""
         with staged_dir(output_dir, is_run_output) as folder:
             return self.write_list(input_list, folder, batch=batch, input_dtype=input_dtype)
 
     def write_list(self, input_list: InputList, folder: Path, batch: int = 1,
-                   input_dtype: str = "float32") -> RunTimings:
+                   input_dtype: str | None = None) -> RunTimings:
         """Write every line's Result folder and run.json into a new, empty folder (overridden by
         whole-list tools)."""
         return run_input_list(self, input_list, folder, batch=batch, input_dtype=input_dtype,
@@ -184,13 +187,15 @@ def _one_line(exc: Exception, limit: int = 400) -> str:
 
 
 def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str, spec: InputSpec,
-                 input_list: InputList | None = None) -> Iterator[tuple[int, list[np.ndarray]]]:
-    """(first line index, images of each line) for groups of lines holding about `batch` images.
-    A raw holding NaN or infinity is an error naming it (and its line of the list)."""
+                 input_list: InputList | None = None, per_raw: int | None = None
+                 ) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """(first line index, images of each line) for groups of lines holding about `batch` images
+    (`per_raw` images in each raw when given). A raw holding NaN or infinity is an error naming
+    it (and its line of the list)."""
     start, pending, images = 0, [], 0
     recorded = [_identity(path) for path in raw_paths]  # before any is read
     for number, path in enumerate(raw_paths):
-        array = read_image_raw(path, input_dtype, spec)
+        array = read_image_raw(path, input_dtype, spec, per_raw)
         if _identity(path) != recorded[number]:
             raise EdgeFerError(f"{path}: changed while this run read its inputs (rewritten by "
                                f"another command, e.g. raw-inputs); stopped, the old output "
@@ -217,7 +222,7 @@ def _identity(path: Path) -> tuple[int, int, int, int] | None:
 
 
 def run_input_list(runner: Runner, input_list: str | Path | InputList, output_dir: str | Path,
-                   batch: int = 1, input_dtype: str = "float32", warmup: int = 0,
+                   batch: int = 1, input_dtype: str | None = None, warmup: int = 0,
                    write: bool = True, into_fresh: bool = False) -> RunTimings:
     """Feed every raw of the list through `runner` in batches and write Result_<i>/output.raw.
 
@@ -231,7 +236,7 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
         input_list = read_input_list(input_list)
     output_dir = Path(output_dir)
     raw_paths = input_list.raw_paths(runner.input_spec.name)
-    check_input_list(runner, input_list, raw_paths, input_dtype)
+    input_dtype, per_raw = check_input_list(runner, input_list, raw_paths, input_dtype)
     timings = RunTimings(load_s=runner.load_s)
     with contextlib.ExitStack() as stack:
         folder = output_dir
@@ -246,7 +251,7 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
             task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
                                 status="")
             for first, arrays in _line_chunks(raw_paths, batch, input_dtype, runner.input_spec,
-                                              input_list):
+                                              input_list, per_raw):
                 stacked = np.concatenate(arrays)
                 for _ in range(warmup):
                     runner.infer(stacked)
@@ -275,18 +280,87 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
 
 
 def check_input_list(runner: Runner, input_list: InputList, raw_paths: list[Path],
-                     input_dtype: str) -> None:
-    """Before anything runs or is written: the raws were made for this model's input (the spec
-    raw-inputs recorded beside them, and every raw's size), else one line naming both."""
+                     input_dtype: str | None = None) -> tuple[str, int]:
+    """Before anything runs or is written, the raws were made for this model's input, else one
+    line naming both sides: the input names on the list's lines and the outputs its `#`/`%`
+    headers ask for exist in the model; the spec raw-inputs recorded beside the list
+    (input_spec.json: size, colour, layout, mean, std, storage dtype) is the model's; every raw
+    holds exactly the model's batch of images (one for a model of any batch: a raw of 18,432
+    bytes is a float64 image, not two float32 ones). Returns the raws' storage dtype
+    (`input_dtype`, else the recorded one, else float32) and the images per raw."""
     model = runner.model_path
     remake = f"make raws for it with: edge-fer raw-inputs IMAGES --model {model}"
-    recorded = read_spec(input_list.path.parent)
-    # Shape and layout are the file's; colour order and mean/std a file cannot hold, so the
-    # flags raw-inputs was given for them stand.
-    if recorded is not None and recorded[0].image_shape != runner.input_spec.image_shape:
-        raise EdgeFerError(f"{input_list.path}: raws made for {recorded[0].describe()}, but "
-                           f"{model.name} takes {runner.input_spec.describe()}; {remake}")
-    check_raws(raw_paths, runner.input_spec, input_dtype, f"{model.name} ({remake})")
+    if not runner.tool_reads_list:
+        check_list_names(input_list, runner.input_spec.name, runner.output_spec.name, model.name)
+    recorded = read_recorded_spec(input_list.path.parent)
+    if recorded is not None:
+        differences = runner.input_spec.differences(recorded.input)
+        if differences:
+            theirs = ", ".join(f"{what} {value}" for what, value, _ in differences)
+            ours = ", ".join(f"{what} {value}" for what, _, value in differences)
+            hint = "" if any(what in ("size", "layout") for what, _, _ in differences) else \
+                " or, if the model takes theirs, say so with --mean/--std/--color"
+            raise EdgeFerError(f"{recorded.path}: the raws ({recorded.input.describe()}) have "
+                               f"{theirs} but {model.name} takes {ours}; {remake}{hint}")
+    input_dtype = raw_dtype_of(input_dtype, recorded)
+    per_raw = runner.input_spec.batch or 1
+    check_raws(raw_paths, runner.input_spec, input_dtype, f"{model.name} ({remake})", per_raw)
+    return input_dtype, per_raw
+
+
+def flags_for_raws(input_list: InputList, model: str | Path, given: dict) -> dict:
+    """`input_flags` for loading `model` to run these raws: what the user told
+    `raw-inputs --model` of this very model's input (colour, mean, std: a model file cannot hold
+    them) stands, unless said again now (`given`). Raws made for another model, or without
+    --model, carry nothing over: their spec is checked against the model's instead."""
+    recorded = read_recorded_spec(input_list.path.parent)
+    if recorded is None or not recorded.model:
+        return given
+    try:
+        same = Path(recorded.model).resolve() == Path(model).resolve()
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        return given
+    spec = recorded.input
+    carried = {"mean": ",".join(repr(v) for v in spec.mean),
+               "std": ",".join(repr(v) for v in spec.std)}
+    if spec.color != "gray":
+        carried["color"] = spec.color
+    return {**carried, **given}
+
+
+def raw_dtype_of(given: str | None, recorded: RecordedSpec | None) -> str:
+    """How the raws are stored: as asked (`--input-dtype`), which must be what raw-inputs
+    recorded; else as recorded; else float32."""
+    if given and recorded is not None and recorded.raw_dtype and given != recorded.raw_dtype:
+        raise UsageError(f"--input-dtype {given}: the raws are {recorded.raw_dtype} "
+                         f"({recorded.path}); leave --input-dtype out or make them again")
+    return given or (recorded.raw_dtype if recorded is not None else None) or "float32"
+
+
+def _tensor_name(name: str) -> str:
+    """`x:0` and `x` are one tensor (TensorFlow's output index; snpe-net-run keeps it)."""
+    return name.removesuffix(":0")
+
+
+def check_list_names(input_list: InputList, input_name: str, output_name: str,
+                     model: str) -> None:
+    """Every `name:=path` on the list names the model's input, and every output its `#` layer
+    or `%` tensor header asks for is the model's output (the one a runner writes); otherwise one
+    line naming the list's line and the model's names (a bare path is the model's one input)."""
+    wanted = _tensor_name(input_name)
+    for number, entry in enumerate(input_list.entries):
+        for name in entry:
+            if name and _tensor_name(name) != wanted:
+                raise EdgeFerError(f"{input_list.where(number)}: input {name!r} is not an input "
+                                   f"of {model} (its input: {input_name!r})")
+    for mark, names in (("#", input_list.output_layers), ("%", input_list.output_tensors)):
+        for name in names:
+            if _tensor_name(name) != _tensor_name(output_name):
+                raise EdgeFerError(f"{input_list.path}: the {mark!r} header asks for output "
+                                   f"{name!r}, but running {model} writes only its output "
+                                   f"{output_name!r} (name that one or drop the line)")
 
 
 def _require_finite_outputs(runner: Runner, probs: np.ndarray, arrays: list[np.ndarray],

@@ -22,7 +22,7 @@ from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.platform.adb import Device
 from edge_fer.platform.sdk import SDK_HINT, require_sdk_tool, sdk_info
 from edge_fer.platform.tools import ToolRun, run_tool
-from edge_fer.runners.base import Runner, RunTimings, finish_output_dir
+from edge_fer.runners.base import Runner, RunTimings, check_input_list, finish_output_dir
 from edge_fer.tensors.rawio import InputList, read_raw
 from edge_fer.tensors.results import read_results, write_results
 
@@ -117,6 +117,7 @@ def push_snpe_runtime(device: Device, net_run: Path, lib_dir: Path, dsp_dirs: li
 class SnpeRunner(Runner):
     name = "snpe"
     options = ("snpe_runtime", "device")
+    tool_reads_list = True   # snpe-net-run checks input names and output headers on the DLC
 
     def __init__(self, model_path: Path, threads: int | None = None, snpe_runtime: str = "cpu",
                  device: str | None = None) -> None:
@@ -136,10 +137,12 @@ class SnpeRunner(Runner):
         raise EdgeFerError(f"{NET_RUN} runs whole input lists; use run_list (edge-fer run)")
 
     def write_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
-                   input_dtype: str = "float32") -> RunTimings:
+                   input_dtype: str | None = None) -> RunTimings:
         if batch != 1:
             raise UsageError("a DLC's batch is fixed when it is converted; for SNPE batch N each "
                              "raw holds N images, so --batch does not apply to the snpe runner")
+        input_dtype, _ = check_input_list(self, input_list,
+                                          input_list.raw_paths(self.input_spec.name), input_dtype)
         if input_dtype != "float32":
             raise UsageError("the snpe runner feeds float32 raws (snpe-net-run's default input)")
         output_dir = Path(output_dir)

@@ -32,7 +32,8 @@ def _code_roots() -> tuple[Path, ...]:
 
 
 def _print_error(message: str) -> None:
-    reporter.console.print(f"[red]error:[/red] {escape(message)}", markup=True, soft_wrap=True)
+    reporter.console.print(f"[red]error:[/red] {escape(reporter.printable(message))}", markup=True,
+                           soft_wrap=True)
 
 
 def report_failure(exc: BaseException) -> int:

@@ -10,10 +10,15 @@ import typer
 from edge_fer.commands import reports_errors
 from edge_fer.commands.options import (
     BATCH_LIMIT,
+    COLOR_OPTION,
+    MEAN_OPTION,
     RAW_DTYPES,
     RUNTIMES,
     SNPE_RUNTIMES,
+    STD_OPTION,
+    Color,
     choice,
+    input_flags,
     plain,
 )
 
@@ -52,8 +57,9 @@ def register(app: typer.Typer) -> None:
                                     "(the longest that matches)."),
         batch: int = typer.Option(1, "--batch", min=1, max=BATCH_LIMIT, help="Images per inference call."),
         threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for the runtime."),
-        input_dtype: RawDtype = typer.Option("float32", "--input-dtype", help="How the raws are "
-                                        "stored: float32 or uint8 (raw-inputs --dtype)."),
+        input_dtype: RawDtype = typer.Option(None, "--input-dtype", show_default=False,
+                                             help="How the raws are stored: float32 or uint8 "
+                                             "(default: what raw-inputs recorded; float32)."),
         snpe_runtime: SnpeRuntime = typer.Option(None, "--snpe-runtime", help="snpe only: cpu, gpu, dsp "
                                          "or aip (snpe-net-run --use_gpu/--use_dsp/--use_aip)."),
         device: str = typer.Option(None, "--device", help="snpe only: adb serial of the device "
@@ -61,9 +67,13 @@ def register(app: typer.Typer) -> None:
         profile: bool = typer.Option(False, "--profile", help="qnn only: keep QNN's profiling "
                                      "CSV (qnn_profile.csv) in the output folder and report the "
                                      "execute time per inference."),
+        color: Color = COLOR_OPTION,
+        mean: str = MEAN_OPTION,
+        std: str = STD_OPTION,
         as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
     ) -> None:
         from edge_fer.runners import runner_for
+        from edge_fer.runners.base import flags_for_raws
         from edge_fer.tensors.rawio import read_input_list
         from edge_fer.training.pretrained import model_or_default
 
@@ -71,8 +81,9 @@ def register(app: typer.Typer) -> None:
         runtime, input_dtype, snpe_runtime = plain(runtime), plain(input_dtype), plain(snpe_runtime)
         spec = runner_for(model, runtime)
         parsed = read_input_list(input_list)
+        flags = flags_for_raws(parsed, model, input_flags(color, mean, std))
         runner = spec.load(model, threads=threads, snpe_runtime=snpe_runtime, device=device,
-                            profile=profile or None)
+                            profile=profile or None, input_flags=flags)
         try:
             timings = runner.run_list(parsed, output_dir, batch=batch, input_dtype=input_dtype)
         finally:

@@ -250,7 +250,7 @@ def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray
             raise EdgeFerError(f"no image could be read{': ' + reasons if reasons else ''}")
         write_input_list(folder / INPUT_LIST_NAME, raws)
         write_manifest(folder / MANIFEST_NAME, rows)
-        write_spec(folder, spec, output, model)
+        write_spec(folder, spec, output, model, raw_dtype=dtype)
         _write_skipped(folder / SKIPPED_NAME, result.skipped)
     result.written = len(raws)
     result.labelled = sum(1 for row in rows if row.label)

@@ -55,9 +55,21 @@ def _image_text(spec) -> str:
     return "x".join(str(d) for d in spec.image_shape) if spec is not None else "48x48x1"
 
 
-def check_raws(raw_paths: list[Path], spec, dtype: str, model: str) -> None:
-    """Every raw holds a whole number of the model's images (by size, before any is read); the
-    first that does not is a one-line error naming it and the model's input."""
+def _images_wrong(size: int, per_image: int, images: int | None) -> bool:
+    """A raw of `size` bytes does not hold `images` images (None: any whole number of them)."""
+    return size != per_image * images if images else (size == 0 or size % per_image != 0)
+
+
+def _images_text(images: int | None, dtype: str, spec, per_image: int) -> str:
+    count = "a whole number of" if not images else ("one" if images == 1 else str(images))
+    return (f"{count} {dtype} {_image_text(spec)} image{'' if images == 1 else 's'} "
+            f"({per_image:,} bytes each)")
+
+
+def check_raws(raw_paths: list[Path], spec, dtype: str, model: str,
+               images: int | None = None) -> None:
+    """Every raw holds `images` of the model's images (None: a whole number; by size, before
+    any is read); the first that does not is a one-line error naming it and the model's input."""
     elements = spec.elements if spec is not None else IMAGE_ELEMENTS
     per_image = elements * np.dtype(dtype).itemsize
     for path in raw_paths:
@@ -68,16 +80,17 @@ def check_raws(raw_paths: list[Path], spec, dtype: str, model: str) -> None:
             size = Path(path).stat().st_size
         except OSError as exc:
             raise EdgeFerError(f"{path}: cannot read raw input ({failure_reason(exc)})") from None
-        if size == 0 or size % per_image:
+        if _images_wrong(size, per_image, images):
             raise EdgeFerError(
-                f"{path}: {size:,} bytes is not a whole number of {dtype} {_image_text(spec)} "
-                f"images ({per_image:,} bytes each), the input {spec.describe() if spec else 'x'} "
-                f"of {model}")
+                f"{path}: {size:,} bytes is not {_images_text(images, dtype, spec, per_image)}, "
+                f"the input {spec.describe() if spec else 'x'} of {model}")
 
 
-def read_image_raw(path: str | Path, dtype: str = "float32", spec=None) -> np.ndarray:
-    """Read one input `.raw` as float32 [k, *image shape] (k images concatenated for batch > 1);
-    the image shape is the input spec's (edge_fer.tensors.spec), 48x48x1 without one."""
+def read_image_raw(path: str | Path, dtype: str = "float32", spec=None,
+                   images: int | None = None) -> np.ndarray:
+    """Read one input `.raw` as float32 [k, *image shape] (k images concatenated for batch > 1;
+    exactly `images` of them when given); the image shape is the input spec's
+    (edge_fer.tensors.spec), 48x48x1 without one."""
     path = Path(path)
     kind = not_regular(path)
     if kind:
@@ -88,10 +101,9 @@ def read_image_raw(path: str | Path, dtype: str = "float32", spec=None) -> np.nd
     except OSError as exc:
         raise EdgeFerError(f"{path}: cannot read raw input ({failure_reason(exc)})") from None
     itemsize = np.dtype(dtype).itemsize
-    if not data or len(data) % (elements * itemsize):
-        raise EdgeFerError(
-            f"{path}: {len(data):,} bytes is not a whole number of {dtype} "
-            f"{_image_text(spec)} images ({elements * itemsize:,} bytes each)")
+    if _images_wrong(len(data), elements * itemsize, images):
+        raise EdgeFerError(f"{path}: {len(data):,} bytes is not "
+                           f"{_images_text(images, dtype, spec, elements * itemsize)}")
     flat = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
     images = flat.reshape(-1, *(spec.image_shape if spec is not None else
                                 (INPUT_SIZE, INPUT_SIZE, 1)))
