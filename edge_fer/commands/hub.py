@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
         """Time a model on hosted devices: latency, peak memory, compute units, slowest layers."""
         from edge_fer.atomic import atomic_write_text
         from edge_fer.benchmarks.bench import synthetic_faces
-        from edge_fer.hub import connection
+        from edge_fer.hub import connection, jobs
         from edge_fer.hub.runner import profile_row
         from edge_fer.tensors.spec import model_inputs
 
@@ -118,7 +118,8 @@ def register(app: typer.Typer) -> None:
             runner = _runner(model, name, runtime, timeout, client)
             return profile_row(runner, model_inputs(synthetic_faces(1), runner.input_spec))
 
-        results = _each_device(device, one)
+        with jobs.client_chatter_to_stderr():
+            results = _each_device(device, one)
         report = {"service": "Qualcomm AI Hub", "latency": "ms per inference of one image as "
                   "the hosted device timed it; peak_rss_mib = the device's peak inference memory",
                   "rows": [{**row.to_dict(), **hosted} for row, hosted in results]}
@@ -144,7 +145,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
     ) -> None:
         """Run an input list on hosted devices; results as Result_<i>/output.raw."""
-        from edge_fer.hub import connection
+        from edge_fer.hub import connection, jobs
         from edge_fer.hub.runner import INPUTS_PER_JOB
         from edge_fer.tensors.rawio import read_input_list
 
@@ -159,7 +160,8 @@ def register(app: typer.Typer) -> None:
             return {"device": name, "runtime": runtime, "inputs": len(parsed),
                     "output_dir": str(folder), "jobs": runner.job_ids, "total_s": round(timings.total_s, 2)}
 
-        results = _each_device(device, one)
+        with jobs.client_chatter_to_stderr():
+            results = _each_device(device, one)
         if as_json:
             typer.echo(json.dumps(results, indent=2))
             return

@@ -84,4 +84,6 @@ def open_client():
     """A `qai_hub.Client` once the package, the token and the network are all there."""
     module = client_module()
     check_reachable(read_config()["api_url"])
-    return module.Client()
+    client = module.Client()
+    client.set_verbose(False)  # no progress prints of its own: edge-fer reports
+    return client

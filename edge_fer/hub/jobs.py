@@ -30,7 +30,9 @@ DIRECT = {".tflite": "tflite"}    # files a device runs as they are, and on whic
 
 @contextlib.contextmanager
 def client_chatter_to_stderr():
-    """The client prints progress on stdout; edge-fer's stdout holds results (and --json)."""
+    """The client prints progress on stdout; edge-fer's stdout holds results (and --json). Used
+    once around a whole command, on its main thread (sys.stdout is process-wide, so swapping it
+    from the per-device threads would leave it pointing at the wrong stream)."""
     with contextlib.redirect_stdout(sys.stderr):
         yield
 
@@ -70,9 +72,8 @@ def device_for(module, client, text: str):
     if not text:
         raise UsageError("--device must name a device or an attribute (edge-fer hub devices lists them)")
     is_attribute = text.startswith(DEVICE_ATTRIBUTE_PREFIXES)
-    with client_chatter_to_stderr():
-        found = client.get_devices(name="" if is_attribute else text,
-                                   attributes=[text] if is_attribute else [])
+    found = client.get_devices(name="" if is_attribute else text,
+                               attributes=[text] if is_attribute else [])
     if not found:
         raise EdgeFerError(f"AI Hub has no device matching {text!r}; list them with: edge-fer hub "
                            f"devices")
@@ -107,8 +108,7 @@ def input_specs(spec) -> dict[str, tuple[tuple[int, ...], str]]:
 def wait_for(job, what: str, timeout: float):
     """Wait for a job; a failed or timed-out job is one error naming it and its page."""
     try:
-        with client_chatter_to_stderr():
-            status = job.wait(timeout=int(timeout))
+        status = job.wait(timeout=int(timeout))
     except TimeoutError:
         raise EdgeFerError(f"AI Hub {what} job {job.job_id} did not finish within {timeout:g} s "
                            f"(it goes on: {job.url})") from None
@@ -132,15 +132,13 @@ def prepare(client, module, source: Path, runtime: str, device, spec, timeout: f
             compile_options: str = "") -> DeviceModel:
     """Upload `source`, compiled for `runtime` on `device` when it is not that runtime's file."""
     label = device_label(device)
-    with client_chatter_to_stderr():
-        if not check_model_for_runtime(source, runtime):
-            return DeviceModel(source, runtime, label, client.upload_model(str(source)))
-        options = " ".join([f"--target_runtime {TARGET_RUNTIMES[runtime]}", compile_options]).strip()
-        job = client.submit_compile_job(model=str(source), device=device, name=f"edge-fer {source.stem}",
-                                        input_specs=input_specs(spec), options=options)
+    if not check_model_for_runtime(source, runtime):
+        return DeviceModel(source, runtime, label, client.upload_model(str(source)))
+    options = " ".join([f"--target_runtime {TARGET_RUNTIMES[runtime]}", compile_options]).strip()
+    job = client.submit_compile_job(model=str(source), device=device, name=f"edge-fer {source.stem}",
+                                    input_specs=input_specs(spec), options=options)
     wait_for(job, "compile", timeout)
-    with client_chatter_to_stderr():
-        target = job.get_target_model()
+    target = job.get_target_model()
     if target is None:
         raise EdgeFerError(f"AI Hub compile job {job.job_id} succeeded but gave no model ({job.url})")
     record = {"job_id": job.job_id, "url": job.url, "options": options,
@@ -155,12 +153,10 @@ def infer(client, target: DeviceModel, device, spec, images: np.ndarray, timeout
     """One inference job over `images` [k, *spec.image_shape] (already in the model's input
     type); returns (outputs [k, C] as the device gave them, the job)."""
     inputs = {spec.name: [images[i:i + 1] for i in range(len(images))]}
-    with client_chatter_to_stderr():
-        job = client.submit_inference_job(model=target.model, device=device, inputs=inputs,
-                                          name=f"edge-fer {target.source.stem}", profile=profile)
+    job = client.submit_inference_job(model=target.model, device=device, inputs=inputs,
+                                      name=f"edge-fer {target.source.stem}", profile=profile)
     wait_for(job, "inference", timeout)
-    with client_chatter_to_stderr():
-        outputs = job.download_output_data()
+    outputs = job.download_output_data()
     return outputs_array(outputs, len(images), job), job
 
 

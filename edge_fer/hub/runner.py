@@ -93,8 +93,7 @@ def profile_row(runner: HubRunner, images: np.ndarray):
     _, job = jobs.infer(runner._client, runner.target(), runner._device, runner.input_spec,
                         images[:1], runner.timeout, profile=True)
     runner.job_ids.append(job.job_id)
-    with jobs.client_chatter_to_stderr():
-        profile = job.download_profile()
+    profile = job.download_profile()
     figures = jobs.profile_summary(profile or {})
     device = jobs.device_label(runner._device)
     row = BenchRow(model=str(runner.model_path), runtime=f"hub {runner.runtime}",

@@ -27,6 +27,7 @@ import pytest
 REAL_SIGNATURES = {
     "Client.__init__": ["self", "config", "profile", "default_project_id", "client_mode"],
     "Client.get_devices": ["self", "name", "os", "attributes"],
+    "Client.set_verbose": ["self", "verbose"],
     "Client.upload_model": ["self", "model", "name", "project"],
     "Client.submit_compile_job": ["self", "model", "device", "name", "input_specs", "options",
                                   "single_compile", "calibration_data", "retry", "project"],
@@ -157,6 +158,9 @@ class Client:
 
     def __init__(self, config=None, profile=None, default_project_id=None, client_mode="library"):
         self._models = itertools.count(1)
+
+    def set_verbose(self, verbose: bool = True) -> None:
+        self.verbose = verbose
 
     def get_devices(self, name: str = "", os: str = "", attributes: str | list[str] | None = None):
         wanted = [attributes] if isinstance(attributes, str) else list(attributes or [])

@@ -114,11 +114,13 @@ def test_onnx_is_compiled_for_the_runtime_asked_and_the_compile_is_recorded(hub_
 
 
 def test_several_devices_run_as_parallel_jobs_into_one_folder_each(hub_client, models, raws, tmp_path):
+    stdout = sys.stdout
     done = cli("hub", "run", models["fp32"], "-i", raws, "-d", S24, "-d", "Snapdragon 8 Elite QRD",
                "-o", tmp_path / "out")
     assert done.exit_code == 0, done.output
     for slug in ("samsung-galaxy-s24-family", "snapdragon-8-elite-qrd"):
         assert len(read_results(tmp_path / "out" / slug)) == 6
+    assert sys.stdout is stdout  # the device threads left the process's stdout as it was
 
 
 def test_profile_gives_bench_rows_with_the_devices_figures(hub_client, models, tmp_path):
