@@ -163,3 +163,12 @@ def test_json_to_a_closed_stdout_is_not_exit_0(tmp_path):
     done = subprocess.run(["bash", "-c", '"$0" -c "$1" >&-', sys.executable, code],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1 and "standard output is closed" in done.stderr
+
+
+@pytest.mark.parametrize("columns", ["0", "abc", "5"])
+def test_a_nonsense_or_tiny_terminal_width_drops_no_row(tmp_path, columns):
+    listing, out = make(tmp_path, ["happy", "sad", "fear"], [3, 4, 2])
+    done = invoke("classify", out, "-i", listing, "--rows", env={"COLUMNS": columns})
+    assert done.exit_code == 0
+    assert all(f"img{i}.png" in done.stdout for i in range(3)), done.stdout
+    assert "accuracy 1.0000 over 3 of 3 results" in done.stdout
