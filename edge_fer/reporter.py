@@ -56,8 +56,10 @@ def set_verbose(verbose: bool) -> None:
 SINK = None  # a callable taking one line of plain text, set by messages_to() (the Python API)
 
 
-# Messages wrap to a terminal's width; in a pipe or a log they stay one line each.
+# Messages wrap to a terminal's width; in a pipe or a log they stay one line each. Control
+# characters in them (a file name holding an escape sequence) are shown escaped.
 def info(message: str) -> None:
+    message = printable(message)
     if SINK is not None:
         SINK(_plain(message))
     elif not QUIET:
@@ -65,6 +67,7 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    message = printable(message)
     if SINK is not None:
         SINK(f"warning: {_plain(message)}")
     else:
@@ -241,9 +244,14 @@ def left_ellipsis(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
+MIN_WIDTH = 48  # narrower than this, a summary table's headers would be cut into pieces
+
+
 def terminal_width() -> int:
-    """The width tables are fitted to: the terminal's (COLUMNS when set), 80 in a pipe."""
-    return Console().width
+    """The width tables are fitted to: the terminal's (COLUMNS when set), 80 in a pipe or when
+    COLUMNS says 0 or nonsense, never less than MIN_WIDTH (rows are never dropped for room)."""
+    width = Console().width
+    return 80 if width <= 0 else max(width, MIN_WIDTH)
 
 
 def table_text(headers: list[str], rows: list[list[str]], *, shrink: int = 0,

@@ -298,8 +298,10 @@ def check_input_list(runner: Runner, input_list: InputList, raw_paths: list[Path
         if differences:
             theirs = ", ".join(f"{what} {value}" for what, value, _ in differences)
             ours = ", ".join(f"{what} {value}" for what, _, value in differences)
-            hint = "" if any(what in ("size", "layout") for what, _, _ in differences) else \
-                " or, if the model takes theirs, say so with --mean/--std/--color"
+            sayable = recorded.input.channels == runner.input_spec.channels and \
+                all(what in ("mean", "std", "color") for what, _, _ in differences)
+            hint = " or, if the model takes theirs, say so with --mean/--std/--color" \
+                if sayable else ""
             raise EdgeFerError(f"{recorded.path}: the raws ({recorded.input.describe()}) have "
                                f"{theirs} but {model.name} takes {ours}; {remake}{hint}")
     input_dtype = raw_dtype_of(input_dtype, recorded)

@@ -215,9 +215,18 @@ def output_spec_of(output_dir: Path, labels: tuple[str, ...] | None = None,
             if len(labels) != recorded.classes:
                 raise EdgeFerError(f"{where}: {len(labels)} labels, but {info.get('model', 'the model')} "
                                    f"gives {recorded.classes} scores")
+            if [n.strip().lower() for n in labels] != \
+                    [n.strip().lower() for n in recorded.labels] and \
+                    not all(n.startswith("class_") for n in recorded.labels):
+                reporter.warn(f"{where}: its labels ({_few(labels)}) replace the model's that "
+                              f"{info.get('model', 'run.json')} recorded ({_few(recorded.labels)})")
             recorded = recorded.with_labels(labels)
         return recorded
     return OutputSpec(labels=labels or LABELS, activation="auto")
+
+
+def _few(labels: tuple[str, ...], shown: int = 4) -> str:
+    return ", ".join(printable(n) for n in labels[:shown]) + (", ..." if len(labels) > shown else "")
 
 
 def classify_output(output_dir: str | Path, input_list: str | Path | None = None, top_k: int = 3,

@@ -163,3 +163,27 @@ def test_json_to_a_closed_stdout_is_not_exit_0(tmp_path):
     done = subprocess.run(["bash", "-c", '"$0" -c "$1" >&-', sys.executable, code],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1 and "standard output is closed" in done.stderr
+
+
+@pytest.mark.parametrize("columns", ["0", "abc", "5"])
+def test_a_nonsense_or_tiny_terminal_width_drops_no_row(tmp_path, columns):
+    listing, out = make(tmp_path, ["happy", "sad", "fear"], [3, 4, 2])
+    done = invoke("classify", out, "-i", listing, "--rows", env={"COLUMNS": columns})
+    assert done.exit_code == 0
+    assert all(f"img{i}.png" in done.stdout for i in range(3)), done.stdout
+    assert "accuracy 1.0000 over 3 of 3 results" in done.stdout
+
+
+def test_labels_given_over_the_recorded_ones_are_a_named_warning(tmp_path):
+    listing, out = make(tmp_path, ["happy", "sad"], [3, 4])
+    (out / "run.json").write_text(json.dumps({"model": "m.onnx", "output_spec": {
+        "name": "output", "labels": list(LABELS), "activation": "probabilities"}}))
+    same = tmp_path / "same.txt"
+    same.write_text("\n".join(name.title() for name in LABELS) + "\n")
+    assert "warning" not in invoke("classify", out, "-i", listing, "--labels", same).output
+    other = tmp_path / "other.txt"
+    other.write_text("\n".join(f"mood{i}" for i in range(7)) + "\n")
+    done = invoke("classify", out, "-i", listing, "--labels", other)
+    assert done.exit_code == 0
+    assert "its labels (mood0, mood1, mood2, mood3, ...) replace the model's that m.onnx " \
+           "recorded (angry, disgust, fear, happy, ...)" in done.output
