@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import statistics
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -26,11 +25,13 @@ from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
-from edge_fer.tensors.rawio import InputList, check_raws, read_image_raw, read_input_list
+from edge_fer.parallel import available_cores
+from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list
 from edge_fer.tensors.results import RESULT_DIR_PATTERN, write_results
 from edge_fer.tensors.spec import InputSpec, OutputSpec, read_spec
 
 RUN_INFO_NAME = "run.json"
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,14 +68,6 @@ class RunTimings:
             if sum(self.batch_latencies_s) > 0 else None,
             "note": self.note,
         }
-
-
-def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 class Runner:
@@ -180,14 +173,13 @@ def _one_line(exc: Exception, limit: int = 400) -> str:
 
 
 def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str, spec: InputSpec,
-                 input_list: InputList | None = None) -> Iterator[tuple[int, list[np.ndarray]]]:
-    """(first line index, images of each line) for groups of lines holding about `batch` images.
-    A raw holding NaN or infinity is an error naming it (and its line of the list)."""
+                 model: str | None = None) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """(first line index, images of each line) for groups of lines holding about `batch` images,
+    each raw read with one open (a raw that is not a whole number of the model's images is an
+    error naming it and `model`)."""
     start, pending, images = 0, [], 0
     for number, path in enumerate(raw_paths):
-        array = read_image_raw(path, input_dtype, spec)
-        where = f" ({input_list.where(number)})" if input_list is not None else ""
-        require_finite(array, str(path), f"raw input{where}")
+        array = read_image_raw(path, input_dtype, spec, model)
         if pending and images + len(array) > batch:
             yield start, pending
             start, pending, images = number, [], 0
@@ -195,6 +187,27 @@ def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str, spec: Inpu
         images += len(array)
     if pending:
         yield start, pending
+
+
+def _read_ahead(chunks: Iterator[T]) -> Iterator[T]:
+    """The chunks, each next one read on a second thread while the caller works on the current
+    one (file reading overlaps inference and writing); a reading error is raised in its turn."""
+    with ThreadPoolExecutor(1, thread_name_prefix="edge-fer-raws") as reader:
+        coming = reader.submit(next, chunks, None)
+        while (chunk := coming.result()) is not None:
+            coming = reader.submit(next, chunks, None)
+            yield chunk
+
+
+def _require_finite_inputs(stacked: np.ndarray, arrays: list[np.ndarray], first: int,
+                           raw_paths: list[Path], input_list: InputList | None) -> None:
+    """A raw holding NaN or infinity is an error naming it (and its line of the list); one check
+    per batch, the culprit looked for only when the batch fails it."""
+    if np.isfinite(stacked).all():
+        return
+    for number, array in enumerate(arrays, start=first):
+        where = f" ({input_list.where(number)})" if input_list is not None else ""
+        require_finite(array, str(raw_paths[number]), f"raw input{where}")
 
 
 def run_input_list(runner: Runner, input_list: str | Path | InputList, output_dir: str | Path,
@@ -226,9 +239,11 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
         with reporter.make_progress() as bar:
             task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
                                 status="")
-            for first, arrays in _line_chunks(raw_paths, batch, input_dtype, runner.input_spec,
-                                              input_list):
+            chunks = _line_chunks(raw_paths, batch, input_dtype, runner.input_spec,
+                                  f"{runner.model_path.name} ({remake_hint(runner)})")
+            for first, arrays in _read_ahead(chunks):
                 stacked = np.concatenate(arrays)
+                _require_finite_inputs(stacked, arrays, first, raw_paths, input_list)
                 for _ in range(warmup):
                     runner.infer(stacked)
                 warmup = 0
@@ -238,10 +253,12 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
                 _require_finite_outputs(runner, probs, arrays, first, raw_paths, input_list)
                 timings.batch_sizes.append(len(stacked))
                 if write:
-                    rows, offset = [], 0
-                    for array in arrays:  # a line holding k images gets k rows in its one Result
-                        rows.append(np.array(probs[offset:offset + len(array)]))
-                        offset += len(array)
+                    rows, offset = probs, 0  # one image per line: row i is Result i
+                    if len(arrays) != len(stacked):
+                        rows = []  # a line holding k images gets k rows in its one Result
+                        for array in arrays:
+                            rows.append(probs[offset:offset + len(array)])
+                            offset += len(array)
                     if writing is not None:
                         writing.result()
                     writing = writer.submit(write_results, folder, rows, start_index=first,
@@ -258,16 +275,19 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
 def check_input_list(runner: Runner, input_list: InputList, raw_paths: list[Path],
                      input_dtype: str) -> None:
     """Before anything runs or is written: the raws were made for this model's input (the spec
-    raw-inputs recorded beside them, and every raw's size), else one line naming both."""
+    raw-inputs recorded beside them), else one line naming both."""
     model = runner.model_path
-    remake = f"make raws for it with: edge-fer raw-inputs IMAGES --model {model}"
     recorded = read_spec(input_list.path.parent)
     # Shape and layout are the file's; colour order and mean/std a file cannot hold, so the
-    # flags raw-inputs was given for them stand.
+    # flags raw-inputs was given for them stand. Each raw's size is checked as it is read.
     if recorded is not None and recorded[0].image_shape != runner.input_spec.image_shape:
         raise EdgeFerError(f"{input_list.path}: raws made for {recorded[0].describe()}, but "
-                           f"{model.name} takes {runner.input_spec.describe()}; {remake}")
-    check_raws(raw_paths, runner.input_spec, input_dtype, f"{model.name} ({remake})")
+                           f"{model.name} takes {runner.input_spec.describe()}; "
+                           f"{remake_hint(runner)}")
+
+
+def remake_hint(runner: Runner) -> str:
+    return f"make raws for it with: edge-fer raw-inputs IMAGES --model {runner.model_path}"
 
 
 def _require_finite_outputs(runner: Runner, probs: np.ndarray, arrays: list[np.ndarray],
