@@ -33,11 +33,16 @@ def test_e2e_prints_both_rates_and_ratio(tflite_model, tmp_path, capsys):
     e2e = load("e2e")
     code = e2e.main(["--model", str(tflite_model), "--images", "70", "--batch", "16",
                      "--work", str(tmp_path / "work"), "--json", str(tmp_path / "e2e.json"),
-                     "--target-rate", "1", "--target-ratio", "0.01"])
+                     "--target-rate", "1", "--target-ratio", "0.01", "--target-cli-rate", "1"])
     out = capsys.readouterr().out
     assert code == 0, out
     figures = json.loads((tmp_path / "e2e.json").read_text())
-    assert figures["product"]["images"] == figures["naive"]["images"] == 70
+    assert figures["product"]["images"] == figures["naive"]["images"] == figures["cli"]["images"] \
+        == 70
+    stages, floors = figures["stage_files_per_s"], figures["floor_files_per_s"]
+    assert f"{'classify (read Result folders)':40} {stages['classify']:9,.0f} " \
+        f"{floors['read_results']:9,.0f}" in out
+    assert f"= {figures['cli']['images_per_s']:,.0f} images/s" in out
     assert figures["labels_identical"] == 70  # both paths give the same labels
     assert f"ratio: {figures['ratio']:.2f}x" in out
     assert f"{figures['product']['images_per_s']:,.0f} images/s" in out
