@@ -8,10 +8,18 @@
   classify (reading the Result folders, joining the manifest).
 - cli: `edge-fer raw-inputs` → `edge-fer run` → `edge-fer classify` as three processes, start-up
   included, timed from the first start to the last exit.
+
+Run alone, it times the three stages in one process, best of --repeats, in wall and CPU seconds
+(CPU: every thread of the process; the inference's own CPU time, measured on the same raws, is
+taken off run's):
+
+    python bench/stages.py --model model.tflite --jpegs /dev/shm/jpegs --work /dev/shm/stages
 """
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import shutil
 import subprocess
 import sys
@@ -112,3 +120,70 @@ def cli_path(folder: Path, work: Path, model: Path, batch: int) -> dict:
     return {"images": images, "seconds": round(total, 3), "images_per_s": images / total,
             "commands_s": seconds,
             "commands": [" ".join(["edge-fer", *arguments]) for arguments in commands.values()]}
+
+
+def best_stage_times(jpegs: Path, work: Path, model: Path, batch: int, repeats: int) -> dict:
+    """Best-of-`repeats` (wall s, CPU s) of raw-inputs, run without load and inference, classify."""
+    from edge_fer.analysis.classify import classify_output
+    from edge_fer.runners import load_runner
+    from edge_fer.runners.base import run_input_list
+    from edge_fer.tensors.raw_inputs import raw_inputs_from_folder
+
+    runner = load_runner(model)
+    best: dict[str, list[float]] = {}
+    images = 0
+    try:
+        for _ in range(repeats):
+            for stale in ("raws", "output"):
+                shutil.rmtree(work / stale, ignore_errors=True)
+            marks = [(time.perf_counter(), time.process_time())]
+            written = raw_inputs_from_folder(jpegs, work / "raws")
+            marks.append((time.perf_counter(), time.process_time()))
+            timings = run_input_list(runner, written.input_list, work / "output", batch=batch)
+            marks.append((time.perf_counter(), time.process_time()))
+            classify_output(work / "output", written.input_list)
+            marks.append((time.perf_counter(), time.process_time()))
+            stacked = np.concatenate(_raws(written.input_list))
+            cpu = time.process_time()
+            for first in range(0, len(stacked), batch):
+                runner.infer(stacked[first:first + batch])
+            inference_cpu = time.process_time() - cpu
+            images = written.written
+            spans = [(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(marks)]
+            spans[1] = (spans[1][0] - sum(timings.batch_latencies_s), spans[1][1] - inference_cpu)
+            for name, (wall, cpu_s) in zip(("raw-inputs", "run (files only)", "classify"), spans):
+                kept = best.setdefault(name, [float("inf"), float("inf")])
+                kept[0], kept[1] = min(kept[0], wall), min(kept[1], cpu_s)
+    finally:
+        runner.close()
+    return {"images": images, "stages": best}
+
+
+def _raws(input_list: Path):
+    from edge_fer.tensors.rawio import read_image_raw, read_input_list
+
+    return [read_image_raw(raw) for raw in read_input_list(input_list).raw_paths()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The file stages, best of --repeats.")
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--jpegs", type=Path, required=True, help="folder of face images")
+    parser.add_argument("--work", type=Path, required=True, help="working folder (tmpfs)")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    from edge_fer import reporter
+
+    reporter.set_quiet(True)
+    with reporter.quiet_native():
+        figures = best_stage_times(args.jpegs, args.work, args.model, args.batch, args.repeats)
+    images = figures["images"]
+    for name, (wall, cpu) in figures["stages"].items():
+        print(f"{name:17} best wall {wall:.3f} s = {images / wall:7,.0f} files/s; CPU {cpu:.3f} s "
+              f"= {images / cpu:7,.0f} files per CPU-second")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

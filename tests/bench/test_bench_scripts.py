@@ -84,3 +84,14 @@ def test_train_throughput_resxs_in_bf16_is_the_same_network_on_both_sides(tmp_pa
 
     # The policy is process-wide: later Keras models in the same process (own-model tests) stay float32.
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_stages_prints_each_file_stage_in_wall_and_cpu_seconds(tflite_model, tmp_path, capsys):
+    e2e, stages = load("e2e"), load("stages")
+    e2e.make_jpegs(tmp_path / "jpegs", 21)
+    code = stages.main(["--model", str(tflite_model), "--jpegs", str(tmp_path / "jpegs"),
+                        "--work", str(tmp_path / "work"), "--repeats", "1", "--batch", "8"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0 and [line.split()[0] for line in lines] == ["raw-inputs", "run", "classify"]
+    assert all("files/s" in line and "files per CPU-second" in line for line in lines)
+    assert len(list((tmp_path / "work" / "output").glob("Result_*"))) == 21
