@@ -7,7 +7,7 @@ colour, layout, normalisation) the same function makes what a model brought from
 
 from __future__ import annotations
 
-import functools
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -141,12 +141,19 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
     raise ImageError(f"unsupported image shape {image.shape}")
 
 
-@functools.lru_cache(maxsize=1)
+_per_thread = threading.local()
+
+
 def _face_detector() -> cv2.CascadeClassifier:
-    cascade = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
-    detector = cv2.CascadeClassifier(str(cascade))
-    if detector.empty():
-        raise EdgeFerError(f"{cascade}: OpenCV Haar cascade missing or unreadable")
+    """The Haar cascade, one per thread (raw-inputs detects faces on several threads, and one
+    CascadeClassifier is not documented as safe to share)."""
+    detector = getattr(_per_thread, "face_detector", None)
+    if detector is None:
+        cascade = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        detector = cv2.CascadeClassifier(str(cascade))
+        if detector.empty():
+            raise EdgeFerError(f"{cascade}: OpenCV Haar cascade missing or unreadable")
+        _per_thread.face_detector = detector
     return detector
 
 
