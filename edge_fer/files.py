@@ -32,14 +32,17 @@ def not_regular(path: str | Path) -> str | None:
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 
 
-def read_regular(path: str | Path, what: str) -> bytes:
+def read_regular(path: str | Path, what: str, reading: str | None = None) -> bytes:
     """A regular file's bytes with one open and no stat by name: open (non-blocking), fstat,
     read, close. Anything else is refused after the open, by what fstat says it is: `<path>: is a
-    FIFO (named pipe), not <what>`; a failed open or read is `<path>: cannot read <what> (why)`."""
+    FIFO (named pipe), not <what>`; a failed open or read is `<path>: cannot read <reading> (why)`
+    (`reading` defaults to `what`; '' gives `cannot read (why)`)."""
+    reading = what if reading is None else reading
+    cannot = f"cannot read {reading} (" if reading else "cannot read ("
     try:
         fd = os.open(path, _READ_FLAGS)
     except (OSError, ValueError) as exc:
-        raise EdgeFerError(f"{path}: cannot read {what} ({failure_reason(exc)})") from None
+        raise EdgeFerError(f"{path}: {cannot}{failure_reason(exc)})") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -54,7 +57,7 @@ def read_regular(path: str | Path, what: str) -> bytes:
             data = b"".join(parts)
         return data
     except OSError as exc:
-        raise EdgeFerError(f"{path}: cannot read {what} ({failure_reason(exc)})") from None
+        raise EdgeFerError(f"{path}: {cannot}{failure_reason(exc)})") from None
     finally:
         os.close(fd)
 

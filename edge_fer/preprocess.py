@@ -44,7 +44,7 @@ class ImageError(EdgeFerError):
 def load_image(path: str | Path) -> np.ndarray:
     """Decode any image OpenCV reads (gray, BGR, BGRA, 8 or 16 bit) without changing its depth."""
     try:
-        data = np.frombuffer(read_regular(path, "an image file"), dtype=np.uint8)
+        data = np.frombuffer(read_regular(path, "an image file", ""), dtype=np.uint8)
     except EdgeFerError as exc:
         raise ImageError(str(exc)) from None
     if data.size == 0:

@@ -63,7 +63,7 @@ def read_image_raw(path: str | Path, dtype: str = "float32", spec=None,
 
     One open per file (files.read_regular); a raw that is not a whole number of images is a
     one-line error naming it, and with `model` (what the raws are fed to) that model's input."""
-    data = read_regular(path, "a raw input file")
+    data = read_regular(path, "a raw input file", "raw input")
     elements = spec.elements if spec is not None else IMAGE_ELEMENTS
     itemsize = np.dtype(dtype).itemsize
     if not data or len(data) % (elements * itemsize):

@@ -153,13 +153,13 @@ def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
     search would choose. Only when it is not there is the folder listed and searched."""
     found: Path | str = os.path.join(folder, f"{tensor_name}.raw")
     try:
-        data = read_regular(found, "a result tensor")
+        data = read_regular(found, "a result tensor", "")
     except EdgeFerError:
         found = _search_output_raw(Path(folder), tensor_name)
         if isinstance(found, str):
             return ResultEntry(index, None, found, Path(folder))
         try:
-            data = read_regular(found, "a result tensor")
+            data = read_regular(found, "a result tensor", "")
         except EdgeFerError as exc:
             return ResultEntry(index, None, str(exc).removeprefix(f"{found}: "), found)
     return _result_entry(index, data, num_classes, found)
