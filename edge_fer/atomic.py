@@ -571,10 +571,19 @@ def staged_dir(path: str | Path, replaceable: Callable[[Path], bool]) -> Iterato
         yield stage.folder
 
 
-def write_plain(path: str | Path, data: bytes) -> None:
-    """Write bytes with no temporary name: only inside a folder `staged_dir` is building."""
-    with open(path, "wb") as handle:
-        handle.write(data)
+_PLAIN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
+def write_plain(path: str | Path, data) -> None:
+    """Write bytes (or any C-contiguous buffer, e.g. a numpy array) with no temporary name: only
+    inside a folder `staged_dir` is building. Three system calls: open, write, close."""
+    fd = os.open(path, _PLAIN_FLAGS, 0o666)
+    try:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def save_figure(figure, path: str | Path) -> Path:

@@ -30,6 +30,40 @@ def not_regular(path: str | Path) -> str | None:
     return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 
+# A FIFO opens at once with O_NONBLOCK (no writer needed) and a terminal does not become ours.
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+
+
+def read_regular(path: str | Path, what: str, reading: str | None = None) -> bytes:
+    """A regular file's bytes with one open and no stat by name: open (non-blocking), fstat,
+    read, close. Anything else is refused after the open, by what fstat says it is: `<path>: is a
+    FIFO (named pipe), not <what>`; a failed open or read is `<path>: cannot read <reading> (why)`
+    (`reading` defaults to `what`; '' gives `cannot read (why)`)."""
+    reading = what if reading is None else reading
+    cannot = f"cannot read {reading} (" if reading else "cannot read ("
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except (OSError, ValueError) as exc:
+        raise EdgeFerError(f"{path}: {cannot}{failure_reason(exc)})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((kind for test, kind in _KINDS if test(info.st_mode)), "not a regular file")
+            raise EdgeFerError(f"{path}: is {kind}, not {what}")
+        size = info.st_size
+        data = os.read(fd, size + 1)  # one read: a regular file gives all it holds
+        if len(data) != size:  # a short read, or a file that changed size: read to its end
+            parts = [data]
+            while part := os.read(fd, max(size, 1 << 16)):
+                parts.append(part)
+            data = b"".join(parts)
+        return data
+    except OSError as exc:
+        raise EdgeFerError(f"{path}: {cannot}{failure_reason(exc)})") from None
+    finally:
+        os.close(fd)
+
+
 def require_regular(path: str | Path, what: str) -> None:
     """Refuse, before anything opens it, a path that exists but is not a regular file: `<path>: is
     a FIFO (named pipe), not an input list` (a missing file is left to the caller's own message).

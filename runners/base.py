@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -26,11 +26,13 @@ from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
-from edge_fer.tensors.rawio import InputList, check_raws, read_image_raw, read_input_list
+from edge_fer.parallel import available_cores
+from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list
 from edge_fer.tensors.results import RESULT_DIR_PATTERN, write_results
 from edge_fer.tensors.spec import InputSpec, OutputSpec, RecordedSpec, read_recorded_spec
 
 RUN_INFO_NAME = "run.json"
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,14 +69,6 @@ class RunTimings:
             if sum(self.batch_latencies_s) > 0 else None,
             "note": self.note,
         }
-
-
-def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 class Runner:
@@ -187,38 +181,66 @@ def _one_line(exc: Exception, limit: int = 400) -> str:
 
 
 def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str, spec: InputSpec,
-                 input_list: InputList | None = None, per_raw: int | None = None
+                 model: str | None = None, per_raw: int | None = None
                  ) -> Iterator[tuple[int, list[np.ndarray]]]:
     """(first line index, images of each line) for groups of lines holding about `batch` images
-    (`per_raw` images in each raw when given). A raw holding NaN or infinity is an error naming
-    it (and its line of the list)."""
+    (`per_raw` images in each raw when given), each raw read with one open (a raw of another
+    size is an error naming it and `model`). The raws' folders are checked once per group: one
+    rewritten under the run (raw-inputs swaps its folder whole) stops it."""
     start, pending, images = 0, [], 0
-    recorded = [_identity(path) for path in raw_paths]  # before any is read
+    folders = {path.parent for path in raw_paths}
+    recorded = {folder: _identity(folder) for folder in folders}  # before any raw is read
     for number, path in enumerate(raw_paths):
-        array = read_image_raw(path, input_dtype, spec, per_raw)
-        if _identity(path) != recorded[number]:
-            raise EdgeFerError(f"{path}: changed while this run read its inputs (rewritten by "
-                               f"another command, e.g. raw-inputs); stopped, the old output "
-                               f"kept: run again once the inputs are written")
-        where = f" ({input_list.where(number)})" if input_list is not None else ""
-        require_finite(array, str(path), f"raw input{where}")
+        array = read_image_raw(path, input_dtype, spec, per_raw, model)
         if pending and images + len(array) > batch:
+            _check_unchanged(recorded)
             yield start, pending
             start, pending, images = number, [], 0
         pending.append(array)
         images += len(array)
     if pending:
+        _check_unchanged(recorded)
         yield start, pending
 
 
-def _identity(path: Path) -> tuple[int, int, int, int] | None:
-    """What says a file is still the one a run started with (a rewrite by rename changes the
-    inode; one in place, the size or mtime)."""
+def _check_unchanged(recorded: dict[Path, tuple | None]) -> None:
+    for folder, identity in recorded.items():
+        if _identity(folder) != identity:
+            raise EdgeFerError(f"{folder}: changed while this run read its inputs (rewritten by "
+                               f"another command, e.g. raw-inputs); stopped, the old output "
+                               f"kept: run again once the inputs are written")
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """What says a folder is still the one a run started with: raw-inputs replaces its folder
+    whole (renamed in, so a new inode at the path). Not the mtime: a run may write its own output
+    folder inside the raws' one."""
     try:
-        info = os.stat(path)
+        info = os.stat(folder)
     except OSError:
         return None
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+    return info.st_dev, info.st_ino
+
+
+def _read_ahead(chunks: Iterator[T]) -> Iterator[T]:
+    """The chunks, each next one read on a second thread while the caller works on the current
+    one (file reading overlaps inference and writing); a reading error is raised in its turn."""
+    with ThreadPoolExecutor(1, thread_name_prefix="edge-fer-raws") as reader:
+        coming = reader.submit(next, chunks, None)
+        while (chunk := coming.result()) is not None:
+            coming = reader.submit(next, chunks, None)
+            yield chunk
+
+
+def _require_finite_inputs(stacked: np.ndarray, arrays: list[np.ndarray], first: int,
+                           raw_paths: list[Path], input_list: InputList | None) -> None:
+    """A raw holding NaN or infinity is an error naming it (and its line of the list); one check
+    per batch, the culprit looked for only when the batch fails it."""
+    if np.isfinite(stacked).all():
+        return
+    for number, array in enumerate(arrays, start=first):
+        where = f" ({input_list.where(number)})" if input_list is not None else ""
+        require_finite(array, str(raw_paths[number]), f"raw input{where}")
 
 
 def run_input_list(runner: Runner, input_list: str | Path | InputList, output_dir: str | Path,
@@ -250,9 +272,11 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
         with reporter.make_progress() as bar:
             task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
                                 status="")
-            for first, arrays in _line_chunks(raw_paths, batch, input_dtype, runner.input_spec,
-                                              input_list, per_raw):
+            chunks = _line_chunks(raw_paths, batch, input_dtype, runner.input_spec,
+                                  f"{runner.model_path.name} ({remake_hint(runner)})", per_raw)
+            for first, arrays in _read_ahead(chunks):
                 stacked = np.concatenate(arrays)
+                _require_finite_inputs(stacked, arrays, first, raw_paths, input_list)
                 for _ in range(warmup):
                     runner.infer(stacked)
                 warmup = 0
@@ -262,10 +286,12 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
                 _require_finite_outputs(runner, probs, arrays, first, raw_paths, input_list)
                 timings.batch_sizes.append(len(stacked))
                 if write:
-                    rows, offset = [], 0
-                    for array in arrays:  # a line holding k images gets k rows in its one Result
-                        rows.append(np.array(probs[offset:offset + len(array)]))
-                        offset += len(array)
+                    rows, offset = probs, 0  # one image per line: row i is Result i
+                    if len(arrays) != len(stacked):
+                        rows = []  # a line holding k images gets k rows in its one Result
+                        for array in arrays:
+                            rows.append(probs[offset:offset + len(array)])
+                            offset += len(array)
                     if writing is not None:
                         writing.result()
                     writing = writer.submit(write_results, folder, rows, start_index=first,
@@ -286,10 +312,10 @@ def check_input_list(runner: Runner, input_list: InputList, raw_paths: list[Path
     headers ask for exist in the model; the spec raw-inputs recorded beside the list
     (input_spec.json: size, colour, layout, mean, std, storage dtype) is the model's; every raw
     holds exactly the model's batch of images (one for a model of any batch: a raw of 18,432
-    bytes is a float64 image, not two float32 ones). Returns the raws' storage dtype
+    bytes is a float64 image, not two float32 ones; checked as each is read). Returns the raws' storage dtype
     (`input_dtype`, else the recorded one, else float32) and the images per raw."""
     model = runner.model_path
-    remake = f"make raws for it with: edge-fer raw-inputs IMAGES --model {model}"
+    remake = remake_hint(runner)
     if not runner.tool_reads_list:
         check_list_names(input_list, runner.input_spec.name, runner.output_spec.name, model.name)
     recorded = read_recorded_spec(input_list.path.parent)
@@ -305,8 +331,7 @@ def check_input_list(runner: Runner, input_list: InputList, raw_paths: list[Path
             raise EdgeFerError(f"{recorded.path}: the raws ({recorded.input.describe()}) have "
                                f"{theirs} but {model.name} takes {ours}; {remake}{hint}")
     input_dtype = raw_dtype_of(input_dtype, recorded)
-    per_raw = runner.input_spec.batch or 1
-    check_raws(raw_paths, runner.input_spec, input_dtype, f"{model.name} ({remake})", per_raw)
+    per_raw = runner.input_spec.batch or 1  # checked as each raw is read (one open, no stat)
     return input_dtype, per_raw
 
 
@@ -363,6 +388,10 @@ def check_list_names(input_list: InputList, input_name: str, output_name: str,
                 raise EdgeFerError(f"{input_list.path}: the {mark!r} header asks for output "
                                    f"{name!r}, but running {model} writes only its output "
                                    f"{output_name!r} (name that one or drop the line)")
+
+
+def remake_hint(runner: Runner) -> str:
+    return f"make raws for it with: edge-fer raw-inputs IMAGES --model {runner.model_path}"
 
 
 def _require_finite_outputs(runner: Runner, probs: np.ndarray, arrays: list[np.ndarray],
