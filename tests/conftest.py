@@ -18,6 +18,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_FER2013 = REPO_ROOT.parent / "shared" / "data" / "fer2013"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tensorflow_before_qnn():
+    """TensorFlow loaded (and its regex kernel run once, edge_fer.platform.qnn.guard_tensorflow)
+    before any test opens a QNN HTP session: after one, TensorFlow's first regex match segfaults
+    the process, so the suite would pass or crash by the order its tests run in."""
+    import tensorflow as tf  # noqa: F401
+
+    from edge_fer.platform.qnn import guard_tensorflow
+
+    guard_tensorflow()
+
+
 @pytest.fixture(scope="session")
 def fer2013_dir() -> Path:
     """../shared/data/fer2013 beside the repo (CI has it); skip where it is absent."""
