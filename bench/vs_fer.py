@@ -68,7 +68,7 @@ def runnable_model(model: str, csv: Path, work: Path) -> Path:
         raise EdgeFerError(f"{path}: no such model file")
     if path.suffix != ".pb":
         return path
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
 
     report = convert_model(ConvertRequest(model=path, target="tflite", precision="int8",
                                           calib=str(csv), calib_count=200, dynamic_batch=True,

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_fer import reporter
-from edge_fer.convert.base import ConvertJob, manifest_path
+from edge_fer.converters.base import ConvertJob, manifest_path
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.reporter import native_stdout_to_stderr
 
@@ -51,7 +51,7 @@ CALIBRATED = ("int8", "w8a16")     # precisions that read --calib
 @dataclass(frozen=True)
 class Target:
     name: str
-    module: str                   # edge_fer.convert.<module>
+    module: str                   # edge_fer.converters.<module>
     suffix: str
     precisions: tuple[str, ...]
     options: tuple[str, ...]      # target-only options it takes (ConvertRequest field names)
@@ -59,7 +59,7 @@ class Target:
     default_precision: str = "fp32"   # when --precision is not given
 
     def _module(self):
-        return importlib.import_module(f"edge_fer.convert.{self.module}")
+        return importlib.import_module(f"edge_fer.converters.{self.module}")
 
     def missing(self, job: ConvertJob) -> str | None:
         return self._module().missing(job)
@@ -200,7 +200,7 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
     `missing_tool` (exit 3) after the commands that would have run. `all`: every target whose
     tools are present is converted; the others are listed as skipped, failures as failed.
     """
-    from edge_fer.convert.source import load_source
+    from edge_fer.converters.source import load_source
 
     targets, precision = _validate(request)
     out_dir = Path(request.out_dir) if request.out_dir else Path(request.model).parent
@@ -249,7 +249,7 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
 def _frozen_row(source, job: ConvertJob, dry_run: bool) -> Result:
     """A Keras file or SavedModel is frozen first into frozen/<stem>.pb, which every target
     converts (and which snpe-tensorflow-to-dlc is given)."""
-    from edge_fer.convert.source import write_frozen
+    from edge_fer.converters.source import write_frozen
     from edge_fer.files import sha256_path
 
     commands = [source.frozen_facts["api"]]
@@ -263,7 +263,7 @@ def _frozen_row(source, job: ConvertJob, dry_run: bool) -> Result:
 def _run_target(target: Target, job: ConvertJob, dry_run: bool) -> list[Result]:
     """Plan the target (its checks run here, before any tool); convert unless it cannot run
     here or this is a dry run, in which case list what would run."""
-    from edge_fer.convert.base import produce
+    from edge_fer.converters.base import produce
 
     steps = target.plan(job)
     why_not = target.missing(job)

@@ -107,7 +107,7 @@ class ConvertJob:
 
     def calibration(self):
         """The calibration samples (loaded once, on first use)."""
-        from edge_fer.convert.calibration import load_calibration
+        from edge_fer.converters.calibration import load_calibration
 
         if self._calibration is None:
             self._calibration = load_calibration(self.calib, self.calib_count, self.input_spec)
@@ -115,7 +115,7 @@ class ConvertJob:
 
     def checks(self):
         """The inputs and TF reference outputs every artifact is compared with (loaded once)."""
-        from edge_fer.convert.verify import load_checks
+        from edge_fer.converters.verify import load_checks
 
         if self._checks is None:
             self._checks = load_checks(self)

@@ -18,7 +18,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_fer.convert.base import ConvertJob, Step
+from edge_fer.converters.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError
 
 TARGET = "tflite"
@@ -155,7 +155,7 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
     import tensorflow as tf
 
     from edge_fer.analysis.inspect_artifacts import inspect_tflite
-    from edge_fer.convert.verify import compare
+    from edge_fer.converters.verify import compare
 
     converter = converter_for(job, flavour)
     try:

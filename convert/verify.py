@@ -36,7 +36,7 @@ def load_checks(job) -> Checks | None:
     is decided here, once, from the graph's own outputs."""
     import dataclasses
 
-    from edge_fer.convert.calibration import load_check_samples
+    from edge_fer.converters.calibration import load_check_samples
     from edge_fer.tensors.spec import looks_like_probabilities
     from edge_fer.training.freeze import frozen_outputs
 

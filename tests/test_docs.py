@@ -36,3 +36,26 @@ def test_readme_links_to_files_of_the_repository_resolve():
     assert "docs/calibration.md" in local
     missing = [t for t in local if not (REPO_ROOT / t).exists()]
     assert not missing, missing
+
+
+def python_blocks(page: Path) -> list[str]:
+    import re
+
+    return re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+def test_the_api_page_s_examples_run_as_written(tmp_path, monkeypatch, capsys):
+    """docs/api.md's examples, in order, in one namespace, in an empty folder; then what they
+    printed is checked against what the page says they print."""
+    blocks = python_blocks(REPO_ROOT / "docs" / "api.md")
+    assert len(blocks) >= 4
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__docs__"}
+    for block in blocks:
+        exec(compile(block, "docs/api.md", "exec"), namespace)  # noqa: S102 - our own page
+    printed = capsys.readouterr().out
+    assert "RawInputs(input_list='raws/input_list.txt', written=14, labelled=14, skipped=0)" in printed
+    assert "Classification(output_dir='runs/run/best', images=14, scored=14, accuracy=" in printed
+    assert "['model/tflite/model.tflite']" in printed and "(2, 7)" in printed
+    assert namespace["found"].frames == 1
+    assert "np." not in printed

@@ -226,7 +226,7 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
 
 def read_manifest(model: Path) -> dict | None:
     """The converter's `<name>.json` beside a converted model (CONVENTIONS: Artifacts)."""
-    from edge_fer.convert.base import manifest_path
+    from edge_fer.converters.base import manifest_path
 
     path = manifest_path(model)
     require_regular(path, "a model's manifest")

@@ -11,7 +11,7 @@ import typer
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
 from edge_fer.commands.options import Color, choice, plain
-from edge_fer.convert import ALL, PRECISIONS, TARGETS
+from edge_fer.converters import ALL, PRECISIONS, TARGETS
 
 Target = choice("Target", [t.name for t in TARGETS] + [ALL])
 Precision = choice("Precision", PRECISIONS)
@@ -101,7 +101,7 @@ def _print_table(report) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from edge_fer.convert import ALL_DEFAULT_PRECISION
+    from edge_fer.converters import ALL_DEFAULT_PRECISION
 
     targets_help = "; ".join(f"{t.name} ({', '.join(t.precisions)}): {t.summary}" for t in TARGETS)
     own_defaults = ", ".join(f"{t.name}: {t.default_precision}" for t in TARGETS
@@ -165,7 +165,7 @@ def register(app: typer.Typer) -> None:
                                           "Only for files you trust; off: such files are refused."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     ) -> None:
-        from edge_fer.convert import ConvertRequest, convert_model
+        from edge_fer.converters import ConvertRequest, convert_model
         from edge_fer.errors import EdgeFerError, ToolMissingError
         from edge_fer.training.pretrained import model_or_default, names_shipped_model
 

@@ -90,8 +90,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no rows; "
                                      "--format json adds them)."),
     ) -> None:
-        from edge_fer.predict.pipeline import predict as run_predict
-        from edge_fer.predict.pipeline import rows_csv
+        from edge_fer.prediction.pipeline import predict as run_predict
+        from edge_fer.prediction.pipeline import rows_csv
 
         output_format(as_json, fmt)  # --json with --format csv/table: a usage error, up front
         fmt = fmt or Format.table

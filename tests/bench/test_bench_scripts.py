@@ -21,7 +21,7 @@ def load(name: str):
 
 @pytest.fixture(scope="module")
 def tflite_model(frozen_model, tmp_path_factory) -> Path:
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
 
     report = convert_model(ConvertRequest(model=frozen_model, target="tflite", precision="fp32",
                                           out_dir=tmp_path_factory.mktemp("e2e_model"),

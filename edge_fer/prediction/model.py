@@ -32,7 +32,7 @@ def cache_dir() -> Path:
 
 def converted_model(graph: Path, runtime: str) -> Path:
     """`graph` (.pb) as the int8 model `runtime` runs fastest, converted once and cached."""
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
     from edge_fer.files import sha256_file
 
     target, precision, relative = CONVERTED[runtime]

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from edge_fer.errors import EdgeFerError
-from edge_fer.predict.detect import Box
+from edge_fer.prediction.detect import Box
 
 # One BGR colour per class (FER2013 order; more classes cycle).
 COLORS = ((40, 40, 220), (40, 140, 40), (160, 60, 160), (40, 200, 240), (200, 120, 40),

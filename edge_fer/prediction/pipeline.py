@@ -25,10 +25,10 @@ from edge_fer import reporter
 from edge_fer.atomic import atomic_write_bytes, atomic_write_text, staged_dir, write_plain
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
-from edge_fer.predict.annotate import VIDEO_SUFFIX, VideoOut, draw_face, plot_emotions
-from edge_fer.predict.detect import Box, load_detector
-from edge_fer.predict.sources import Frame, Source, open_source
-from edge_fer.predict.track import Tracker
+from edge_fer.prediction.annotate import VIDEO_SUFFIX, VideoOut, draw_face, plot_emotions
+from edge_fer.prediction.detect import Box, load_detector
+from edge_fer.prediction.sources import Frame, Source, open_source
+from edge_fer.prediction.track import Tracker
 from edge_fer.preprocess import preprocess
 
 ANNOTATED_DIR = "annotated"
@@ -171,7 +171,7 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
     """Run the whole loop on `source`; write annotated images/video, plot, rows and summary into
     out_dir (None: report only). `input_flags`: what the user says of the model's input where
     its file and manifest do not (mean/std/colour of a model brought from elsewhere)."""
-    from edge_fer.predict.model import resolve_model
+    from edge_fer.prediction.model import resolve_model
     from edge_fer.runners import load_runner
 
     if not 0.0 <= smooth < 1.0:

@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
-from edge_fer.predict.detect import Box, load_detector
-from edge_fer.predict.pipeline import predict
-from edge_fer.predict.scenes import background, moving_faces, paste, sample_faces, write_video
+from edge_fer.prediction.detect import Box, load_detector
+from edge_fer.prediction.pipeline import predict
+from edge_fer.prediction.scenes import background, moving_faces, paste, sample_faces, write_video
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_DIR = REPO_ROOT.parent / "shared" / "data" / "fer2013" / "sample"
@@ -180,7 +180,7 @@ def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_pat
 
 
 def test_tracker_keeps_ids_across_overlapping_boxes_and_classify_every_reuses_results():
-    from edge_fer.predict.track import Tracker
+    from edge_fer.prediction.track import Tracker
 
     tracker = Tracker(smooth=0.5)
     first = tracker.assign([Box(0, 0, 10, 10), Box(50, 50, 60, 60)])
@@ -196,7 +196,7 @@ def test_tracker_keeps_ids_across_overlapping_boxes_and_classify_every_reuses_re
 
 
 def test_blazeface_anchor_tables_match_the_models_outputs():
-    from edge_fer.predict.detect import BLAZEFACE_MODELS, ssd_anchors
+    from edge_fer.prediction.detect import BLAZEFACE_MODELS, ssd_anchors
 
     assert len(ssd_anchors(BLAZEFACE_MODELS["blazeface"])) == 896
     assert len(ssd_anchors(BLAZEFACE_MODELS["blazeface-full"])) == 2304
@@ -205,7 +205,7 @@ def test_blazeface_anchor_tables_match_the_models_outputs():
 
 
 def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_path, monkeypatch):
-    from edge_fer.predict import model as predict_model
+    from edge_fer.prediction import model as predict_model
     from edge_fer.training.pretrained import default_model
 
     monkeypatch.setenv("EDGE_FER_CACHE", str(tmp_path))
@@ -217,7 +217,7 @@ def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_p
         path.parent.mkdir(parents=True)
         path.write_bytes(b"tflite")
 
-    monkeypatch.setattr("edge_fer.convert.convert_model", fake_convert)
+    monkeypatch.setattr("edge_fer.converters.convert_model", fake_convert)
     first, runtime = predict_model.resolve_model(None, None)
     again, _ = predict_model.resolve_model(None, "tflite")
     assert first == again and runtime == "tflite" and len(converted) == 1

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge_fer.predict.detect import Box
+from edge_fer.prediction.detect import Box
 
 MIN_IOU = 0.3          # a box overlapping a track's last box this much continues it
 MAX_MISSED = 5         # frames a track survives without a face before it is dropped
