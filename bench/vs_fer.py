@@ -20,7 +20,8 @@ that folder on its path. Its FER class needs nothing else edge-fer's environment
     python bench/vs_fer.py --model tiny --data ../shared/data/fer2013/fer2013.csv.gz [--count 3589]
 
 Rates are images / wall seconds from model load to the last label (imports excluded for both).
-Exit 0 when edge-fer reaches --target-rate images/s, 1 when not; the figures are printed either way.
+With --target-rate N it exits 1 when edge-fer stays below N images/s (the figures are printed
+either way); without it, 0 once measured.
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fer-site", type=Path, default=FER_SITE,
                         help="folder the fer package is installed in (make bench-fer-env)")
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: temporary)")
-    parser.add_argument("--target-rate", type=float, default=3000.0, help="edge-fer images/s goal")
+    parser.add_argument("--target-rate", type=float, default=None,
+                        help="edge-fer images/s goal: exit 1 when missed (default: no goal)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--fer-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--fer-out", type=Path, help=argparse.SUPPRESS)
@@ -203,9 +205,10 @@ def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
           f"{theirs['images']} images in {theirs['seconds']:.2f} s = {theirs_rate:,.0f} images/s, "
           f"accuracy {theirs_accuracy:.2%}" + (f", {theirs['unlabelled']} without a label"
                                                 if theirs["unlabelled"] else ""))
-    met = ours["images_per_s"] >= args.target_rate
-    print(f"edge-fer / fer: {ours['images_per_s'] / theirs_rate:.2f}x; target ≥ {args.target_rate:,.0f} "
-          f"images/s {'MET' if met else 'MISSED'}")
+    met = args.target_rate is None or ours["images_per_s"] >= args.target_rate
+    goal = ("" if args.target_rate is None else
+            f"; target ≥ {args.target_rate:,.0f} images/s {'MET' if met else 'MISSED'}")
+    print(f"edge-fer / fer: {ours['images_per_s'] / theirs_rate:.2f}x{goal}")
     if args.json:
         from edge_fer.atomic import atomic_write_text
 

@@ -77,3 +77,10 @@ def test_train_throughput_resxs_in_bf16_is_the_same_network_on_both_sides(tmp_pa
 
     # The policy is process-wide: later Keras models in the same process (own-model tests) stay float32.
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_e2e_without_goals_exits_0_as_the_readme_runs_it(tflite_model, capsys):
+    e2e = load("e2e")
+    code = e2e.main(["--model", str(tflite_model), "--images", "14"])
+    out = capsys.readouterr().out
+    assert code == 0 and "images/s" in out and "MISSED" not in out and "targets" not in out
