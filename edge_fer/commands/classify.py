@@ -13,9 +13,9 @@ from edge_fer.commands.options import choice, output_format
 EXAMPLE = """
 Example:
 
-  edge-fer classify output/ --input-list raws/input_list.txt --plot cm.png
+  edge-fer classify runs/run/int8 --input-list raws/input_list.txt --plot cm.png
 
-  edge-fer classify snpe_output/ --input-list raws/input_list.txt --format json --out labels.json
+  edge-fer classify runs/run/snpe --input-list raws/input_list.txt --format json --out labels.json
 """
 FORMATS = ("table", "csv", "json")
 Format = choice("Format", FORMATS)

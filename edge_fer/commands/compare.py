@@ -13,7 +13,7 @@ Example:
 
   edge-fer compare model.pb model.tflite model_int8.tflite model.onnx -i raws/input_list.txt
 
-  edge-fer compare model.pb snpe_output/ --input-list raws/input_list.txt --json
+  edge-fer compare model.pb runs/run/snpe --input-list raws/input_list.txt --json
 """
 
 

@@ -19,9 +19,9 @@ Precision = choice("Precision", PRECISIONS)
 EXAMPLE = """
 Examples:
 
-  edge-fer convert model.pb --target dlc --precision int8 --calib raws/input_list.txt --soc sm8650
+  edge-fer convert model.pb --target dlc --precision int8 --calib raws/input_list.txt --soc sm8650    (SNPE SDK)
 
-  edge-fer convert model.pb --target qnn --soc sm8650
+  edge-fer convert model.pb --target qnn --soc sm8650    (the qnn extra)
 
   edge-fer convert model.pb --target all --out exported/
 
@@ -29,11 +29,11 @@ Examples:
 
   edge-fer convert --target qnn --soc sm8650    (the shipped model, into ./qnn/)
 
-  edge-fer convert other.pb --input input_1 --input-shape 1,64,64,1 --output Identity --mean 0.5 --std 0.5 --target dlc
+  edge-fer convert other.pb --input input_1 --input-shape 1,64,64,1 --output Identity --mean 0.5 --std 0.5 --target tflite
 
   edge-fer convert mini_xception.keras --target tflite --labels labels8.txt
 
-  edge-fer convert model.pb --target qnn --precision fp16 --soc sm8650    (or w8a16: 16-bit activations)
+  edge-fer convert model.pb --target qnn --precision fp16 --soc sm8650    (qnn extra; or w8a16: 16-bit activations)
 
 Files, one folder per target under --out (default: beside the model), for model.pb: dlc/model.dlc, dlc/model_int8.dlc; tflite/model.tflite, tflite/model_fp16.tflite, tflite/model_int8.tflite (int8 in/out), tflite/model_int8_float_io.tflite (float in/out); onnx/model.onnx, onnx/model_int8.onnx (QDQ); qnn/model_qnn.onnx (QDQ for QNN; w8a16: model_qnn_w8a16.onnx; fp16: model_qnn_fp16.onnx), qnn/model_qnn_sm8650_ctx.onnx (+ _qnn.bin) per SoC (model_qnn_w8a16_sm8650_ctx.onnx, ...). int8 DLC and ONNX also write the fp32 file they quantize. Each file <name>.<ext> gets a manifest <name>.json beside it (source sha256, exact command, tensors, calibration, check against the TF graph), and each folder a labels.txt.
 
@@ -103,27 +103,29 @@ def _print_table(report) -> None:
 def register(app: typer.Typer) -> None:
     from edge_fer.converters import ALL_DEFAULT_PRECISION
 
-    targets_help = "; ".join(f"{t.name} ({', '.join(t.precisions)}): {t.summary}" for t in TARGETS)
     own_defaults = ", ".join(f"{t.name}: {t.default_precision}" for t in TARGETS
                              if t.default_precision != ALL_DEFAULT_PRECISION)
 
+    targets_text = "\n\n".join(f"{t.name} ({', '.join(t.precisions)}): {t.summary}." for t in TARGETS)
+
     @app.command("convert", help="Convert a frozen graph to SNPE DLC, TFLite, ONNX and QNN "
                  "HTP models, each written atomically with a .json manifest and labels.txt.\n"
-                 + EXAMPLE)
+                 + EXAMPLE, epilog="Targets (precisions):\n\n" + targets_text
+                 + "\n\nall: every target this install has the tools for.\n\n"
+                 f"--precision default: {ALL_DEFAULT_PRECISION}; a single --target "
+                 f"{own_defaults}. --target all converts at one precision.\n\n"
+                 "--soc: int8 (qnn: also w8a16, fp16) for these Snapdragon SoCs' HTP, e.g. "
+                 "sm8650; qnn compiles a context model per SoC, dlc runs snpe-dlc-quantize "
+                 "--enable_htp --htp_socs.")
     @reports_errors
     def convert(
-        model: Path = typer.Argument(None, help="Frozen graph (.pb; edge-fer freeze's, or any "
-                                     "other with --input/--output where it has more than one), "
-                                     "a Keras file (.keras, .h5), a SavedModel folder, or a "
-                                     "shipped model's name (edge-fer models). Default: the "
-                                     "shipped FER2013 model `best`, converted into the current "
-                                     "folder."),
-        target: Target = typer.Option(..., "--target", "-t", help=f"{targets_help}; all: every target whose tools are here."),
+        model: Path = typer.Argument(None, help="A frozen .pb, a Keras file, a SavedModel "
+                                     "folder or a shipped model's name (default: best)."),
+        target: Target = typer.Option(..., "--target", "-t", help="What to convert to (see "
+                                      "Targets below)."),
         precision: Precision = typer.Option(None, "--precision", "-p",
-                                            help="Per target: see --target. "
-                                      f"Default: {ALL_DEFAULT_PRECISION}; a single --target {own_defaults}. "
-                                      f"--target all converts at one precision: without "
-                                      f"--precision int8 it lists qnn as skipped."),
+                                            help="fp32, fp16, int8 or w8a16, as the target "
+                                            "offers (see below)."),
         calib: str = typer.Option(None, "--calib", help="int8 calibration: SNPE input list "
                                   "(.txt) or data-set spec; default: built-in synthetic faces."),
         calib_count: int = typer.Option(100, "--calib-count", min=1, help="Calibration images taken "
@@ -137,10 +139,9 @@ def register(app: typer.Typer) -> None:
                                      "flag names)."),
         dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="onnx, tflite: free batch "
                                            "dimension (default: the graph's fixed batch)."),
-        socs: list[str] = typer.Option(None, "--soc", "--htp-socs", help="int8 (qnn: also w8a16, fp16) for these "
-                                       "Snapdragon SoCs' HTP, e.g. sm8650 (repeat it or give "
-                                       "a comma-separated list). qnn: a compiled context model "
-                                       "per SoC; dlc: snpe-dlc-quantize --enable_htp --htp_socs."),
+        socs: list[str] = typer.Option(None, "--soc", "--htp-socs", metavar="<soc>",
+                                       help="Compile for these Snapdragon SoCs, e.g. sm8650 "
+                                       "(repeat it or give a list; see below)."),
         verify_count: int = typer.Option(200, "--verify-count", min=0, help="Check each TFLite/ONNX "
                                          "file against the TF graph on this many inputs "
                                          "(0: no check)."),

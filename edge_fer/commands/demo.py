@@ -11,7 +11,7 @@ from edge_fer.commands import reports_errors
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo", epilog="Example: edge-fer demo --out runs/demo")
+    @app.command("demo", epilog="Example:\n\n  edge-fer demo --out runs/demo/quick --epochs 1 --faces-per-class 4")
     @reports_errors
     def demo(
         out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Folder for the run, model, faces, raws and outputs."),

@@ -94,7 +94,9 @@ def register(app: typer.Typer) -> None:
                         no_args_is_help=True)
     app.add_typer(group, name="device-bench")
 
-    @group.command("snpe", help=SNPE_HELP)
+    @group.command("snpe", help=SNPE_HELP + "\n\n--perf-profile: "
+                   + ", ".join(p.value for p in PerfProfile) + ".",
+                   short_help="Benchmark a DLC on a device with snpe-net-run.")
     @reports_errors
     def snpe(
         dlc: Path = typer.Argument(..., help="The DLC to run (edge-fer convert --target dlc)."),
@@ -110,7 +112,8 @@ def register(app: typer.Typer) -> None:
         iterations: int = typer.Option(10, "--iterations", "-n", min=1, help="snpe-net-run "
                                        "runs per runtime."),
         perf_profile: PerfProfile = typer.Option("high_performance", "--perf-profile",
-                                                 help="snpe-net-run --perf_profile."),
+                                                 metavar="<profile>",
+                                                 help="snpe-net-run --perf_profile (see below)."),
         device: str = typer.Option(None, "--device", help="adb serial (default: the only "
                                    "device)."),
         reference: Path = typer.Option(None, "--reference", help="Host model for the label "
@@ -128,7 +131,8 @@ def register(app: typer.Typer) -> None:
                                       iterations, plain(perf_profile), device, reference)
         _finish(summaries, out, "snpe_device_bench", min_agreement, as_json)
 
-    @group.command("tflite", help=TFLITE_HELP)
+    @group.command("tflite", help=TFLITE_HELP,
+                   short_help="Benchmark a .tflite on a device with benchmark_model.")
     @reports_errors
     def tflite(
         model: Path = typer.Argument(..., help="The .tflite to run."),

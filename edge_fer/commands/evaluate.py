@@ -24,8 +24,9 @@ SHOWN_PROBLEMS = 20  # bad rows listed one by one; the count says how many in al
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("evaluate", epilog="Examples: edge-fer evaluate model_int8.tflite --data fer2013.csv.gz "
-                 "--split PublicTest; edge-fer evaluate --data fer2013.csv.gz (the shipped model)")
+    @app.command("evaluate", epilog="Examples:\n\n"
+                 "  edge-fer evaluate model_int8.tflite --data fer2013.csv --split PublicTest\n\n"
+                 "  edge-fer evaluate --data fer2013.csv    (the shipped model)")
     @reports_errors
     def evaluate(
         context: typer.Context,

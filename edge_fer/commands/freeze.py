@@ -15,8 +15,10 @@ Checkpoint = choice("Checkpoint", CHECKPOINTS)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("freeze", epilog="Example: edge-fer freeze runs/fer --out model.pb   "
-                 "(ensemble: edge-fer freeze runs/seed0 runs/seed1 --out model.pb)")
+    @app.command("freeze", epilog="Examples:\n\n"
+                 "  edge-fer freeze runs/train/fer --out model/model.pb\n\n"
+                 "  edge-fer freeze runs/train/a runs/train/b --out model/ensemble.pb    "
+                 "(an ensemble)")
     @reports_errors
     def freeze(
         run: list[Path] = typer.Argument(..., help="Run folder written by edge-fer train; several runs "

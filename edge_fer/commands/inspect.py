@@ -37,7 +37,7 @@ def _print_report(report: dict) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("inspect", epilog="Example: edge-fer inspect model.pb --json")
+    @app.command("inspect", epilog="Example:\n\n  edge-fer inspect model.pb --json")
     @reports_errors
     def inspect(
         model: Path = typer.Argument(..., help="A frozen .pb, a .tflite or an .onnx model."),

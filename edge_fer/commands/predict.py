@@ -22,13 +22,13 @@ from edge_fer.commands.options import (
 EXAMPLE = """
 Examples:
 
-  edge-fer predict group.jpg -o out/                 (annotated/group.jpg, predictions.csv)
+  edge-fer predict group.jpg -o runs/predict/group    (annotated/group.jpg, predictions.csv)
 
-  edge-fer predict clip.mp4 -o out/                  (clip_annotated.mp4, clip_emotions.png)
+  edge-fer predict clip.mp4 -o runs/predict/clip    (clip_annotated.mp4, clip_emotions.png)
 
   edge-fer predict photos/ model_int8.tflite --format csv > faces.csv
 
-  edge-fer predict 0 --max-frames 300 -o webcam/     (camera 0; Ctrl-C stops and keeps the run)
+  edge-fer predict 0 --max-frames 300 -o runs/predict/webcam    (camera 0; Ctrl-C stops and keeps the run)
 """
 
 

@@ -17,11 +17,11 @@ SnpeRuntime = choice("SnpeRuntime", SNPE_RUNTIMES)
 EXAMPLE = """
 Example:
 
-  edge-fer run model.tflite --input-list raws/input_list.txt --out output/ --batch 16
+  edge-fer run model.tflite --input-list raws/input_list.txt --out runs/run/int8 --batch 16
 
-  edge-fer run model.dlc --input-list raws/input_list.txt --snpe-runtime dsp --device SERIAL
+  edge-fer run model.dlc -i raws/input_list.txt --snpe-runtime dsp --device "$(adb get-serialno)"    (SNPE SDK and a phone over adb)
 
-  edge-fer run qnn/model_qnn_sm8650_ctx.onnx --input-list raws/input_list.txt --profile
+  edge-fer run qnn/model_qnn_sm8650_ctx.onnx --input-list raws/input_list.txt --profile    (the qnn extra)
 
   edge-fer run --input-list raws/input_list.txt    (the shipped model)
 """

@@ -31,8 +31,32 @@ def _from_command_line(context: typer.Context, name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
+EPILOG = """
+Examples:
+
+  edge-fer train --data fer2013.csv --arch resm --epochs 45 --out runs/train/fer
+
+  edge-fer train --data synthetic --epochs 3 --out runs/train/syn
+
+  edge-fer train --resume --epochs 90 --out runs/train/fer    (more epochs: a warm restart)
+
+--data: 'synthetic' (built-in drawn faces), a FER2013 CSV (.csv or .csv.gz: trains on Training,
+validates on PublicTest) or an image folder (<root>/<emotion>/*, or <root>/{train,test}/<emotion>/*).
+
+--bn-statistics precise: after training, the best checkpoint's batch-norm statistics are
+recomputed on the clean training images and kept if they validate better.
+
+--teacher: knowledge distillation from a frozen graph with a `logits` tensor, or a shipped
+model's name; its logits on the training faces are computed once and cached in the run folder.
+
+--resume continues with the run's saved settings (config.json); a flag given again must agree
+with them, except --epochs (more), --max-steps, --precision, --bn-statistics and --strict,
+which are applied and recorded.
+"""
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("train", epilog="Example: edge-fer train --data fer2013.csv.gz --arch seed003 --epochs 30 --out runs/fer")
+    @app.command("train", epilog=EPILOG)
     @reports_errors
     def train(
         context: typer.Context,
@@ -55,20 +79,15 @@ def register(app: typer.Typer) -> None:
         tta_flip: bool = typer.Option(False, help="Validate with horizontal-flip averaging."),
         precision: Precision = typer.Option("auto", help="bf16: mixed precision; auto: bf16 where the CPU "
                                       "has AMX or AVX512-BF16)."),
-        bn_statistics: BnStatistics = typer.Option("precise", help="precise: after training, recompute "
-                                          "the best checkpoint's batch-norm statistics on the clean training "
-                                          "images, kept if they validate better."),
-        teacher: str = typer.Option("", help="Knowledge distillation: a frozen graph (with `logits`) or a shipped "
-                                    "model's name (best) whose soft targets the student learns from; its logits on the training "
-                                    "faces are computed once and cached in the run folder."),
+        bn_statistics: BnStatistics = typer.Option("precise", help="Batch-norm statistics of the "
+                                                   "best checkpoint (see below)."),
+        teacher: str = typer.Option("", help="Distil from this frozen graph or shipped model "
+                                    "(e.g. best; see below)."),
         distill_alpha: float = typer.Option(0.5, callback=finite(0.0, 1.0), help="Weight of the distillation term (1 − alpha on the labels)."),
         distill_temperature: float = typer.Option(4.0, callback=finite(0, low_open=True), help="Softmax temperature of the distillation term."),
         out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Folder of the run: checkpoints, summaries, metrics.json."),
-        resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint, "
-                                    "with its saved settings (config.json); a flag given here must "
-                                    "agree with them, except --epochs (more), --max-steps, "
-                                    "--precision, --bn-statistics and --strict, which are applied "
-                                    "and recorded."),
+        resume: bool = typer.Option(False, help="Continue the run in --out from its last "
+                                    "checkpoint, with its saved settings (see below)."),
         overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
         list_archs: bool = typer.Option(False, "--list-archs", help="List the architectures and exit."),
     ) -> None:
