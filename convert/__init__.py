@@ -38,7 +38,7 @@ from pathlib import Path
 
 from edge_fer import reporter
 from edge_fer.converters.base import ConvertJob, manifest_path
-from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.reporter import native_stdout_to_stderr
 
 ALL = "all"
@@ -66,6 +66,12 @@ class Target:
 
     def plan(self, job: ConvertJob):
         return self._module().plan(job)
+
+    def extra_missing(self) -> str | None:
+        """The optional extra this target needs when it is not installed: one line saying how
+        to install it (no model needs loading to know)."""
+        reason = getattr(self._module(), "extra_missing", None)
+        return reason() if reason else None
 
     def needs_soc(self, precision: str) -> str | None:
         """Why this target cannot convert at `precision` without --soc, or None."""
@@ -200,9 +206,12 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
     `missing_tool` (exit 3) after the commands that would have run. `all`: every target whose
     tools are present is converted; the others are listed as skipped, failures as failed.
     """
+    targets, precision = _validate(request)
+    extra = targets[0].extra_missing() if request.target != ALL and not request.dry_run else None
+    if extra:  # before the model loads: one line, nothing to plan without the library
+        raise ToolMissingError(f"--target {request.target} {extra}")
     from edge_fer.converters.source import load_source
 
-    targets, precision = _validate(request)
     out_dir = Path(request.out_dir) if request.out_dir else Path(request.model).parent
     source = load_source(Path(request.model), out_dir, request.input_name, request.output_name,
                          request.input_shape, request.unsafe_keras, request.labels,
@@ -223,6 +232,10 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
     single = request.target != ALL
     with native_stdout_to_stderr():  # native libraries loaded by plan()/missing() print too
         for target in targets:
+            extra = None if request.dry_run or single else target.extra_missing()
+            if extra:
+                report.results.append(Result(target.name, precision, "skipped", reason=extra))
+                continue
             if precision not in target.precisions:
                 report.results.append(Result(target.name, precision, "skipped", reason=(
                     f"{target.name} offers {', '.join(target.precisions)}, not {precision}")))

@@ -81,6 +81,13 @@ QNN_PRECISIONS: dict[str, QnnPrecision] = {p.name: p for p in (
 _VERSIONED = ("onnx", "onnxruntime", "onnxruntime-qnn", "tf2onnx", "tensorflow-cpu")
 
 
+def extra_missing() -> str | None:
+    """`needs the qnn extra: pip install 'edge-fer[qnn]' …` when onnxruntime-qnn is absent."""
+    if qnn.unavailable_reason() is None:
+        return None
+    return f"needs the qnn extra: {qnn.INSTALL_HINT} ({qnn.PACKAGE}; Qualcomm's licence applies)"
+
+
 def missing(job: ConvertJob) -> str | None:
     from edge_fer.converters import onnx as onnx_target
 

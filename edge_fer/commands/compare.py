@@ -33,6 +33,12 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Compare output folders although "
                                    "their run.json names another input list."),
     ) -> None:
+        from edge_fer.commands.preflight import require_exists, require_file
+
+        require_file(input_list, "input list")
+        for target in targets:  # MODEL[@RUNTIME] or a folder of Result_<i>, all before any runs
+            require_exists(target.rsplit("@", 1)[0] if not Path(target).exists() else target,
+                           "model file or output folder")
         from edge_fer.analysis.compare import compare as run_compare
         from edge_fer.analysis.compare import format_json, format_table
 

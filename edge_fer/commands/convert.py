@@ -79,7 +79,8 @@ def _print_table(report) -> None:
         seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
         note = _checks_text(row.checks) if row.status == "converted" else _short(row.reason)
         note = "; ".join(part for part in (row.variant, note) if part)
-        lines.append([_shown_path(row.path, report.out_dir), row.precision, row.status,
+        lines.append([_shown_path(row.path, report.out_dir) or f"{row.target}/", row.precision,
+                      row.status,
                       reporter.mib(row.size, unit=False),
                       seconds, note])
     echo(reporter.table_text(["file", "precision", "status", "MiB", "s",
@@ -90,7 +91,8 @@ def _print_table(report) -> None:
                               f"{report.output_spec.activation}", indent="  "))
     for reason in dict.fromkeys(row.reason for row in report.results if row.reason):
         kind = "skipped" if _short(reason).endswith(("not found", "not installed")) else "why"
-        echo(reporter.wrapped(f"{kind}: {reason}", indent="  "))
+        names = ", ".join(dict.fromkeys(r.target for r in report.results if r.reason == reason))
+        echo(reporter.wrapped(f"{kind} ({names}): {reason}", indent="  "))
     listed = [row for row in report.results if row.status in ("planned", "skipped") and row.commands]
     if listed:
         echo("commands that would run:" if not report.dry_run else "commands:")
@@ -166,6 +168,12 @@ def register(app: typer.Typer) -> None:
                                           "Only for files you trust; off: such files are refused."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     ) -> None:
+        from edge_fer.commands import preflight
+
+        preflight.require_model(model)
+        preflight.require_calib(calib)
+        preflight.require_file(labels_file, "labels file")
+        preflight.require_output_folder(out)
         from edge_fer.converters import ConvertRequest, convert_model
         from edge_fer.errors import EdgeFerError, ToolMissingError
         from edge_fer.training.pretrained import model_or_default, names_shipped_model

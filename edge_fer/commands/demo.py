@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
 
         Exits 1 when a conversion or a run failed (targets skipped for a missing tool or SDK
         are not failures)."""
+        from edge_fer.commands.preflight import require_output_folder
+
+        require_output_folder(out)
         from edge_fer.demo import failures, format_summary, run_demo
         from edge_fer.errors import EdgeFerError
 

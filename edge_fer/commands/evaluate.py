@@ -49,6 +49,11 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
     ) -> None:
         """Accuracy, per-class recall and confusion matrix of a model on a data-set split."""
+        from edge_fer.commands import preflight
+
+        preflight.require_model(model)
+        preflight.require_data(data)
+        preflight.require_file(labels_file, "labels file")
         from edge_fer import reporter
         from edge_fer.analysis.classify import metrics_text
         from edge_fer.analysis.evaluate import evaluate_model

@@ -44,6 +44,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Inputs, outputs, op histogram, parameter count, FLOPs and size of a model file."""
+        from edge_fer.commands.preflight import require_exists
+
+        require_exists(model, "model file")
         from edge_fer.analysis.inspect import inspect_model
 
         report = inspect_model(model)

@@ -90,6 +90,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no rows; "
                                      "--format json adds them)."),
     ) -> None:
+        from edge_fer.commands import preflight
+
+        preflight.require_model(model)
+        preflight.require_output_folder(out)
         from edge_fer.prediction.pipeline import predict as run_predict
         from edge_fer.prediction.pipeline import rows_csv
 
