@@ -84,10 +84,10 @@ def test_target_all_lists_qnn_as_needing_its_extra(tiny_frozen_model, tmp_path):
     prelude = "sys.modules['onnxruntime_qnn'] = None"
     args = ["convert", str(tiny_frozen_model), "--target", "all", "--out", str(tmp_path / "o"),
             "--verify-count", "5", "--json"]
-    done = subprocess.run([sys.executable, "-c", f"import sys\n{prelude}\n"
-                           "from edge_fer.cli import main\nsys.argv = ['edge-fer', *sys.argv[1:]]\n"
-                           "main()", *args], capture_output=True, text=True, timeout=300,
-                          check=False)
+    script = (f"import sys\n{prelude}\nfrom edge_fer.cli import main\n"
+              "sys.argv = ['edge-fer', *sys.argv[1:]]\nmain()")
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
+                          timeout=300, check=False)
     rows = {row["target"]: row for row in json.loads(done.stdout)["results"]}
     assert rows["qnn"]["status"] == "skipped"
     assert rows["qnn"]["reason"].startswith("needs the qnn extra: pip install 'edge-fer[qnn]'")
