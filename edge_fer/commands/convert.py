@@ -179,7 +179,9 @@ def register(app: typer.Typer) -> None:
         from edge_fer.training.pretrained import model_or_default, names_shipped_model
 
         if names_shipped_model(model) and out is None:  # not beside it: that is the installed package
-            out = Path.cwd()
+            from edge_fer.outputs import new_output_dir
+
+            out = new_output_dir("convert", str(model or "best"))
         model = model_or_default(model, note=f", output in {out}")
         htp_socs = ",".join(name for value in socs or () for name in value.replace(",", " ").split())
         report = convert_model(ConvertRequest(

@@ -102,7 +102,8 @@ def register(app: typer.Typer) -> None:
         dlc: Path = typer.Argument(..., help="The DLC to run (edge-fer convert --target dlc)."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs."),
-        out: Path = typer.Option(Path("snpe_device_bench"), "--out", "-o", help="Folder for "
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder (default: "
+                                 "new runs/device-bench/snpe<N>) for "
                                  "the Result folders, logs and the summary CSV/JSON."),
         runtimes: list[str] = typer.Option(None, "--runtime", "--runtimes", "-r",
                                            autocompletion=COMPLETE_SNPE_RUNTIMES,
@@ -125,6 +126,9 @@ def register(app: typer.Typer) -> None:
                                      "JSON."),
     ) -> None:
         from edge_fer.benchmarks.device_bench import snpe_device_bench
+        from edge_fer.outputs import output_dir
+
+        out = output_dir(out, "device-bench", "snpe")
 
         summaries = snpe_device_bench(dlc, input_list, out, _names(runtimes, SNPE_RUNTIMES, "--runtime",
                                                                     ("cpu", "gpu", "dsp")),
@@ -138,7 +142,8 @@ def register(app: typer.Typer) -> None:
         model: Path = typer.Argument(..., help="The .tflite to run."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs."),
-        out: Path = typer.Option(Path("tflite_device_bench"), "--out", "-o", help="Folder for "
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder (default: "
+                                 "new runs/device-bench/tflite<N>) for "
                                  "the outputs and the summary CSV/JSON."),
         benchmark_model: Path = typer.Option(None, "--benchmark-model",
                                              envvar="TFLITE_BENCHMARK_MODEL",
@@ -165,6 +170,9 @@ def register(app: typer.Typer) -> None:
                                      "JSON."),
     ) -> None:
         from edge_fer.benchmarks.device_bench import tflite_device_bench
+        from edge_fer.outputs import output_dir
+
+        out = output_dir(out, "device-bench", "tflite")
 
         summaries = tflite_device_bench(model, input_list, out, benchmark_model,
                                         _names(delegates, TFLITE_DELEGATES, "--delegates"), iterations, warmup,

@@ -64,9 +64,9 @@ def register(app: typer.Typer) -> None:
                                      "cached)."),
         runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner (default: from the "
                                         "model file; tflite for the shipped model)."),
-        out: Path = typer.Option(None, "--out", "-o", help="Folder for the annotated images or "
-                                 "video, the plot, predictions.csv and summary.json (default: "
-                                 "write nothing, print the rows)."),
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder for the "
+                                 "annotated images or video, plot, rows and summary (default: "
+                                 "new runs/predict/exp<N>)."),
         detector: Detector = typer.Option(Detector.blazeface, "--detector", help="Face detector: "
                                           "blazeface (faces within ~2 m), blazeface-full "
                                           "(smaller faces), haar (OpenCV fallback)."),
@@ -94,6 +94,9 @@ def register(app: typer.Typer) -> None:
 
         preflight.require_model(model)
         preflight.require_output_folder(out)
+        from edge_fer.outputs import output_dir
+
+        out = output_dir(out, "predict")
         from edge_fer.prediction.pipeline import predict as run_predict
         from edge_fer.prediction.pipeline import rows_csv
 

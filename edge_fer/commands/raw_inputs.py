@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
     def raw_inputs(
         folder: Path = typer.Argument(None, help="Folder of images, searched recursively; "
                                       "emotion-named folders give the labels."),
-        out: Path = typer.Option(Path("raws"), "--out", "-o", help="Folder for the raws, "
-                                 "input_list.txt, manifest.csv and skipped.csv."),
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder for the "
+                                 "raws and input_list.txt (default: new runs/raw-inputs/exp<N>)."),
         csv_file: Path = typer.Option(None, "--csv", help="FER2013 CSV (plain or .gz) instead "
                                       "of a folder."),
         usage: str = typer.Option("PublicTest", "--usage", help="CSV Usage split to write."),
@@ -84,6 +84,11 @@ def register(app: typer.Typer) -> None:
         else:
             spec = InputSpec().with_overrides(**flags)
         made = {"spec": spec, "output": output, "model": model.resolve() if model else None}
+        from edge_fer.commands.preflight import require_output_folder
+        from edge_fer.outputs import output_dir
+
+        require_output_folder(out)
+        out = output_dir(out, "raw-inputs")
         if csv_file is not None:
             if detect_faces:
                 raise UsageError("--detect-faces applies to image folders; FER2013 rows are "

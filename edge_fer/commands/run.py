@@ -38,8 +38,9 @@ def register(app: typer.Typer) -> None:
                                      "stands for its .pb. Default: the shipped FER2013 model `best`."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs (SNPE format)."),
-        output_dir: Path = typer.Option(Path("output"), "--out", "-o",
-                                        help="Folder for the Result_<i> folders."),
+        output_dir: Path = typer.Option(None, "--out", "-o", show_default=False,
+                                        help="Folder for the Result_<i> folders (default: a "
+                                        "new runs/run/exp<N>)."),
         runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner by name (tf, tflite, "
                                     "onnx, snpe, qnn); default: by the model file's suffix "
                                     "(the longest that matches)."),
@@ -60,10 +61,15 @@ def register(app: typer.Typer) -> None:
         from edge_fer.tensors.rawio import read_input_list
         from edge_fer.training.pretrained import model_or_default
 
+        from edge_fer.commands.preflight import require_output_folder
+        from edge_fer.outputs import output_dir as default_output
+
+        require_output_folder(output_dir)
         model = model_or_default(model)
         runtime, input_dtype, snpe_runtime = plain(runtime), plain(input_dtype), plain(snpe_runtime)
         spec = runner_for(model, runtime)
         parsed = read_input_list(input_list)
+        output_dir = default_output(output_dir, "run")
         runner = spec.load(model, threads=threads, snpe_runtime=snpe_runtime, device=device,
                             profile=profile or None)
         try:

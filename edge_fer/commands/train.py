@@ -85,7 +85,8 @@ def register(app: typer.Typer) -> None:
                                     "(e.g. best; see below)."),
         distill_alpha: float = typer.Option(0.5, callback=finite(0.0, 1.0), help="Weight of the distillation term (1 − alpha on the labels)."),
         distill_temperature: float = typer.Option(4.0, callback=finite(0, low_open=True), help="Softmax temperature of the distillation term."),
-        out: Path = typer.Option(Path("runs/train"), "--out", "-o", help="Folder of the run: checkpoints, summaries, metrics.json."),
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder of the run "
+                                 "(default: a new runs/train/exp<N>)."),
         resume: bool = typer.Option(False, help="Continue the run in --out from its last "
                                     "checkpoint, with its saved settings (see below)."),
         overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
@@ -101,6 +102,15 @@ def register(app: typer.Typer) -> None:
         from edge_fer.training.train import CONFIG_NAME, TrainConfig, saved_config
         from edge_fer.training.train import train as run_training
 
+        from edge_fer.commands.preflight import require_data, require_output_folder
+        from edge_fer.errors import UsageError
+        from edge_fer.outputs import output_dir
+
+        if resume and out is None:
+            raise UsageError("--resume needs --out RUN: the run folder to continue")
+        require_output_folder(out)
+        require_data(data)
+        out = output_dir(out, "train")
         lr_schedule, augment, class_weights = plain(lr_schedule), plain(augment), plain(class_weights)
         precision, bn_statistics = plain(precision), plain(bn_statistics)
         given = {"data": data, "arch": arch, "epochs": epochs, "batch_size": batch_size, "lr": lr,

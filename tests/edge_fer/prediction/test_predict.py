@@ -156,8 +156,9 @@ def test_photos_every_face_upright_and_labels_equal_classify_on_the_same_crops(p
     assert [p.label for p in classified.predictions] == [r["label"] for r in report.row_dicts()]
 
 
-def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_path):
+def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_path, monkeypatch):
     folder, _ = photos
+    monkeypatch.chdir(tmp_path)  # without -o, predict writes a new runs/predict/exp<N> here
     runner = CliRunner()
     model = str(frozen_model)
     shown = runner.invoke(app, ["predict", str(folder / "group.png"), model, "--json"])
@@ -167,6 +168,8 @@ def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_pat
     shown = runner.invoke(app, ["predict", str(folder / "group.png"), model, "-f", "csv", "-q"])
     assert shown.stdout.splitlines()[0].startswith("source,frame,time_s,face,track,x0")
     assert len(shown.stdout.splitlines()) == 4
+    made = sorted(p.name for p in (tmp_path / "runs" / "predict").iterdir())
+    assert made == ["exp", "exp2"] and (tmp_path / "runs/predict/exp2/annotated/group.png").is_file()
     (tmp_path / "bad.mp4").write_bytes(b"\x00" * 4096)
     for args, code, words in (([str(tmp_path / "bad.mp4")], 1, "bad.mp4"),
                               ([str(folder / "broken.jpg")], 1, "broken.jpg"),
@@ -264,13 +267,14 @@ def test_the_table_fits_80_columns_and_keeps_file_names_whole(photos, frozen_mod
     assert "3 faces" in shown.stdout
 
 
-def test_mean_and_std_given_for_the_model_reach_it(photos, frozen_model, tmp_path):
+def test_mean_and_std_given_for_the_model_reach_it(photos, frozen_model, tmp_path, monkeypatch):
     """--mean/--std (a model brought without a manifest): the same faces, fed (x - 0.5) / 0.5."""
     folder, _ = photos
     plain = predict(str(folder), frozen_model, "tf")
     given = predict(str(folder), frozen_model, "tf", input_flags={"mean": "0.5", "std": "0.5"})
     assert [r.box.as_list() for r in plain.rows] == [r.box.as_list() for r in given.rows]
     assert not np.allclose([r.probs for r in plain.rows], [r.probs for r in given.rows], atol=1e-3)
+    monkeypatch.chdir(tmp_path)  # its default output folder goes under runs/ here
     done = CliRunner().invoke(app, ["predict", str(folder), str(frozen_model), "--mean", "0.5",
                                     "--std", "0.5", "--json"])
     assert done.exit_code == 0, done.output
