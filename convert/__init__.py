@@ -118,6 +118,9 @@ class ConvertRequest:
     color: str | None = None          # --color, --mean, --std: what a graph cannot say
     mean: str | None = None
     std: str | None = None
+    # only the files whose stem tag is listed (tflite int8: "_int8" without "_int8_float_io");
+    # None: every file the target makes at that precision
+    file_tags: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -222,7 +225,8 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
                      dynamic_batch=request.dynamic_batch, htp_socs=request.htp_socs,
                      input_name=source.input_name, output_name=source.output_name,
                      input_dims=source.input_dims, input_spec=source.input_spec,
-                     output_spec=source.output_spec, original=source.original)
+                     output_spec=source.output_spec, original=source.original,
+                     file_tags=request.file_tags)
     if request.calib is not None and precision in CALIBRATED:
         job.calibration()  # a bad list or data set fails before anything is converted
     report = ConvertReport(job.source, precision, request.dry_run, [], out_dir=job.out_dir,

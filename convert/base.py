@@ -60,6 +60,7 @@ class ConvertJob:
     input_spec: InputSpec = field(default_factory=InputSpec)
     output_spec: OutputSpec = field(default_factory=OutputSpec)
     original: Path | None = None      # a Keras file / SavedModel the graph was frozen from
+    file_tags: tuple[str, ...] | None = None  # only these files of a target (ConvertRequest)
     _model_sha256: str | None = field(default=None, repr=False)
     _calibration: object = field(default=None, repr=False)
     _checks: object = field(default=None, repr=False)

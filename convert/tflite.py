@@ -86,7 +86,8 @@ def plan(job: ConvertJob) -> list[Step]:
                  api_calls(job, flavour), functools.partial(_convert, job, flavour),
                  ", ".join(filter(None, (flavour.variant,
                                          "dynamic batch" if job.dynamic_batch else ""))))
-            for flavour in FLAVOURS[job.precision]]
+            for flavour in FLAVOURS[job.precision]
+            if job.file_tags is None or flavour.tag in job.file_tags]
 
 
 def converter_for(job: ConvertJob, flavour: Flavour):

@@ -57,12 +57,11 @@ def register(app: typer.Typer) -> None:
                                      "execute time per inference."),
         as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
     ) -> None:
+        from edge_fer.commands.preflight import require_output_folder
+        from edge_fer.outputs import output_dir as default_output
         from edge_fer.runners import runner_for
         from edge_fer.tensors.rawio import read_input_list
         from edge_fer.training.pretrained import model_or_default
-
-        from edge_fer.commands.preflight import require_output_folder
-        from edge_fer.outputs import output_dir as default_output
 
         require_output_folder(output_dir)
         model = model_or_default(model)

@@ -99,12 +99,11 @@ def register(app: typer.Typer) -> None:
             for name, spec in ARCHITECTURES.items():
                 typer.echo(f"{name:10s} {spec.description}")
             return
-        from edge_fer.training.train import CONFIG_NAME, TrainConfig, saved_config
-        from edge_fer.training.train import train as run_training
-
         from edge_fer.commands.preflight import require_data, require_output_folder
         from edge_fer.errors import UsageError
         from edge_fer.outputs import output_dir
+        from edge_fer.training.train import CONFIG_NAME, TrainConfig, saved_config
+        from edge_fer.training.train import train as run_training
 
         if resume and out is None:
             raise UsageError("--resume needs --out RUN: the run folder to continue")

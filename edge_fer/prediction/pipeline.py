@@ -25,7 +25,7 @@ from edge_fer import reporter
 from edge_fer.atomic import atomic_write_bytes, atomic_write_text, staged_dir, write_plain
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
-from edge_fer.prediction.annotate import VIDEO_SUFFIX, VideoOut, draw_face, plot_emotions
+from edge_fer.prediction.annotate import VIDEO_SUFFIX, Face, VideoOut, draw_faces, plot_emotions
 from edge_fer.prediction.detect import Box, load_detector
 from edge_fer.prediction.sources import Frame, Source, open_source
 from edge_fer.prediction.track import Tracker
@@ -283,7 +283,7 @@ def _frame(frame: Frame, report: PredictReport, face_detector, runner, tracker, 
         scores = runner.infer(_model_input(crops, spec))
         probs = dict(zip(due, runner.output_spec.probabilities(scores)))
         report.classify_s += time.perf_counter() - start
-    annotated = image.copy() if draw else None
+    drawn: list[Face] = []
     for number, (box, track) in enumerate(zip(boxes, tracks)):
         classified = number in probs
         p = probs[number] if classified else track.last_probs
@@ -292,9 +292,12 @@ def _frame(frame: Frame, report: PredictReport, face_detector, runner, tracker, 
             smoothed = tracker.observe(track, p, frame.index) if classified else track.probs
         report.rows.append(FaceRow(frame.source, frame.index, frame.time_s, number, box, p,
                                    None if track is None else track.id, smoothed, classified))
-        if draw:
-            draw_face(annotated, box, smoothed if smoothed is not None else p, report.labels,
-                      None if track is None else track.id)
+        drawn.append(Face(box, smoothed if smoothed is not None else p,
+                          None if track is None else track.id))
+    if not draw:
+        return None
+    annotated = image.copy()
+    draw_faces(annotated, drawn, report.labels)
     return annotated
 
 

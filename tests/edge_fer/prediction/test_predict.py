@@ -183,7 +183,7 @@ def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_pat
 
 
 def test_tracker_keeps_ids_across_overlapping_boxes_and_classify_every_reuses_results():
-    from edge_fer.prediction.track import Tracker
+    from edge_fer.prediction.track import MAX_MISSED, Tracker
 
     tracker = Tracker(smooth=0.5)
     first = tracker.assign([Box(0, 0, 10, 10), Box(50, 50, 60, 60)])
@@ -193,10 +193,24 @@ def test_tracker_keeps_ids_across_overlapping_boxes_and_classify_every_reuses_re
     assert [t.id for t in again] == [1, 0, 2]
     assert not again[1].due(2, 3) and again[1].due(3, 3)
     np.testing.assert_allclose(tracker.observe(again[1], np.array([0.0, 1.0]), 3), [0.5, 0.5])
-    for _ in range(6):
+    for _ in range(MAX_MISSED + 1):
         tracker.assign([])
     assert tracker.tracks == []
 
+
+def test_a_face_lost_for_a_few_frames_keeps_its_track_though_it_moved():
+    from edge_fer.prediction.track import MAX_MISSED, Tracker
+
+    tracker = Tracker()
+    ids = [t.id for t in tracker.assign([Box(100, 100, 200, 200), Box(400, 100, 500, 200)])]
+    for _ in range(4):  # the first face is not detected for 4 frames while it moves right
+        tracker.assign([Box(400, 100, 500, 200)])
+    back = tracker.assign([Box(190, 110, 290, 210), Box(402, 100, 502, 200)])
+    assert [t.id for t in back] == ids  # no overlap with its last box, but near and alike
+    stranger = tracker.assign([Box(190, 110, 290, 210), Box(402, 100, 502, 200),
+                               Box(20, 20, 60, 60)])
+    assert stranger[2].id not in ids  # a small face far away is someone new
+    assert MAX_MISSED >= 10
 
 def test_blazeface_anchor_tables_match_the_models_outputs():
     from edge_fer.prediction.detect import BLAZEFACE_MODELS, ssd_anchors
