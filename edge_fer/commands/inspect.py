@@ -16,7 +16,7 @@ def _print_report(report: dict) -> None:
     echo(reporter.left_ellipsis(str(report["path"]), reporter.terminal_width()))
     echo(f"{report['format']}, {reporter.mib(report['bytes'])}")
     for key in ("parameters", "flops"):
-        if key in report:
+        if report.get(key) is not None:
             echo(f"{key}: {report[key]:,}")
     for role in ("inputs", "outputs"):
         columns = list(dict.fromkeys(key for tensor in report[role] for key in tensor))
@@ -32,6 +32,7 @@ def _print_report(report: dict) -> None:
     elif spec:
         output = spec["output_spec"]
         echo(reporter.wrapped(f"input spec: {spec['input']}", indent="  "))
+        echo(reporter.wrapped(f"colour and normalisation: {spec['normalisation']}", indent="  "))
         echo(reporter.wrapped(f"output spec: {output['name']!r} {len(output['labels'])} labels "
                               f"({', '.join(output['labels'])}), {output['activation']}", indent="  "))
 
