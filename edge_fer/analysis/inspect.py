@@ -99,9 +99,7 @@ def model_specs(path: Path) -> dict:
     """The input and output specification edge-fer reads for this model (runners/model_io.py),
     or why it cannot tell."""
     from edge_fer.errors import EdgeFerError
-    from edge_fer.runners.model_io import model_spec
-
-    from edge_fer.runners.model_io import read_manifest
+    from edge_fer.runners.model_io import model_spec, read_manifest
     from edge_fer.tensors.spec import InputSpec
 
     try:

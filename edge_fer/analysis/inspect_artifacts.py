@@ -54,7 +54,7 @@ def _tflite_flops(subgraph, codes: list[str]) -> int:
         if name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"):
             continue
         inputs, outputs = op.InputsAsNumpy(), op.OutputsAsNumpy()
-        weights = subgraph.Tensors(int(inputs[1 if name != "TRANSPOSE_CONV" else 1]))
+        weights = subgraph.Tensors(int(inputs[1]))  # every one of them: input 1
         out = subgraph.Tensors(int(outputs[0])).ShapeAsNumpy()
         w = weights.ShapeAsNumpy()
         if name == "CONV_2D":            # weights [out, kh, kw, in]
