@@ -81,6 +81,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(summary, indent=2))
             return
         per_image = f"{summary['mean_ms']:.3f} ms per image" if summary["mean_ms"] else ""
+        if spec.name == "qnn" and per_image:
+            from edge_fer.platform.qnn import is_emulator
+
+            per_image += " on Qualcomm's HTP emulator, not a device" if is_emulator() else ""
         typer.echo(f"{spec.name}: {len(parsed)} inputs → {output_dir}/Result_0..{len(parsed) - 1}"
                    f" in {timings.total_s:.2f} s (load {timings.load_s:.2f} s; {per_image}"
                    f"{', ' + timings.note if timings.note else ''})")
