@@ -226,6 +226,14 @@ def mib(size: float | None, unit: bool = True) -> str:
     return "" if size is None else f"{size / 2**20:.2f}" + (" MiB" if unit else "")
 
 
+def printable(text: str) -> str:
+    """`text` with its control and other unprintable characters escaped (`\\x1b`, `\\n`, …), so
+    a file name holding a terminal escape sequence is shown, never obeyed."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def left_ellipsis(text: str, width: int) -> str:
     """`…/faces/happy/img_0001.png`: a path or name cut from its start to `width` characters
     (its end, the file name, is what tells rows apart)."""

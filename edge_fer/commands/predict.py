@@ -83,7 +83,9 @@ def register(app: typer.Typer) -> None:
                                        "frames (cameras run until Ctrl-C otherwise)."),
         threads: int = typer.Option(None, "--threads", min=1, help="Runtime threads (default: all cores)."),
         fmt: Format = typer.Option(None, "--format", "-f", show_default=False, help="Rows on "
-                                   "stdout: table (default), csv or json (summary and rows)."),
+                                   "stdout: table (with --rows), csv or json (summary and rows)."),
+        rows: bool = typer.Option(False, "--rows", help="Print a row per face (default: the "
+                                  "summary)."),
         color: Color = COLOR_OPTION,
         mean: str = MEAN_OPTION,
         std: str = STD_OPTION,
@@ -107,30 +109,50 @@ def register(app: typer.Typer) -> None:
                              classify_every, input_flags=input_flags(color, mean, std))
         summary = report.summary()
         for where, reason in report.failures:
-            reporter.warn(f"skipped {where}: {reason}")
+            reporter.warn(f"skipped {reporter.printable(str(where))}: {reason}")
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
         elif fmt is Format.csv:
             typer.echo(rows_csv(report), nl=False)
         elif fmt is Format.json:
             typer.echo(json.dumps({"summary": summary, "rows": report.row_dicts()}, indent=2))
-        else:
+        elif rows:
             _print_table(report)
         if not as_json and fmt is Format.table:
+            if not rows:
+                _print_counts(report, summary)
             typer.echo(reporter.wrapped(_summary_line(summary), indent="  "))
         else:
             reporter.info(_summary_line(summary))
         for what, path in summary["outputs"].items():
-            reporter.info(f"{what}: {path}")
+            reporter.info(f"{what}: {reporter.printable(str(path))}")
 
 
 def _summary_line(summary: dict) -> str:
     failed = f", {summary['frames_failed']} unreadable" if summary["frames_failed"] else ""
-    return (f"{summary['frames']} frames{failed}, {summary['frames_without_face']} without a "
+    frames = f"{summary['frames']} frame{'' if summary['frames'] == 1 else 's'}"
+    return (f"{frames}{failed}, {summary['frames_without_face']} without a "
             f"face, {summary['faces']} faces; {summary['frames_per_s']} frames/s "
             f"(detect {summary['detect_ms_per_frame']} ms, classify "
             f"{summary['classify_ms_per_frame']} ms per frame; {summary['runtime']}, "
             f"{summary['detector']})")
+
+
+def _print_counts(report, summary: dict) -> None:
+    """The summary a screen holds whatever the number of faces: faces per label (and tracks,
+    for a video), the source named once."""
+    faces = summary["faces"]
+    tracks = len({row.track for row in report.rows if row.track is not None})
+    noun = "frame" if report.kind in ("video", "camera") else "image"
+    what = f"{summary['frames']} {noun}{'' if summary['frames'] == 1 else 's'}"
+    typer.echo(reporter.wrapped(f"{reporter.printable(report.source)}: {what}, {faces} faces"
+                                + (f" in {tracks} tracks" if tracks else ""), indent="  "))
+    counted = [[name, str(count), f"{count / faces:.0%}" if faces else ""]
+               for name, count in summary["labels"].items() if count]
+    if counted:
+        typer.echo(reporter.table_text(["label", "faces", "share"], counted, right=(1, 2)),
+                   nl=False)
+    typer.echo("--rows: one row per face; --format csv|json: the rows with every probability")
 
 
 def _print_table(report) -> None:
@@ -143,7 +165,7 @@ def _print_table(report) -> None:
     for row, item in zip(report.rows, report.row_dicts()):
         order = sorted(range(len(report.labels)), key=lambda i: -row.probs[i])
         cells = ([str(row.frame), f"{row.time_s:.2f}" if row.time_s is not None else ""]
-                 if video else [str(row.source)])
+                 if video else [reporter.printable(str(row.source))])
         if "track" in columns:
             cells.append(str(row.track))
         cells += [str(row.face), ",".join(str(v) for v in row.box.as_list()), item["label"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -271,7 +272,7 @@ def test_the_table_fits_80_columns_and_keeps_file_names_whole(photos, frozen_mod
     deep.mkdir(parents=True)
     (deep / "group_photo_2026.png").write_bytes((folder / "group.png").read_bytes())
     shown = CliRunner().invoke(app, ["predict", str(deep), str(frozen_model), "-o",
-                                     str(tmp_path / "o"), "-q"], env={"COLUMNS": "80"})
+                                     str(tmp_path / "o"), "-q", "--rows"], env={"COLUMNS": "80"})
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80, shown.stdout
@@ -293,3 +294,21 @@ def test_mean_and_std_given_for_the_model_reach_it(photos, frozen_model, tmp_pat
                                     "--std", "0.5", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["faces"] == len(given.rows)
+
+
+def test_a_summary_by_default_rows_on_request_and_names_shown_escaped(photos, frozen_model,
+                                                                       tmp_path, monkeypatch):
+    import shutil
+
+    folder, _ = photos
+    evil = tmp_path / "evil\x1b[31m.png"  # a name holding a terminal escape sequence
+    shutil.copy(folder / "group.png", evil)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["predict", evil.name, str(frozen_model)])
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in shown.output and "evil\\x1b[31m.png: 1 image, 3 faces" in shown.output
+    assert "box x0" not in shown.output and re.search(r"label +faces +share", shown.stdout)
+    listed = runner.invoke(app, ["predict", evil.name, str(frozen_model), "--rows"])
+    rows = [line for line in listed.stdout.splitlines() if "\\x1b[31m.png" in line]
+    assert len(rows) == 3 and "\x1b" not in listed.output
