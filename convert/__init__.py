@@ -238,7 +238,8 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
         for target in targets:
             extra = None if request.dry_run or single else target.extra_missing()
             if extra:
-                report.results.append(Result(target.name, precision, "skipped", reason=extra))
+                report.results.append(Result(target.name, precision, "skipped", reason=extra,
+                                             tool_missing=True))
                 continue
             if precision not in target.precisions:
                 report.results.append(Result(target.name, precision, "skipped", reason=(

@@ -90,7 +90,8 @@ def _print_table(report) -> None:
                               f"{report.output_spec.name!r}: {report.output_spec.classes} labels, "
                               f"{report.output_spec.activation}", indent="  "))
     for reason in dict.fromkeys(row.reason for row in report.results if row.reason):
-        kind = "skipped" if _short(reason).endswith(("not found", "not installed")) else "why"
+        kind = "skipped" if _short(reason).endswith(("not found", "not installed")) \
+            or reason.startswith("needs the") else "why"
         names = ", ".join(dict.fromkeys(r.target for r in report.results if r.reason == reason))
         echo(reporter.wrapped(f"{kind} ({names}): {reason}", indent="  "))
     listed = [row for row in report.results if row.status in ("planned", "skipped") and row.commands]

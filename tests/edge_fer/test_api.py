@@ -123,6 +123,7 @@ def test_api_chains_like_the_commands_and_reports_through_the_callback(frozen_mo
         assert len(repr(result)) < 200, repr(result)
         assert json.loads(result.to_json()) == json.loads(json.dumps(result.to_dict()))
     assert len(report.to_dict()["results"]) == 7
+    assert len(repr(timings.report)) < 200  # the library's RunTimings too: no float per call
 
 
 def test_predict_gives_faces_of_plain_values(tiny_frozen_model, tmp_path):
