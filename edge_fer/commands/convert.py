@@ -109,6 +109,8 @@ def register(app: typer.Typer) -> None:
     own_defaults = ", ".join(f"{t.name}: {t.default_precision}" for t in TARGETS
                              if t.default_precision != ALL_DEFAULT_PRECISION)
 
+    from edge_fer.platform.qnn import SOCS
+
     targets_text = "\n\n".join(f"{t.name} ({', '.join(t.precisions)}): {t.summary}." for t in TARGETS)
 
     @app.command("convert", help="Convert a frozen graph to SNPE DLC, TFLite, ONNX and QNN "
@@ -117,9 +119,10 @@ def register(app: typer.Typer) -> None:
                  + "\n\nall: every target this install has the tools for.\n\n"
                  f"--precision default: {ALL_DEFAULT_PRECISION}; a single --target "
                  f"{own_defaults}. --target all converts at one precision.\n\n"
-                 "--soc: int8 (qnn: also w8a16, fp16) for these Snapdragon SoCs' HTP, e.g. "
-                 "sm8650; qnn compiles a context model per SoC, dlc runs snpe-dlc-quantize "
-                 "--enable_htp --htp_socs.")
+                 "--soc: int8 (qnn: also w8a16, fp16) for these Snapdragon SoCs' HTP; qnn "
+                 "compiles a context model per SoC, dlc runs snpe-dlc-quantize --enable_htp "
+                 "--htp_socs. SoCs: " + ", ".join(f"{soc.name} ({soc.marketing_name})"
+                                                  for soc in SOCS) + ".")
     @reports_errors
     def convert(
         model: Path = typer.Argument(None, help="A frozen .pb, a Keras file, a SavedModel "
