@@ -140,9 +140,7 @@ def register(app: typer.Typer) -> None:
                                  "into its own subfolder (dlc/, tflite/, onnx/, qnn/). Default: "
                                  "the model's folder."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the files and exact "
-                                     "commands, convert nothing, write nothing (an installed "
-                                     "SNPE converter is asked for its --help, to print its "
-                                     "flag names)."),
+                                     "commands; convert and write nothing."),
         dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="onnx, tflite: free batch "
                                            "dimension (default: the graph's fixed batch)."),
         socs: list[str] = typer.Option(None, "--soc", "--htp-socs", metavar="<soc>",

@@ -107,9 +107,8 @@ def register(app: typer.Typer) -> None:
                                  "the Result folders, logs and the summary CSV/JSON."),
         runtimes: list[str] = typer.Option(None, "--runtime", "--runtimes", "-r",
                                            autocompletion=COMPLETE_SNPE_RUNTIMES,
-                                           help="SNPE runtimes (cpu, gpu, dsp = HTP, aip; repeat "
-                                           "it or give a comma-separated list). Default: "
-                                           "cpu,gpu,dsp."),
+                                           help="cpu, gpu, dsp (HTP), aip: repeat it or "
+                                           "give a list (default: cpu,gpu,dsp)."),
         iterations: int = typer.Option(10, "--iterations", "-n", min=1, help="snpe-net-run "
                                        "runs per runtime."),
         perf_profile: PerfProfile = typer.Option("high_performance", "--perf-profile",

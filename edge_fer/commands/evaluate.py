@@ -40,9 +40,8 @@ def register(app: typer.Typer) -> None:
         batch: int = typer.Option(64, min=1, help="Images per inference call."),
         threads: int = typer.Option(None, min=1, help="CPU threads for the runtime (default: all cores)."),
         labels_file: Path = typer.Option(None, "--labels", help="The model's labels, one per line "
-                                         "in its output order, any count (default: labels.txt "
-                                         "beside the model, its manifest, or FER2013's seven); "
-                                         "must name every class of the data set."),
+                                         "(default: labels.txt beside it, its manifest, or "
+                                         "FER2013's)."),
         color: Color = COLOR_OPTION,
         mean: str = MEAN_OPTION,
         std: str = STD_OPTION,

@@ -67,9 +67,8 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder for the "
                                  "annotated images or video, plot, rows and summary (default: "
                                  "new runs/predict/exp<N>)."),
-        detector: Detector = typer.Option(Detector.blazeface, "--detector", help="Face detector: "
-                                          "blazeface (faces within ~2 m), blazeface-full "
-                                          "(smaller faces), haar (OpenCV fallback)."),
+        detector: Detector = typer.Option(Detector.blazeface, "--detector", help="blazeface (faces within ~2 m), "
+                                          "blazeface-full (smaller ones) or haar."),
         min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0,
                                         help="Lowest detector score kept (BlazeFace)."),
         track: bool = typer.Option(True, "--track/--no-track", help="Videos: follow each face "

@@ -55,10 +55,9 @@ def register(app: typer.Typer) -> None:
         dtype: RawDtype = typer.Option("float32", "--dtype", help="float32 (9,216 bytes per raw) "
                                   "or uint8 (2,304 bytes)."),
         workers: int = typer.Option(None, "--workers", min=1, help="Processes (default: all cores)."),
-        model: Path = typer.Option(None, "--model", "-m", help="Make raws this model takes "
-                                   "(.tflite, .onnx, .pb, or a converted model with its "
-                                   "manifest): size, channels, layout and dtype from the file, "
-                                   "colour and mean/std from its manifest."),
+        model: Path = typer.Option(None, "--model", "-m", help="Make the raws this model "
+                                   "takes (its size, layout, dtype; its manifest's colour, "
+                                   "mean, std)."),
         size: str = typer.Option(None, "--size", help="Input H or HxW (default: the model's; "
                                  "48)."),
         color: Color = COLOR_OPTION,

@@ -24,6 +24,10 @@ Example:
   edge-fer run qnn/model_qnn_sm8650_ctx.onnx --input-list raws/input_list.txt --profile    (the qnn extra)
 
   edge-fer run --input-list raws/input_list.txt    (the shipped model)
+
+Runtimes: .pb runs on tf, .tflite on tflite, .onnx on onnx, .dlc on snpe, _ctx.onnx on qnn (the
+longest suffix that matches); a QDQ .onnx runs on qnn with --runtime qnn. A shipped model's
+name (edge-fer models) stands for its .pb.
 """
 
 
@@ -32,18 +36,16 @@ def register(app: typer.Typer) -> None:
                  "folders (the snpe-net-run layout) for every runtime.\n" + EXAMPLE)
     @reports_errors
     def run(
-        model: Path = typer.Argument(None, help="Model file: .pb (tf), .tflite, .onnx, .dlc "
-                                     "(snpe), _ctx.onnx (qnn); a QDQ .onnx with --runtime qnn. "
-                                     "A shipped model's name (edge-fer models) "
-                                     "stands for its .pb. Default: the shipped FER2013 model `best`."),
+        model: Path = typer.Argument(None, help="A model file (.pb, .tflite, .onnx, "
+                                     ".dlc, _ctx.onnx) or a shipped model's name (default: "
+                                     "best)."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs (SNPE format)."),
         output_dir: Path = typer.Option(None, "--out", "-o", show_default=False,
                                         help="Folder for the Result_<i> folders (default: a "
                                         "new runs/run/exp<N>)."),
-        runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner by name (tf, tflite, "
-                                    "onnx, snpe, qnn); default: by the model file's suffix "
-                                    "(the longest that matches)."),
+        runtime: Runtime = typer.Option(None, "--runtime", "-r", help="tf, tflite, onnx, snpe or qnn "
+                                    "(default: by the file's suffix; see below)."),
         batch: int = typer.Option(1, "--batch", min=1, help="Images per inference call."),
         threads: int = typer.Option(None, "--threads", min=1, help="CPU threads for the runtime."),
         input_dtype: RawDtype = typer.Option("float32", "--input-dtype", help="How the raws are "

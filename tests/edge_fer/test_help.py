@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from edge_fer.cli import app
 
-MAX_OPTION_LINES = 4
+MAX_OPTION_LINES = 3
 
 
 def command_paths() -> list[list[str]]:
