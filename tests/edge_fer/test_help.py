@@ -80,7 +80,7 @@ def test_examples_are_pasteable_and_only_shipped_models_are_named():
         text = render(path)
         lines = text.splitlines()
         for i, line in enumerate(lines):
-            if not line.lstrip().startswith("edge-fer "):
+            if not line.startswith("    edge-fer "):  # an example (prose is indented by 2)
                 continue
             command = line.strip()
             j = i
@@ -91,3 +91,24 @@ def test_examples_are_pasteable_and_only_shipped_models_are_named():
             assert "(" not in command or "$(" in command, command  # notes are `# comments`
             for name in unshipped:
                 assert name not in words, f"{' '.join(path)}: {command} names unshipped {name}"
+            shell = [i for i, word in enumerate(words) if word in (">", ">>", "|", "<")]
+            parses(words[1:shell[0] if shell else None], f"{' '.join(path)} --help: {command}")
+
+
+def parses(args: list[str], where: str) -> None:
+    """The command line itself takes `args` (commands, options, choices), without running it."""
+    import typer
+    from typer._click.exceptions import UsageError  # the click typer carries
+
+    group = typer.main.get_command(app)
+    with group.context_class(group, info_name="edge-fer") as ctx:
+        command, rest = group.get_command(ctx, args[0]), args[1:]
+        assert command is not None, where
+        if hasattr(command, "get_command"):  # device-bench snpe|tflite
+            sub = command.get_command(ctx, rest[0])
+            assert sub is not None, where
+            command, rest = sub, rest[1:]
+        try:
+            command.make_context(args[0], rest, parent=ctx)
+        except UsageError as exc:
+            raise AssertionError(f"{where}: {exc}") from None
