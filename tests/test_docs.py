@@ -66,22 +66,13 @@ def readme_commands(text: str) -> list[list[str]]:
 def test_every_documented_command_parses(page):
     """Each `edge-fer` line of the page names a command and options it has, with values its
     choices take (parsed by the command line itself, not run)."""
-    import typer
-    from typer._click.exceptions import UsageError  # the click typer carries (no click installed)
+    from tests.edge_fer.test_help import parses
 
-    from edge_fer.cli import app
-
-    group = typer.main.get_command(app)
     commands = readme_commands((REPO_ROOT / page).read_text(encoding="utf-8"))
     assert commands
     for args in commands:
-        with group.context_class(group, info_name="edge-fer") as ctx:
-            sub = group.get_command(ctx, args[0])
-            assert sub is not None, f"{page}: edge-fer {args[0]}: no such command"
-            try:
-                sub.make_context(args[0], args[1:], parent=ctx)
-            except UsageError as exc:
-                raise AssertionError(f"{page}: edge-fer {' '.join(args)}: {exc}") from None
+        parses(args, f"{page}: edge-fer {' '.join(args)}")
+
 
 
 def test_readme_links_to_files_of_the_repository_resolve():
