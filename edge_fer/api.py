@@ -351,13 +351,16 @@ def convert(model: str | Path | None = None, target: str = "all", precision: str
 
 
 @_reporting
-def raw_inputs(source: str | Path, out: str | Path = "raws", *, usage: str = "PublicTest",
+def raw_inputs(source: str | Path, out: str | Path | None = None, *, usage: str = "PublicTest",
                detect_faces: bool = False, dtype: str = "float32") -> RawInputs:
     """Images under a folder (labels from emotion-named folders), or one Usage split of a
-    FER2013 CSV (.csv/.csv.gz), → `.raw` files, input_list.txt and manifest.csv in `out`, as
-    `edge-fer raw-inputs` does. Returns a RawInputs (`.input_list` is what `run` takes)."""
+    FER2013 CSV (.csv/.csv.gz), → `.raw` files, input_list.txt and manifest.csv in `out`
+    (default: a new runs/raw-inputs/exp<N>), as `edge-fer raw-inputs` does. Returns a RawInputs
+    (`.input_list` is what `run` takes)."""
+    from edge_fer.outputs import output_dir
     from edge_fer.tensors.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
 
+    out = output_dir(Path(out) if out is not None else None, "raw-inputs")
     source = Path(source)
     if source.is_file() and source.name.lower().endswith((".csv", ".csv.gz")):
         made = raw_inputs_from_csv(source, out, usage=usage, dtype=dtype)
