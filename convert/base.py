@@ -50,6 +50,7 @@ class ConvertJob:
     input_spec: InputSpec = field(default_factory=InputSpec)
     output_spec: OutputSpec = field(default_factory=OutputSpec)
     original: Path | None = None      # a Keras file / SavedModel the graph was frozen from
+    file_tags: tuple[str, ...] | None = None  # only these files of a target (ConvertRequest)
     _model_sha256: str | None = field(default=None, repr=False)
     _calibration: object = field(default=None, repr=False)
     _checks: object = field(default=None, repr=False)
@@ -97,7 +98,7 @@ class ConvertJob:
 
     def calibration(self):
         """The calibration samples (loaded once, on first use)."""
-        from edge_fer.convert.calibration import load_calibration
+        from edge_fer.converters.calibration import load_calibration
 
         if self._calibration is None:
             self._calibration = load_calibration(self.calib, self.calib_count, self.input_spec)
@@ -105,7 +106,7 @@ class ConvertJob:
 
     def checks(self):
         """The inputs and TF reference outputs every artifact is compared with (loaded once)."""
-        from edge_fer.convert.verify import load_checks
+        from edge_fer.converters.verify import load_checks
 
         if self._checks is None:
             self._checks = load_checks(self)

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_fer.convert.base import ConvertJob, Step, default_io
-from edge_fer.convert.calibration import snpe_input_list_path, write_snpe_input_list
+from edge_fer.converters.base import ConvertJob, Step, default_io
+from edge_fer.converters.calibration import snpe_input_list_path, write_snpe_input_list
 from edge_fer.errors import EdgeFerError
 from edge_fer.platform.sdk import SDK_HINT, find_sdk_tool, sdk_info
 from edge_fer.platform.tools import last_lines, run_tool

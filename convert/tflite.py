@@ -18,7 +18,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_fer.convert.base import ConvertJob, Step
+from edge_fer.converters.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError
 
 TARGET = "tflite"
@@ -86,7 +86,8 @@ def plan(job: ConvertJob) -> list[Step]:
                  api_calls(job, flavour), functools.partial(_convert, job, flavour),
                  ", ".join(filter(None, (flavour.variant,
                                          "dynamic batch" if job.dynamic_batch else ""))))
-            for flavour in FLAVOURS[job.precision]]
+            for flavour in FLAVOURS[job.precision]
+            if job.file_tags is None or flavour.tag in job.file_tags]
 
 
 def converter_for(job: ConvertJob, flavour: Flavour):
@@ -155,7 +156,7 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
     import tensorflow as tf
 
     from edge_fer.analysis.inspect_artifacts import inspect_tflite
-    from edge_fer.convert.verify import compare
+    from edge_fer.converters.verify import compare
 
     converter = converter_for(job, flavour)
     try:

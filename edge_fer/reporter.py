@@ -24,7 +24,20 @@ from rich.progress import (
 
 T = TypeVar("T")
 
-console = Console(stderr=True, highlight=False)
+def console_environ() -> dict[str, str]:
+    """The environment rich sizes its output by, without a COLUMNS or LINES that is not a
+    positive number (`COLUMNS=0` would make rich drop every row and error line; shutil and
+    click ignore such values too)."""
+    return {name: value for name, value in os.environ.items()
+            if name not in ("COLUMNS", "LINES") or (value.strip().isdigit() and int(value) > 0)}
+
+
+def new_console(**options) -> Console:
+    """A rich Console sized by console_environ()."""
+    return Console(_environ=console_environ(), **options)
+
+
+console = new_console(stderr=True, highlight=False)
 QUIET = False
 VERBOSE = False
 # Python loggers of the libraries underneath: quiet unless --verbose (their errors still show)
@@ -250,7 +263,7 @@ MIN_WIDTH = 48  # narrower than this, a summary table's headers would be cut int
 def terminal_width() -> int:
     """The width tables are fitted to: the terminal's (COLUMNS when set), 80 in a pipe or when
     COLUMNS says 0 or nonsense, never less than MIN_WIDTH (rows are never dropped for room)."""
-    width = Console().width
+    width = new_console().width
     return 80 if width <= 0 else max(width, MIN_WIDTH)
 
 

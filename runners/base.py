@@ -49,6 +49,10 @@ class RunTimings:
     def images(self) -> int:
         return sum(self.batch_sizes)
 
+    def __repr__(self) -> str:  # not one float per call: a run of thousands would fill a screen
+        return (f"RunTimings(images={self.images}, calls={len(self.batch_sizes)}, "
+                f"load_s={self.load_s:.3f}, total_s={self.total_s:.3f})")
+
     @property
     def per_image_ms(self) -> list[float]:
         """Latency per inference: each call's time shared among its images."""

@@ -39,6 +39,36 @@ def _tflite_quantization(tensor) -> dict | None:
     return facts
 
 
+def _product(dims) -> int:
+    return int(np.prod([max(1, int(d)) for d in dims])) if len(dims) else 1
+
+
+def _tflite_flops(subgraph, codes: list[str]) -> int:
+    """Multiply-adds × 2 of the convolutions and dense layers, counted like the frozen graph's
+    (edge_fer.analysis.inspect.graph_flops): the output's elements × each one's products. A
+    free batch counts as 1."""
+    flops = 0
+    for i in range(subgraph.OperatorsLength()):
+        op = subgraph.Operators(i)
+        name = codes[op.OpcodeIndex()]
+        if name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"):
+            continue
+        inputs, outputs = op.InputsAsNumpy(), op.OutputsAsNumpy()
+        weights = subgraph.Tensors(int(inputs[1]))  # every one of them: input 1
+        out = subgraph.Tensors(int(outputs[0])).ShapeAsNumpy()
+        w = weights.ShapeAsNumpy()
+        if name == "CONV_2D":            # weights [out, kh, kw, in]
+            flops += 2 * _product(out) * _product(w[1:])
+        elif name == "DEPTHWISE_CONV_2D":  # weights [1, kh, kw, out]
+            flops += 2 * _product(out) * _product(w[1:3])
+        elif name == "FULLY_CONNECTED":    # weights [out, in]
+            flops += 2 * _product(out) * int(w[-1])
+        else:                              # transposed: each input element × kernel × out ch
+            source = subgraph.Tensors(int(inputs[2])).ShapeAsNumpy()
+            flops += 2 * _product(source) * _product(w[:3])
+    return flops
+
+
 def inspect_tflite(path: str | Path) -> dict:
     """Inputs/outputs (name, shape, dtype, scale/zero point), op histogram, tensor types, size."""
     from ai_edge_litert import schema_py_generated as schema
@@ -108,6 +138,7 @@ def inspect_tflite(path: str | Path) -> dict:
             "outputs": [tensor_facts(int(i)) for i in subgraph.OutputsAsNumpy()],
             "ops": dict(sorted(ops.items())),
             "parameters": parameters,
+            "flops": _tflite_flops(subgraph, codes),
             "tensor_dtypes": dict(sorted(dtypes.items())),
             "quantized_tensors": quantized,
             "metadata": [model.Metadata(i).Name().decode() for i in range(model.MetadataLength())],
@@ -134,6 +165,45 @@ def _onnx_value_facts(value) -> dict:
         shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
                  for d in tensor_type.shape.dim]
     return {"name": value.name, "shape": shape, "dtype": _onnx_dtype(tensor_type.elem_type)}
+
+
+def _onnx_flops(model) -> int | None:
+    """Multiply-adds × 2 of Conv, ConvTranspose, MatMul and Gemm with constant weights (through
+    a DequantizeLinear in QDQ models), counted like the frozen graph's; shapes by ONNX's own
+    inference (a free batch counts as 1). None when the shapes cannot be inferred."""
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - onnx raises assorted errors on unusual graphs
+        return None
+    graph = inferred.graph
+    shapes = {}
+    for value in [*graph.input, *graph.value_info, *graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        shapes[value.name] = [d.dim_value if d.HasField("dim_value") else 1 for d in dims]
+    weights = {init.name: list(init.dims) for init in graph.initializer}
+    for node in graph.node:  # QDQ: the weight a DequantizeLinear gives is its initializer's
+        if node.op_type == "DequantizeLinear" and node.input[0] in weights:
+            weights[node.output[0]] = weights[node.input[0]]
+    flops, counted = 0, False
+    for node in graph.node:
+        if len(node.input) < 2 or node.input[1] not in weights or not node.output:
+            continue
+        w, out = weights[node.input[1]], shapes.get(node.output[0])
+        if not out:
+            continue
+        if node.op_type == "Conv":                      # w [out, in/groups, kh, kw]
+            flops += 2 * _product(out) * _product(w[1:])
+        elif node.op_type == "ConvTranspose":           # w [in, out/groups, kh, kw]
+            source = shapes.get(node.input[0])
+            flops += 2 * _product(source or [1]) * _product(w[1:])
+        elif node.op_type in ("MatMul", "Gemm"):        # w [in, out] (Gemm may transpose it)
+            flops += 2 * _product(out) * int(_product(w) // max(1, out[-1]))
+        else:
+            continue
+        counted = True
+    return flops if counted else None  # e.g. a compiled QNN context model: nothing to count
 
 
 def inspect_onnx(path: str | Path) -> dict:
@@ -193,6 +263,7 @@ def inspect_onnx(path: str | Path) -> dict:
         "outputs": [_onnx_value_facts(v) for v in graph.output],
         "ops": dict(sorted(ops.items())),
         "parameters": parameters,
+        "flops": _onnx_flops(model),
         "checker": checker,
         "metadata": {prop.key: prop.value for prop in model.metadata_props},
     }

@@ -503,7 +503,8 @@ def table_rows(report: BenchReport) -> list[dict[str, str]]:
     rows = []
     for row in report.rows:
         looped = row.model_batch is not None and row.model_batch < row.batch
-        cells = {"model": names[row.model], "runtime": row.runtime, "prec": row.precision,
+        runtime = row.runtime + ("*" if row.runtime == "qnn" and qnn_emulated() else "")
+        cells = {"model": names[row.model], "runtime": runtime, "prec": row.precision,
                  "batch": f"{row.batch}*" if looped else str(row.batch),
                  "thr": str(row.threads or "all"),
                  "mib": _fmt(row.bytes / 2**20 if row.bytes else None, ".2f")}
@@ -517,6 +518,12 @@ def table_rows(report: BenchReport) -> list[dict[str, str]]:
                          peak=_fmt(row.peak_rss_mib, ".0f"), growth=_fmt(row.rss_growth_mib, ".0f"))
         rows.append(cells)
     return rows
+
+
+def qnn_emulated() -> bool:
+    from edge_fer.platform.qnn import is_emulator
+
+    return is_emulator()
 
 
 def table_notes(report: BenchReport) -> list[str]:
@@ -534,6 +541,9 @@ def table_notes(report: BenchReport) -> list[str]:
                           for value, names in by_flops.items())
         notes.append(f"FLOPs per image (2 x multiply-adds of Conv2D/MatMul of the source graph): "
                      f"{shown}")
+    if any(r.runtime == "qnn" for r in report.rows) and qnn_emulated():
+        notes.append("qnn* = Qualcomm's HTP emulator on this x86_64 host: its latency is the "
+                     "emulator's and says nothing about a device's NPU")
     if any(r.model_batch is not None and r.model_batch < r.batch for r in report.rows):
         notes.append("batch N* = the model takes fewer images per invoke (a frozen graph pins "
                      "batch 1), so one call is N invokes")
@@ -558,10 +568,9 @@ def print_table(report: BenchReport, console=None) -> None:
     """The cases as a rich table that fits the terminal (below WIDE_TABLE columns without p99
     and the memory figures, which --json always has; model names shortened with an ellipsis,
     never broken mid-word), then the notes."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console(highlight=False)
+    console = console or reporter.new_console(highlight=False)
     wide = console.width >= WIDE_TABLE
     columns = [column for column in TABLE_COLUMNS if wide or column[3]]
     rows = table_rows(report)

@@ -55,10 +55,10 @@ def report_failure(exc: BaseException) -> int:
                  f"{': ' + what if what else ''} at {bug_location(exc, _code_roots())}{hint}")
     return 1
 
-VERBOSE_OPTION = typer.Option(False, "--verbose", "-v", help="Show the libraries' own notices "
-                              "and warnings (TensorFlow, LiteRT, onnxruntime, QNN) on stderr.")
-QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress bar or progress messages "
-                            "(results, warnings and errors still print; --json implies it).")
+VERBOSE_OPTION = typer.Option(False, "--verbose", "-v",
+                              help="Show the libraries' own notices on stderr.")
+QUIET_OPTION = typer.Option(False, "--quiet", "-q",
+                            help="No progress messages; results still print.")
 
 
 def reports_errors(func: Callable) -> Callable:

@@ -14,11 +14,11 @@ from edge_fer.reporter import printable
 EXAMPLE = """
 Example:
 
-  edge-fer classify output/ --input-list raws/input_list.txt --plot cm.png
+  edge-fer classify runs/run/int8 --input-list raws/input_list.txt --plot cm.png
 
-  edge-fer classify output/ --rows                 (one row per result, as a table)
+  edge-fer classify runs/run/int8 --rows           # one row per result, as a table
 
-  edge-fer classify snpe_output/ --input-list raws/input_list.txt --out labels.csv
+  edge-fer classify runs/run/snpe --input-list raws/input_list.txt --out labels.csv
 """
 ROWS, FORMAT, OUT = rows_options("result")
 

@@ -22,7 +22,7 @@ Example:
 
   edge-fer compare model.pb model.tflite model_int8.tflite model.onnx -i raws/input_list.txt
 
-  edge-fer compare model.pb snpe_output/ --input-list raws/input_list.txt --json
+  edge-fer compare model.pb runs/run/snpe --input-list raws/input_list.txt --json
 
   edge-fer compare model.pb model_int8.tflite -i raws/input_list.txt --out inputs.csv
 """
@@ -50,6 +50,12 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Compare output folders although "
                                    "their run.json names another input list."),
     ) -> None:
+        from edge_fer.commands.preflight import require_exists, require_file
+
+        require_file(input_list, "input list")
+        for target in targets:  # MODEL[@RUNTIME] or a folder of Result_<i>, all before any runs
+            require_exists(target.rsplit("@", 1)[0] if not Path(target).exists() else target,
+                           "model file or output folder")
         from edge_fer import reporter
         from edge_fer.analysis.compare import (
             compare_report,

@@ -30,9 +30,10 @@ SHOWN_PROBLEMS = 20  # bad rows listed one by one; the count says how many in al
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("evaluate", epilog="Examples: edge-fer evaluate model_int8.tflite --data fer2013.csv.gz "
-                 "--split PublicTest; edge-fer evaluate --data fer2013.csv.gz (the shipped model); "
-                 "edge-fer evaluate m.tflite --data faces/ --out rows.csv (one row per image)")
+    @app.command("evaluate", epilog="Examples:\n\n"
+                 "  edge-fer evaluate model_int8.tflite --data fer2013.csv --split PublicTest\n\n"
+                 "  edge-fer evaluate --data fer2013.csv    (the shipped model)\n\n"
+                 "  edge-fer evaluate m.tflite --data faces/ --out rows.csv    (a row per image)")
     @reports_errors
     def evaluate(
         context: typer.Context,
@@ -46,9 +47,8 @@ def register(app: typer.Typer) -> None:
         batch: int = typer.Option(64, min=1, max=BATCH_LIMIT, help="Images per inference call."),
         threads: int = typer.Option(None, min=1, help="CPU threads for the runtime (default: all cores)."),
         labels_file: Path = typer.Option(None, "--labels", help="The model's labels, one per line "
-                                         "in its output order, any count (default: labels.txt "
-                                         "beside the model, its manifest, or FER2013's seven); "
-                                         "must name every class of the data set."),
+                                         "(default: labels.txt beside it, its manifest, or "
+                                         "FER2013's)."),
         color: Color = COLOR_OPTION,
         mean: str = MEAN_OPTION,
         std: str = STD_OPTION,
@@ -59,6 +59,11 @@ def register(app: typer.Typer) -> None:
                                      "(same as --format json)."),
     ) -> None:
         """Accuracy, per-class recall and confusion matrix of a model on a data-set split."""
+        from edge_fer.commands import preflight
+
+        preflight.require_model(model)
+        preflight.require_data(data)
+        preflight.require_file(labels_file, "labels file")
         from edge_fer import reporter
         from edge_fer.analysis.classify import fit_path, metrics_text
         from edge_fer.analysis.evaluate import evaluate_model, rows_csv, rows_table

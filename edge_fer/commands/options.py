@@ -62,11 +62,13 @@ def _per_channel(flag: str) -> Callable[[str | None], str | None]:
     return check
 
 
-MEAN_OPTION = typer.Option(None, "--mean", callback=_per_channel("--mean"), help="A or A,B,C: the model takes (pixel/255 - mean) / "
-                           "std per channel (default: its manifest's, else 0).")
-STD_OPTION = typer.Option(None, "--std", callback=_per_channel("--std"), help="A or A,B,C (default: its manifest's, else 1).")
-COLOR_OPTION = typer.Option(None, "--color", show_default=False, help="The input's channel "
-                            "order (default: its manifest's, else gray for 1 channel, rgb for 3).")
+# Their details (defaults from the model's manifest, else 0, 1, gray/rgb) are in docs/own-model.md.
+MEAN_OPTION = typer.Option(None, "--mean", callback=_per_channel("--mean"),
+                           help="A or A,B,C: input is (pixel/255-mean)/std.")
+STD_OPTION = typer.Option(None, "--std", callback=_per_channel("--std"),
+                          help="A or A,B,C (default: manifest's, else 1).")
+COLOR_OPTION = typer.Option(None, "--color", show_default=False,
+                            help="Input channel order (see docs/own-model.md).")
 
 
 def input_flags(color, mean: str | None, std: str | None) -> dict:

@@ -22,7 +22,7 @@ def load(name: str):
 
 @pytest.fixture(scope="module")
 def tflite_model(frozen_model, tmp_path_factory) -> Path:
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
 
     report = convert_model(ConvertRequest(model=frozen_model, target="tflite", precision="fp32",
                                           out_dir=tmp_path_factory.mktemp("e2e_model"),
@@ -112,3 +112,10 @@ def test_stages_prints_each_file_stage_in_wall_and_cpu_seconds(tflite_model, tmp
     assert code == 0 and [line.split()[0] for line in lines] == ["raw-inputs", "run", "classify"]
     assert all("files/s" in line and "files per CPU-second" in line for line in lines)
     assert len(list((tmp_path / "work" / "output").glob("Result_*"))) == 21
+
+
+def test_e2e_without_goals_exits_0_as_the_readme_runs_it(tflite_model, capsys):
+    e2e = load("e2e")
+    code = e2e.main(["--model", str(tflite_model), "--images", "14"])
+    out = capsys.readouterr().out
+    assert code == 0 and "images/s" in out and "MISSED" not in out and "targets" not in out

@@ -374,7 +374,7 @@ def test_snpe_flow_reports_disagreeing_labels(device, snpe_sdk, raws, tmp_path):
 @pytest.fixture
 def float_tflite(frozen_model, tmp_path_factory) -> Path:
     """The session model as float32 TFLite (float in/out), via the converter."""
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
 
     report = convert_model(ConvertRequest(model=frozen_model, target="tflite", precision="fp32",
                                           out_dir=tmp_path_factory.mktemp("tflite"),

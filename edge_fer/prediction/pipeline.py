@@ -31,10 +31,10 @@ from edge_fer.atomic import (
 )
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
-from edge_fer.predict.annotate import VIDEO_SUFFIX, VideoOut, draw_face, plot_emotions
-from edge_fer.predict.detect import Box, load_detector
-from edge_fer.predict.sources import Frame, Source, open_source
-from edge_fer.predict.track import Tracker
+from edge_fer.prediction.annotate import VIDEO_SUFFIX, Face, VideoOut, draw_faces, plot_emotions
+from edge_fer.prediction.detect import Box, load_detector
+from edge_fer.prediction.sources import Frame, Source, open_source
+from edge_fer.prediction.track import Tracker
 from edge_fer.preprocess import preprocess
 
 ANNOTATED_DIR = "annotated"
@@ -177,7 +177,7 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
     """Run the whole loop on `source`; write annotated images/video, plot, rows and summary into
     out_dir (None: report only). `input_flags`: what the user says of the model's input where
     its file and manifest do not (mean/std/colour of a model brought from elsewhere)."""
-    from edge_fer.predict.model import resolve_model
+    from edge_fer.prediction.model import resolve_model
     from edge_fer.runners import load_runner
 
     if not 0.0 <= smooth < 1.0:
@@ -291,7 +291,7 @@ def _frame(frame: Frame, report: PredictReport, face_detector, runner, tracker, 
         scores = runner.infer(_model_input(crops, spec))
         probs = dict(zip(due, runner.output_spec.probabilities(scores)))
         report.classify_s += time.perf_counter() - start
-    annotated = image.copy() if draw else None
+    drawn: list[Face] = []
     for number, (box, track) in enumerate(zip(boxes, tracks)):
         classified = number in probs
         p = probs[number] if classified else track.last_probs
@@ -300,9 +300,12 @@ def _frame(frame: Frame, report: PredictReport, face_detector, runner, tracker, 
             smoothed = tracker.observe(track, p, frame.index) if classified else track.probs
         report.rows.append(FaceRow(frame.source, frame.index, frame.time_s, number, box, p,
                                    None if track is None else track.id, smoothed, classified))
-        if draw:
-            draw_face(annotated, box, smoothed if smoothed is not None else p, report.labels,
-                      None if track is None else track.id)
+        drawn.append(Face(box, smoothed if smoothed is not None else p,
+                          None if track is None else track.id))
+    if not draw:
+        return None
+    annotated = image.copy()
+    draw_faces(annotated, drawn, report.labels)
     return annotated
 
 

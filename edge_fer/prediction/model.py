@@ -18,9 +18,35 @@ from edge_fer.files import require_regular
 
 # The runtime's converted file in <cache>/<sha256 prefix>/ (convert's folder per target).
 CONVERTED = {
-    "tflite": ("tflite", "int8", "tflite/model_int8.tflite"),
-    "onnx": ("onnx", "int8", "onnx/model_int8.onnx"),
+    "tflite": ("tflite", "int8", "tflite/model_int8.tflite", ("_int8",)),
+    "onnx": ("onnx", "int8", "onnx/model_int8.onnx", None),
 }
+
+
+# What the converter advises, in the words of a command the user can run from predict.
+PREDICT_CALIB_ADVICE = ("to calibrate on faces of your own: edge-fer convert best --target tflite "
+                        "--precision int8 --dynamic-batch --calib FACES, then give predict the "
+                        "model_int8.tflite it writes")
+
+
+def _converter_messages(outer):
+    """The converter's messages, shown as predict's: its --calib advice (an option predict does
+    not take) said as the commands that do it."""
+    from rich.markup import escape
+
+    from edge_fer.converters.verify import CALIB_ADVICE
+
+    def sink(line: str) -> None:
+        line = line.replace(CALIB_ADVICE, PREDICT_CALIB_ADVICE)
+        if outer is not None:
+            outer(line)
+        elif line.startswith("warning: "):
+            reporter.console.print(f"[yellow]warning:[/yellow] {escape(line[9:])}",
+                                   soft_wrap=not reporter.console.is_terminal)
+        elif not reporter.QUIET:
+            reporter.console.print(escape(line), soft_wrap=not reporter.console.is_terminal)
+
+    return sink
 
 
 def cache_dir() -> Path:
@@ -37,10 +63,10 @@ def converted_model(graph: Path, runtime: str) -> Path:
     A second predict starting while the first converts waits for it (a lock beside the entry)
     instead of failing or converting too; an entry whose file no longer matches the sha256 its
     manifest records (damaged, truncated) is converted again."""
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
     from edge_fer.files import sha256_file
 
-    target, precision, relative = CONVERTED[runtime]
+    target, precision, relative, tags = CONVERTED[runtime]
     folder = cache_dir() / "predict" / sha256_file(graph)[:16]
     path = folder / relative
     if _intact(path):
@@ -54,8 +80,9 @@ def converted_model(graph: Path, runtime: str) -> Path:
                           f"converting it again")
         reporter.info(f"converting {graph.name} to {precision} {target} once for predict "
                       f"(cached in {folder})")
-        convert_model(ConvertRequest(model=graph, target=target, precision=precision,
-                                     dynamic_batch=True, out_dir=folder))
+        with reporter.messages_to(_converter_messages(reporter.SINK)):
+            convert_model(ConvertRequest(model=graph, target=target, precision=precision,
+                                         dynamic_batch=True, out_dir=folder, file_tags=tags))
     return path
 
 
