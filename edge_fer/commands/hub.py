@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         device: list[str] = DEVICE_OPTION,
         runtime: HubRuntime = RUNTIME_OPTION,
         timeout: float = TIMEOUT_OPTION,
-        json_out: Path = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
+        json_out: Path = typer.Option(None, "--out", "-o", help="File to write the JSON to as well."),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
     ) -> None:
         """Time a model on hosted devices: latency, peak memory, compute units, slowest layers."""
@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs."),
         device: list[str] = DEVICE_OPTION,
-        output_dir: Path = typer.Option(..., "--out", "-o", help="Result_<i> folders land here "
+        output_dir: Path = typer.Option(..., "--out", "-o", help="Folder for the Result_<i> folders "
                                         "(one subfolder per device when several)."),
         runtime: HubRuntime = RUNTIME_OPTION,
         timeout: float = TIMEOUT_OPTION,
