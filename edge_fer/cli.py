@@ -153,6 +153,7 @@ SHORT_HELP = {
     "device-bench": "Benchmark a model on an Android device over adb.",
     "predict": "Every face in photos, videos or a camera → emotion.",
     "models": "The shipped models and their figures.",
+    "hub": "Profile and run models on AI Hub's hosted devices.",
 }
 EXAMPLE_LINE = re.compile(r"^\s*(edge-fer|python)\s")
 NOTE = re.compile(r"^(?P<command>.*?)\s{2,}\((?P<note>.*)\)\s*$")
@@ -210,16 +211,20 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"edge_fer.commands.{_name}").register(app)
 
 
-def _fit_help(typer_app: typer.Typer) -> None:
+def _fit_help(typer_app: typer.Typer, prefix: str = "") -> None:
+    """Short help and verbatim examples for every command; a group's commands are looked up as
+    `group command` in SHORT_HELP (`hub run` is not `run`)."""
     for info in typer_app.registered_commands:
         name = info.name or ""
-        info.short_help = info.short_help or SHORT_HELP.get(name)
+        info.short_help = info.short_help or SHORT_HELP.get(prefix + name)
         info.help = verbatim_examples(info.help)
         info.epilog = verbatim_examples(info.epilog)
     for group in typer_app.registered_groups:
         group.short_help = group.short_help or SHORT_HELP.get(group.name or "")
         if group.typer_instance is not None:
-            _fit_help(group.typer_instance)
+            info = group.typer_instance.info
+            info.epilog = verbatim_examples(info.epilog)
+            _fit_help(group.typer_instance, prefix=f"{prefix}{group.name} ")
 
 
 _fit_help(app)
