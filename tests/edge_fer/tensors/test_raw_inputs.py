@@ -184,3 +184,21 @@ def test_detect_faces_counts_the_images_without_a_face(mixed_folder, tmp_path):
     shown = CliRunner().invoke(app, ["raw-inputs", str(mixed_folder), "--out",
                                      str(tmp_path / "cli"), "--detect-faces", "-q"])
     assert shown.exit_code == 0 and "no face found in 4 of 4 images" in shown.output
+
+
+def test_raws_inside_the_image_folder_are_refused_and_linked_class_folders_read(tmp_path):
+    """A second run would read its own output back: refused before any work. A class folder
+    that is a symbolic link is read like the others (raw-inputs skipped it before)."""
+    faces = tmp_path / "faces"
+    for label in ("happy", "sad"):
+        (tmp_path / "store" / label).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "store" / label / "a.png"), np.full((48, 48), 9, np.uint8))
+    (faces / "happy").mkdir(parents=True)
+    cv2.imwrite(str(faces / "happy" / "b.png"), np.full((48, 48), 9, np.uint8))
+    (faces / "sad").symlink_to(tmp_path / "store" / "sad", target_is_directory=True)
+    shown = CliRunner().invoke(app, ["raw-inputs", str(faces), "-o", str(faces / "raws")])
+    assert shown.exit_code == 1 and "is inside the input folder" in shown.output, shown.output
+    assert sorted(p.name for p in faces.iterdir()) == ["happy", "sad"]
+    result = raw_inputs_from_folder(faces, tmp_path / "raws", workers=1)
+    labels = sorted(row.label for row in read_manifest(result.manifest))
+    assert labels == ["happy", "sad"]
