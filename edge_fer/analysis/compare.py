@@ -63,6 +63,12 @@ def _round(value: float) -> float | None:
     return None if np.isnan(value) else round(float(value), 8)
 
 
+def require_targets(targets: list[str]) -> None:
+    """A usage error before anything is read: compare needs something to compare."""
+    if len(targets) < 2:
+        raise UsageError("compare needs two or more models or output folders")
+
+
 def split_target(target: str) -> tuple[Path, str | None]:
     """`path@runtime` → (path, runtime); a plain path → (path, None)."""
     path, sep, runtime = target.rpartition("@")
@@ -186,8 +192,7 @@ def compare_report(targets: list[str], input_list: str | Path, batch: int = 1,
     from edge_fer.analysis.classify import _sources, score_labels
     from edge_fer.labels import label_lookup
 
-    if len(targets) < 2:
-        raise UsageError("compare needs two or more models or output folders")
+    require_targets(targets)
     sources = _sources(Path(input_list))
     loaded = [load_target(target, Path(input_list), batch, threads, force) for target in targets]
     rows = compare_targets(loaded)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.files import require_regular
+from edge_fer.labels import label_lookup
 
 LABELS_NAME = "labels.txt"      # beside a model: one class name per line, in output order
 MANIFEST_SUFFIX = ".json"       # `model_int8.tflite` → `model_int8.json`
@@ -85,22 +86,8 @@ def check_output_spec(data, path: str | Path, prefix: str = "output_spec") -> di
         raise EdgeFerError(f"{path}: {prefix}.labels holds {json.dumps(labels)[:40]}, expected "
                            f"names")
     if isinstance(labels, list):
-        repeated = duplicate_labels(labels)
-        if repeated:
-            raise EdgeFerError(f"{path}: {prefix}.labels names {repeated[0]!r} more than once")
+        label_lookup(labels, f"{path}: {prefix}.labels")  # each class its own name
     return data
-
-
-def duplicate_labels(names) -> list[str]:
-    """The names that appear more than once, case-insensitively (`Happy` and `happy` are one)."""
-    seen: set[str] = set()
-    repeated = []
-    for name in names:
-        key = name.strip().lower()
-        if key in seen and name not in repeated:
-            repeated.append(name)
-        seen.add(key)
-    return repeated
 
 
 def read_labels(path: str | Path) -> tuple[str, ...]:
@@ -108,10 +95,7 @@ def read_labels(path: str | Path) -> tuple[str, ...]:
     from edge_fer.tensors.spec import read_labels_file
 
     names = read_labels_file(path)
-    repeated = duplicate_labels(names)
-    if repeated:
-        raise EdgeFerError(f"{path}: label {repeated[0]!r} appears more than once (each class "
-                           f"needs its own name)")
+    label_lookup(names, path)  # two names that are one class (case-insensitively): an error
     return names
 
 

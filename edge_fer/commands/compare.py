@@ -50,8 +50,10 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Compare output folders although "
                                    "their run.json names another input list."),
     ) -> None:
+        from edge_fer.analysis.compare import require_targets
         from edge_fer.commands.preflight import require_exists, require_file
 
+        require_targets(targets)
         require_file(input_list, "input list")
         for target in targets:  # MODEL[@RUNTIME] or a folder of Result_<i>, all before any runs
             require_exists(target.rsplit("@", 1)[0] if not Path(target).exists() else target,

@@ -55,7 +55,7 @@ def test_e2e_prints_both_rates_and_ratio(tflite_model, tmp_path, capsys):
 def test_e2e_misses_are_exit_1(tflite_model, tmp_path, capsys):
     e2e = load("e2e")
     code = e2e.main(["--model", str(tflite_model), "--images", "14", "--target-ratio", "1000",
-                     "--no-cli"])
+                     "--target-cli-rate", "2000", "--no-cli"])
     out = capsys.readouterr().out
     assert code == 1 and "MISSED" in out and "commands ≥ 2,000 images/s not run" in out
 

@@ -127,9 +127,10 @@ def test_a_killed_bench_leaves_no_process_holding_the_callers_pipe(tmp_path):
 
 
 def test_ctrl_c_to_a_command_with_workers_is_one_line(tmp_path):
-    """The terminal sends SIGINT to the whole process group: raw-inputs' worker processes (which
-    import edge_fer too) stay silent; the command says one line and removes its staging."""
-    write_face_pngs(tmp_path / "faces", 300, seed=3)
+    """The terminal sends SIGINT to the whole process group: raw-inputs' workers stay silent; the
+    command says one line and removes its staging. (Enough faces that the threaded raw-inputs,
+    some thousands of images/s, is still at work when the signal comes.)"""
+    write_face_pngs(tmp_path / "faces", 3000, seed=3)
     out = tmp_path / "raws"
     process = start_cli("raw-inputs", tmp_path / "faces", "-o", out, "-q", "--workers", "2",
                         "--detect-faces")
@@ -139,7 +140,7 @@ def test_ctrl_c_to_a_command_with_workers_is_one_line(tmp_path):
                    for p in tmp_path.iterdir())
 
     assert wait_until(workers_busy, process=process), "never staged"
-    time.sleep(0.5)
+    time.sleep(0.05)
     os.killpg(process.pid, signal.SIGINT)
     result = finish(process)
     assert result.code == 130, str(result)

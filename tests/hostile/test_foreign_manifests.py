@@ -67,7 +67,7 @@ def test_duplicate_label_names_are_refused(model, raws_dir, tmp_path):
     labels = tmp_path / "dup.txt"
     labels.write_text("a\nb\nc\nd\ne\nf\nA\n")
     assert_error(run_cli("evaluate", model, "--data", "synthetic", "--limit", "14", "--labels",
-                         labels), 1, labels, "'A'", "more than once")
+                         labels), 1, labels, "'A' (position 6) is label 'a'", "its own name")
 
 
 @pytest.mark.parametrize(("args", "needle"), [

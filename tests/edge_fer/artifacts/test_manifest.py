@@ -39,7 +39,7 @@ def test_a_good_manifest_gives_its_specs(tmp_path):
     ({"input_spec": {"height": True}}, "input_spec.height is true/false"),
     ({"input_spec": {"mean": ["a"]}}, "input_spec.mean holds"),
     ({"output_spec": {"labels": "abc"}}, "output_spec.labels is a string"),
-    ({"output_spec": {"labels": ["a", "A"]}}, "names 'A' more than once"),
+    ({"output_spec": {"labels": ["a", "A"]}}, "label 'A' (position 1) is label 'a' (position 0) again"),
     ({"source_model": "x.pb"}, "source_model is a string"),
     ({"precision": 8}, "precision is a number"),
 ])
