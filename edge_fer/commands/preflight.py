@@ -65,4 +65,4 @@ def require_calib(spec: str | None) -> None:
 def require_output_folder(path: str | Path | None) -> None:
     """An output folder may not exist yet, but may not be a file."""
     if path is not None and Path(path).exists() and not Path(path).is_dir():
-        raise EdgeFerError(f"{path}: is a file; the output is a folder (give a new path)")
+        raise EdgeFerError(f"{path}: is a file, not a folder (the output is a folder: give a new path)")

@@ -199,7 +199,11 @@ def test_train_overwrite_killed_before_its_first_epoch_leaves_the_old_run(tmp_pa
     assert snapshot(run) == old
     assert _staging(run)  # what the killed command left: the next one removes it
     result = run_cli("train", "--overwrite", "--data", tmp_path / "missing.csv", "--out", run)
-    assert result.code != 0 and snapshot(run) == old
+    assert result.code != 0 and snapshot(run) == old  # refused before it touched anything
+    result = run_cli("train", "--overwrite", "--data", "synthetic", "--synthetic-train", "140",
+                     "--synthetic-val", "35", "--epochs", "1", "--out", run, "-q")
+    assert result.code == 0, str(result)
+    assert snapshot(run) != old and (run / "state.json").is_file()
     assert_no_leftovers(tmp_path)
 
 
