@@ -18,7 +18,7 @@ $(VENV)/.installed-all: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-base
 
 # DEMO_ARGS: e.g. `--epochs 1 --faces-per-class 4` for a quick check (.ci/run).
-DEMO_ARGS ?= --out runs/demo
+DEMO_ARGS ?=
 
 demo: $(VENV)/.installed-base
 	$(BIN)/edge-fer demo $(DEMO_ARGS)

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_fer import reporter
-from edge_fer.convert.base import ConvertJob, manifest_path
-from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.converters.base import ConvertJob, manifest_path
+from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.reporter import native_stdout_to_stderr
 
 ALL = "all"
@@ -51,7 +51,7 @@ CALIBRATED = ("int8", "w8a16")     # precisions that read --calib
 @dataclass(frozen=True)
 class Target:
     name: str
-    module: str                   # edge_fer.convert.<module>
+    module: str                   # edge_fer.converters.<module>
     suffix: str
     precisions: tuple[str, ...]
     options: tuple[str, ...]      # target-only options it takes (ConvertRequest field names)
@@ -59,13 +59,19 @@ class Target:
     default_precision: str = "fp32"   # when --precision is not given
 
     def _module(self):
-        return importlib.import_module(f"edge_fer.convert.{self.module}")
+        return importlib.import_module(f"edge_fer.converters.{self.module}")
 
     def missing(self, job: ConvertJob) -> str | None:
         return self._module().missing(job)
 
     def plan(self, job: ConvertJob):
         return self._module().plan(job)
+
+    def extra_missing(self) -> str | None:
+        """The optional extra this target needs when it is not installed: one line saying how
+        to install it (no model needs loading to know)."""
+        reason = getattr(self._module(), "extra_missing", None)
+        return reason() if reason else None
 
     def needs_soc(self, precision: str) -> str | None:
         """Why this target cannot convert at `precision` without --soc, or None."""
@@ -112,6 +118,9 @@ class ConvertRequest:
     color: str | None = None          # --color, --mean, --std: what a graph cannot say
     mean: str | None = None
     std: str | None = None
+    # only the files whose stem tag is listed (tflite int8: "_int8" without "_int8_float_io");
+    # None: every file the target makes at that precision
+    file_tags: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -200,9 +209,12 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
     `missing_tool` (exit 3) after the commands that would have run. `all`: every target whose
     tools are present is converted; the others are listed as skipped, failures as failed.
     """
-    from edge_fer.convert.source import load_source
-
     targets, precision = _validate(request)
+    extra = targets[0].extra_missing() if request.target != ALL and not request.dry_run else None
+    if extra:  # before the model loads: one line, nothing to plan without the library
+        raise ToolMissingError(f"--target {request.target} {extra}")
+    from edge_fer.converters.source import load_source
+
     out_dir = Path(request.out_dir) if request.out_dir else Path(request.model).parent
     source = load_source(Path(request.model), out_dir, request.input_name, request.output_name,
                          request.input_shape, request.unsafe_keras, request.labels,
@@ -213,7 +225,8 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
                      dynamic_batch=request.dynamic_batch, htp_socs=request.htp_socs,
                      input_name=source.input_name, output_name=source.output_name,
                      input_dims=source.input_dims, input_spec=source.input_spec,
-                     output_spec=source.output_spec, original=source.original)
+                     output_spec=source.output_spec, original=source.original,
+                     file_tags=request.file_tags)
     if request.calib is not None and precision in CALIBRATED:
         job.calibration()  # a bad list or data set fails before anything is converted
     report = ConvertReport(job.source, precision, request.dry_run, [], out_dir=job.out_dir,
@@ -223,6 +236,11 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
     single = request.target != ALL
     with native_stdout_to_stderr():  # native libraries loaded by plan()/missing() print too
         for target in targets:
+            extra = None if request.dry_run or single else target.extra_missing()
+            if extra:
+                report.results.append(Result(target.name, precision, "skipped", reason=extra,
+                                             tool_missing=True))
+                continue
             if precision not in target.precisions:
                 report.results.append(Result(target.name, precision, "skipped", reason=(
                     f"{target.name} offers {', '.join(target.precisions)}, not {precision}")))
@@ -249,7 +267,7 @@ def convert_model(request: ConvertRequest) -> ConvertReport:
 def _frozen_row(source, job: ConvertJob, dry_run: bool) -> Result:
     """A Keras file or SavedModel is frozen first into frozen/<stem>.pb, which every target
     converts (and which snpe-tensorflow-to-dlc is given)."""
-    from edge_fer.convert.source import write_frozen
+    from edge_fer.converters.source import write_frozen
     from edge_fer.files import sha256_path
 
     commands = [source.frozen_facts["api"]]
@@ -263,7 +281,7 @@ def _frozen_row(source, job: ConvertJob, dry_run: bool) -> Result:
 def _run_target(target: Target, job: ConvertJob, dry_run: bool) -> list[Result]:
     """Plan the target (its checks run here, before any tool); convert unless it cannot run
     here or this is a dry run, in which case list what would run."""
-    from edge_fer.convert.base import produce
+    from edge_fer.converters.base import produce
 
     steps = target.plan(job)
     why_not = target.missing(job)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fnmatch
 import json
-import os
 import shlex
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,22 +22,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edge_fer import __version__, reporter
-from edge_fer.atomic import (
-    atomic_write_text,
-    output_lock,
-    publish_files,
-    recover_files,
-    staging_name,
-)
+from edge_fer.artifacts.manifest import LABELS_NAME, manifest_path
+from edge_fer.atomic import check_no_mount, link_or_copy, replaced_folder, staging_name
 from edge_fer.errors import EdgeFerError
 from edge_fer.files import sha256_file, sha256_path
 from edge_fer.reporter import native_stdout_to_stderr
 from edge_fer.tensors.graphio import INPUT_NAME, OUTPUT_NAME
 from edge_fer.tensors.spec import InputSpec, OutputSpec
-
-LABELS_NAME = "labels.txt"
-MANIFEST_SUFFIX = ".json"
-TOOL_TIMEOUT_S = 3600
 
 
 @dataclass
@@ -60,6 +50,7 @@ class ConvertJob:
     input_spec: InputSpec = field(default_factory=InputSpec)
     output_spec: OutputSpec = field(default_factory=OutputSpec)
     original: Path | None = None      # a Keras file / SavedModel the graph was frozen from
+    file_tags: tuple[str, ...] | None = None  # only these files of a target (ConvertRequest)
     _model_sha256: str | None = field(default=None, repr=False)
     _calibration: object = field(default=None, repr=False)
     _checks: object = field(default=None, repr=False)
@@ -107,7 +98,7 @@ class ConvertJob:
 
     def calibration(self):
         """The calibration samples (loaded once, on first use)."""
-        from edge_fer.convert.calibration import load_calibration
+        from edge_fer.converters.calibration import load_calibration
 
         if self._calibration is None:
             self._calibration = load_calibration(self.calib, self.calib_count, self.input_spec)
@@ -115,7 +106,7 @@ class ConvertJob:
 
     def checks(self):
         """The inputs and TF reference outputs every artifact is compared with (loaded once)."""
-        from edge_fer.convert.verify import load_checks
+        from edge_fer.converters.verify import load_checks
 
         if self._checks is None:
             self._checks = load_checks(self)
@@ -156,12 +147,6 @@ class Artifact:
     checks: dict | None
 
 
-def manifest_path(artifact: Path) -> Path:
-    """`tflite/model_int8.tflite` → `tflite/model_int8.json` (CONVENTIONS: Artifacts); unique
-    because each target writes into its own folder."""
-    return artifact.with_suffix(MANIFEST_SUFFIX)
-
-
 def artifact_input_spec(spec: InputSpec, facts: dict) -> InputSpec:
     """The source model's input spec with this file's own input type: an int8-in TFLite file
     takes int8 with its scale and zero point, not the source's float32."""
@@ -192,13 +177,14 @@ def default_io(job: ConvertJob, suffix: str = "") -> dict:
 
 def produce(job: ConvertJob, step: Step) -> Artifact:
     """Run one step: artifact, manifest and companions are written in a staging folder beside
-    their final place and renamed into it only when all are complete, the artifact last; then
-    labels.txt beside them."""
+    the target folder; when all are complete, the target folder is replaced as one unit by a
+    copy (hard links) holding them, its other artifacts and labels.txt (atomic.replaced_folder),
+    so no instant pairs one version's model with another's manifest or .bin."""
     final = step.output
     manifest_file = manifest_path(final)
     started = time.perf_counter()
-    with staging_dir(final.parent, final.name) as stage, output_lock(final):
-        recover_files(final)
+    check_no_mount(final.parent)
+    with staging_dir(final.parent.parent, final.parent.name) as stage:
         staged = stage / final.name
         with native_stdout_to_stderr():
             facts = step.run(staged)
@@ -217,7 +203,7 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
             "source_model": {"path": str(job.source.resolve()), "sha256": job.model_sha256},
             **({"frozen_graph": str(job.model.resolve())} if job.original else {}),
             "commands": step.shown_commands(),
-            "written_via": "a staging folder beside it, renamed into place when complete",
+            "written_via": "a staging folder; the target folder replaced whole when complete",
             "layout": job.input_spec.layout.upper(),
             "labels": LABELS_NAME,
             # what run, raw-inputs and classify read for this file (runners/model_io.py)
@@ -228,20 +214,20 @@ def produce(job: ConvertJob, step: Step) -> Artifact:
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "edge_fer_version": __version__,
         }
-        staged_manifest = stage / manifest_file.name
-        staged_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        ready = stage / "ready"  # only these two leave the staging folder, as one set
-        ready.mkdir()
-        os.replace(staged, ready / final.name)
-        os.replace(staged_manifest, ready / manifest_file.name)
-        for name in companions:
-            os.replace(stage / name, ready / name)
-        publish_files(ready, final)  # the artifact last: whoever finds it finds its companions
-        if step.companion_glob:  # those of the artifact it replaced, no longer named by anything
-            for old in final.parent.glob(step.companion_glob):
-                if old.name not in companions:
-                    old.unlink(missing_ok=True)
-    atomic_write_text(final.parent / LABELS_NAME, "\n".join(job.output_spec.labels) + "\n")
+        (stage / manifest_file.name).write_text(json.dumps(manifest, indent=2) + "\n",
+                                                encoding="utf-8")
+        (stage / LABELS_NAME).write_text("\n".join(job.output_spec.labels) + "\n",
+                                         encoding="utf-8")
+        ours = {final.name, manifest_file.name, LABELS_NAME, *companions}
+
+        def keep(entry: Path) -> bool:
+            # the replaced artifact's companions are no longer named by anything
+            return entry.name not in ours and not (
+                step.companion_glob and fnmatch.fnmatch(entry.name, step.companion_glob))
+
+        with replaced_folder(final.parent, keep) as folder:
+            for name in sorted(ours):
+                link_or_copy(stage / name, folder / name)
     # a QNN context model is nothing without its .bin: its size is the pair's
     binary = (facts.get("context_binary") or {}).get("bytes", 0)
     size += binary
@@ -269,29 +255,3 @@ def staging_dir(parent: Path, name: str) -> Iterator[Path]:
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-@dataclass
-class ToolRun:
-    argv: list[str]
-    returncode: int
-    output: str   # stdout and stderr together, in the order the tool wrote them
-
-
-def run_tool(argv: list[str], cwd: Path | None = None) -> ToolRun:
-    """Run an external tool (argument list, never a shell string) and keep everything it printed."""
-    try:
-        done = subprocess.run(argv, check=False, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=TOOL_TIMEOUT_S)
-    except FileNotFoundError:
-        raise EdgeFerError(f"{argv[0]}: cannot execute (not found)") from None
-    except PermissionError:
-        raise EdgeFerError(f"{argv[0]}: cannot execute (permission denied)") from None
-    except subprocess.TimeoutExpired:
-        raise EdgeFerError(f"{Path(argv[0]).name} did not finish within {TOOL_TIMEOUT_S} s") from None
-    return ToolRun(argv, done.returncode, done.stdout or "")
-
-
-def last_lines(text: str, count: int = 1) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return " | ".join(lines[-count:]) if lines else "no output"

@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_fer.convert.base import ConvertJob, Step, default_io, last_lines, run_tool
-from edge_fer.convert.calibration import snpe_input_list_path, write_snpe_input_list
+from edge_fer.converters.base import ConvertJob, Step, default_io
+from edge_fer.converters.calibration import snpe_input_list_path, write_snpe_input_list
 from edge_fer.errors import EdgeFerError
 from edge_fer.platform.sdk import SDK_HINT, find_sdk_tool, sdk_info
+from edge_fer.platform.tools import last_lines, run_tool
 from edge_fer.tensors.graphio import check_snpe_ops
 
 TARGET = "dlc"
@@ -60,7 +61,7 @@ def flag_style(converter: Path | None) -> FlagStyle:
     """The flag names this converter takes, read from its --help (2.x names when not installed)."""
     if converter is None:
         return FLAG_STYLES[0]
-    help_text = run_tool([str(converter), "--help"]).output
+    help_text = run_tool([str(converter), "--help"], merge=True).output
     for style in FLAG_STYLES:
         if _offers(help_text, style.input) and _offers(help_text, style.output):
             return style
@@ -131,7 +132,7 @@ def _require_success(run, success: tuple[str, ...], what: str) -> None:
 
 
 def _dlc_info(info: str, dlc: Path) -> str:
-    run = run_tool(info_argv(info, dlc))
+    run = run_tool(info_argv(info, dlc), merge=True)
     if run.returncode != 0:
         raise EdgeFerError(f"{Path(info).name} cannot read {dlc.name} "
                            f"(exit code {run.returncode}: {last_lines(run.output)})")
@@ -150,7 +151,7 @@ def _sdk_facts(style: FlagStyle | None = None) -> dict:
 
 
 def _convert(job: ConvertJob, converter: str, style: FlagStyle, info: str, path: Path) -> dict:
-    _require_success(run_tool(convert_argv(job, converter, style, path)), CONVERTED,
+    _require_success(run_tool(convert_argv(job, converter, style, path), merge=True), CONVERTED,
                      f"converting {job.model.name}")
     if not path.is_file():
         raise EdgeFerError(f"{Path(converter).name} reported success but wrote no {path.name}")
@@ -159,14 +160,15 @@ def _convert(job: ConvertJob, converter: str, style: FlagStyle, info: str, path:
 
 def _quantize(job: ConvertJob, quantizer: str, info: str, fp32: Path, path: Path) -> dict:
     if job.htp_socs:
-        help_text = run_tool([quantizer, "--help"]).output
+        help_text = run_tool([quantizer, "--help"], merge=True).output
         if not _offers(help_text, "--enable_htp"):
             raise EdgeFerError(f"{quantizer}: this SDK's quantizer has no --enable_htp, so it "
                                f"cannot prepare for {job.htp_socs}")
     samples = job.calibration()
     input_list = write_snpe_input_list(samples, calibration_folder(job)).resolve()
     # Relative raw paths in a list are taken from the list's folder (CONVENTIONS).
-    run = run_tool(quantize_argv(job, quantizer, fp32, input_list, path), cwd=input_list.parent)
+    run = run_tool(quantize_argv(job, quantizer, fp32, input_list, path), cwd=input_list.parent,
+                   merge=True)
     _require_success(run, QUANTIZED, f"quantizing {fp32.name}")
     if not path.is_file():
         raise EdgeFerError(f"{Path(quantizer).name} reported success but wrote no {path.name}")

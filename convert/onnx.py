@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.convert.base import ConvertJob, Step
+from edge_fer.converters.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError
 from edge_fer.tensors.graphio import dynamic_batch_graph
 
@@ -122,7 +122,7 @@ def _convert(job: ConvertJob, path: Path) -> dict:
     import tf2onnx
 
     from edge_fer.analysis.inspect_artifacts import inspect_onnx
-    from edge_fer.convert.verify import compare
+    from edge_fer.converters.verify import compare
 
     graph_def, rewritten = job.graph_def, []
     if job.dynamic_batch:
@@ -198,7 +198,7 @@ def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from edge_fer.analysis.inspect_artifacts import inspect_onnx
-    from edge_fer.convert.verify import compare
+    from edge_fer.converters.verify import compare
 
     if not fp32.is_file():
         raise EdgeFerError(f"{fp32}: float model to quantize is missing")

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.convert.base import ConvertJob, Step
+from edge_fer.converters.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import sha256_file
 from edge_fer.finite import require_finite
@@ -81,8 +81,15 @@ QNN_PRECISIONS: dict[str, QnnPrecision] = {p.name: p for p in (
 _VERSIONED = ("onnx", "onnxruntime", "onnxruntime-qnn", "tf2onnx", "tensorflow-cpu")
 
 
+def extra_missing() -> str | None:
+    """`needs the qnn extra: pip install 'edge-fer[qnn]' …` when onnxruntime-qnn is absent."""
+    if qnn.unavailable_reason() is None:
+        return None
+    return f"needs the qnn extra: {qnn.INSTALL_HINT} ({qnn.PACKAGE}; Qualcomm's licence applies)"
+
+
 def missing(job: ConvertJob) -> str | None:
-    from edge_fer.convert import onnx as onnx_target
+    from edge_fer.converters import onnx as onnx_target
 
     return qnn.unavailable_reason() or onnx_target.missing(job)
 
@@ -121,7 +128,7 @@ def _fp32_job(job: ConvertJob) -> ConvertJob:
 
 
 def plan(job: ConvertJob) -> list[Step]:
-    from edge_fer.convert import onnx as onnx_target
+    from edge_fer.converters import onnx as onnx_target
 
     socs = qnn.parse_socs(job.htp_socs)  # an unknown SoC is a usage error before anything runs
     chosen = setting(job)
@@ -174,7 +181,7 @@ def _quantize(job: ConvertJob, path: Path) -> dict:
     import onnx
 
     from edge_fer.analysis.inspect_artifacts import inspect_onnx
-    from edge_fer.convert import onnx as onnx_target
+    from edge_fer.converters import onnx as onnx_target
 
     chosen = setting(job)
     fp32 = path.parent / f"{job.stem}_fp32{SUFFIX}"
@@ -216,7 +223,7 @@ def _quantize_qdq(job: ConvertJob, chosen: QnnPrecision, fp32: Path, path: Path)
         qnn_preprocess_model,
     )
 
-    from edge_fer.convert import onnx as onnx_target
+    from edge_fer.converters import onnx as onnx_target
 
     preprocessed = path.parent / f"{job.stem}_fp32_qnn_pre{SUFFIX}"
     # onnxruntime 1.32's qnn_preprocess_model fails on a model carrying metadata_props
@@ -246,7 +253,7 @@ def _check_htp(job: ConvertJob, path: Path, options: dict[str, str]) -> dict | N
     """Run the model on the HTP backend with the precision's options (CPU fallback off) and
     compare it with the TF graph on the first HTP_CHECK_INPUTS check inputs; with checks off it
     must still load and run once."""
-    from edge_fer.convert.verify import compare_outputs
+    from edge_fer.converters.verify import compare_outputs
 
     capped = _capped(job, HTP_CHECK_INPUTS)
     checks = capped.checks()
@@ -331,7 +338,7 @@ def _tag_binary(context: Path, binary: Path) -> Path:
 
 def _capped(job: ConvertJob, count: int) -> ConvertJob:
     """The job with at most `count` check inputs (each costs ~100 ms on the HTP emulator)."""
-    from edge_fer.convert.verify import Checks
+    from edge_fer.converters.verify import Checks
 
     checks = job.checks()
     if checks is None or len(checks.reference) <= count:

@@ -7,7 +7,9 @@ only unconsumed node; its input dimensions are the placeholder's, completed by `
 into `<out>/frozen/<stem>.pb` (with its manifest), which every target then converts: a model file
 is data from someone else, so Keras files are loaded with `safe_mode=True` (a Lambda layer's
 Python code or an unknown custom class is refused unless the user passes `--unsafe-keras`), and
-nothing is ever unpickled. SavedModels hold graphs, not Python code. A frozen graph that holds ops
+nothing is ever unpickled. SavedModels hold graphs, not Python code; their graphs are checked
+(edge_fer.artifacts.tfops) before TensorFlow loads the folder, and every traced graph before its
+constants are folded. A frozen graph that holds ops
 SNPE's converter does not take only because they are computed from constants (a Keras model frozen
 elsewhere: NoOps, biases reshaped at run time) is folded into `frozen/<stem>.pb` the same way.
 """
@@ -19,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge_fer.analysis.inspect import KERAS_SUFFIXES
+from edge_fer.artifacts.manifest import manifest_path
 from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, UsageError
+from edge_fer.limits import check_batch, check_side
 from edge_fer.tensors.spec import InputSpec, OutputSpec
 
 FROZEN_FOLDER = "frozen"
@@ -69,6 +73,8 @@ def parse_dims(text: str) -> list[int]:
     if len(dims) != 4 or min(dims) < 1:
         raise UsageError(f"--input-shape {text!r}: expected four positive dimensions "
                          f"[N,H,W,C] or [N,C,H,W]")
+    check_batch(dims[0], f"--input-shape {text!r}: batch")
+    check_side(max(dims[1:3]), max(dims[2:4]), f"--input-shape {text!r}")
     return dims
 
 
@@ -137,6 +143,9 @@ def _saved_model_function(path: Path):
     known shape) of a SavedModel folder."""
     import tensorflow as tf
 
+    from edge_fer.artifacts.tfops import check_saved_model
+
+    check_saved_model(path, SAVED_MODEL_FILE)  # before TensorFlow loads (and runs) anything
     try:
         loaded = tf.saved_model.load(str(path))
     except Exception as exc:  # noqa: BLE001 - TF's own load errors of any kind
@@ -226,6 +235,8 @@ def freeze(path: Path, kind: str, dims_text: str | None, unsafe: bool) -> tuple:
         convert_variables_to_constants_v2,
     )
 
+    from edge_fer.artifacts.tfops import check_graph_ops
+
     if kind == "keras":
         _, name, shape, function = _keras_function(path, unsafe)
         how = {"loader": "keras.models.load_model(compile=False, safe_mode="
@@ -249,7 +260,9 @@ def freeze(path: Path, kind: str, dims_text: str | None, unsafe: bool) -> tuple:
         del loaded  # kept alive until its variables were read
     input_name = frozen.inputs[0].name.split(":")[0]
     output_name = frozen.outputs[0].name.split(":")[0]
-    graph_def = fold_constants(frozen.graph.as_graph_def(), output_name)
+    traced_def = frozen.graph.as_graph_def()
+    check_graph_ops(traced_def, path)  # folding constants runs the graph
+    graph_def = fold_constants(traced_def, output_name)
     how.update({"api": f"{traced} → convert_variables_to_constants_v2 → constants folded, "
                        f"NoOps removed",
                 "tensorflow": tf.__version__})
@@ -282,7 +295,7 @@ def write_frozen(source: Source, sha256: str) -> None:
                 "outputs": [{"name": source.output_name}],
                 "input_spec": source.input_spec.to_dict(),
                 "output_spec": source.output_spec.to_dict()}
-    atomic_write_text(source.model.with_suffix(".json"), json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(manifest_path(source.model), json.dumps(manifest, indent=2) + "\n")
 
 
 # --- one entry point --------------------------------------------------------------------
@@ -292,7 +305,8 @@ def load_source(path: Path, out_dir: Path, input_name: str | None = None,
                 unsafe_keras: bool = False, labels_file: str | Path | None = None,
                 **spec_flags) -> Source:
     """The graph to convert, its input/output and their specs (file → manifest → flags)."""
-    from edge_fer.runners.model_io import FileFacts, spec_from_facts
+    from edge_fer.artifacts.facts import FileFacts
+    from edge_fer.runners.model_io import spec_from_facts
     from edge_fer.tensors.graphio import graph_io_names, load_graph_def, node_shapes
 
     path = Path(path)
@@ -333,12 +347,12 @@ def load_source(path: Path, out_dir: Path, input_name: str | None = None,
         graph_def, input_name, output_name, dims, facts_how = freeze(path, kind, dims_text,
                                                                      unsafe_keras)
         original, model = path, frozen_path(path, out_dir)
-    from edge_fer.tensors.graphio import import_graph
+    from edge_fer.tensors.graphio import import_graph, producer_op
 
     graph = import_graph(graph_def)
     out_shape = graph.get_tensor_by_name(f"{output_name}:0").shape
     classes = int(out_shape[-1]) if out_shape.rank and out_shape[-1] is not None else None
-    output_node = _producer(graph_def, output_name)
+    output_node = producer_op(graph_def, output_name)
     facts = FileFacts(input_name, list(dims), output_name=output_name, classes=classes,
                       softmax=True if output_node == "Softmax" else None)
     input_spec, output_spec = spec_from_facts(original or path, facts, labels_file=labels_file,
@@ -361,15 +375,3 @@ def _plain_graph(graph_def, output_name: str):
         return None
     folded = fold_constants(graph_def, output_name)
     return folded if all(node.op in SNPE_OPS for node in folded.node) else None
-
-
-def _producer(graph_def, name: str) -> str:
-    """The op that makes `name`, looking through Identity nodes."""
-    nodes = {node.name: node for node in graph_def.node}
-    node = nodes[name]
-    while node.op == "Identity" and node.input:
-        upstream = nodes.get(node.input[0].split(":")[0].lstrip("^"))
-        if upstream is None:
-            break
-        node = upstream
-    return node.op

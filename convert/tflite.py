@@ -1,4 +1,4 @@
-"""TFLite from the frozen graph: tf.compat.v1.lite.TFLiteConverter.from_frozen_graph.
+"""TFLite from the frozen graph edge-fer checked: tf.compat.v1.lite.TFLiteConverter(graph_def, …).
 
 fp32 as is; fp16 stores float16 weights (float32 in/out); int8 is full-integer post-training
 quantization from the calibration samples, written in two flavours: int8 input/output
@@ -18,7 +18,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_fer.convert.base import ConvertJob, Step
+from edge_fer.converters.base import ConvertJob, Step
 from edge_fer.errors import EdgeFerError
 
 TARGET = "tflite"
@@ -73,9 +73,9 @@ def api_calls(job: ConvertJob, flavour: Flavour) -> list[str]:
             "converter.convert()",
         ]
     return [
-        (f"converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph({str(job.model)!r}, "
-         f"input_arrays=[{job.input_name!r}], output_arrays=[{job.output_name!r}], "
-         f"input_shapes={{{job.input_name!r}: {shape}}})"),
+        (f"graph = import_graph(graph_def); graph[{job.input_name + ':0'!r}].set_shape({shape})"),
+        (f"converter = tf.compat.v1.lite.TFLiteConverter(graph.as_graph_def(), "
+         f"[graph[{job.input_name + ':0'!r}]], [graph[{job.output_name + ':0'!r}]])"),
         *flavour.settings,
         "converter.convert()",
     ]
@@ -86,7 +86,8 @@ def plan(job: ConvertJob) -> list[Step]:
                  api_calls(job, flavour), functools.partial(_convert, job, flavour),
                  ", ".join(filter(None, (flavour.variant,
                                          "dynamic batch" if job.dynamic_batch else ""))))
-            for flavour in FLAVOURS[job.precision]]
+            for flavour in FLAVOURS[job.precision]
+            if job.file_tags is None or flavour.tag in job.file_tags]
 
 
 def converter_for(job: ConvertJob, flavour: Flavour):
@@ -94,18 +95,18 @@ def converter_for(job: ConvertJob, flavour: Flavour):
     import numpy as np
     import tensorflow as tf
 
-    if job.dynamic_batch:
-        from edge_fer.tensors.graphio import dynamic_batch_graph, import_graph
+    from edge_fer.tensors.graphio import dynamic_batch_graph, import_graph
 
-        graph_def, _ = dynamic_batch_graph(job.graph_def, job.input_shape()[0], job.input_name)
-        graph = import_graph(graph_def)
-        converter = tf.compat.v1.lite.TFLiteConverter(
-            graph_def, [graph.get_tensor_by_name(f"{job.input_name}:0")],
-            [graph.get_tensor_by_name(f"{job.output_name}:0")])
-    else:
-        converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
-            str(job.model), input_arrays=[job.input_name], output_arrays=[job.output_name],
-            input_shapes={job.input_name: job.input_shape()})
+    # the graph edge-fer checked and holds, never the file re-read (it may have changed since)
+    graph_def = job.graph_def
+    if job.dynamic_batch:
+        graph_def, _ = dynamic_batch_graph(graph_def, job.input_shape()[0], job.input_name)
+    graph = import_graph(graph_def)
+    inputs = [graph.get_tensor_by_name(f"{job.input_name}:0")]
+    if not job.dynamic_batch:
+        inputs[0].set_shape(job.input_shape())
+    converter = tf.compat.v1.lite.TFLiteConverter(
+        graph.as_graph_def(), inputs, [graph.get_tensor_by_name(f"{job.output_name}:0")])
     if flavour.precision == "fp16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -155,7 +156,7 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
     import tensorflow as tf
 
     from edge_fer.analysis.inspect_artifacts import inspect_tflite
-    from edge_fer.convert.verify import compare
+    from edge_fer.converters.verify import compare
 
     converter = converter_for(job, flavour)
     try:

@@ -18,6 +18,7 @@ from edge_fer.finite import require_finite
 
 # Largest max |Δp| (softmax probabilities) accepted from a float artifact.
 TOLERANCES = {"fp32": 1e-4, "fp16": 1e-2}
+CALIB_ADVICE = "try more or more representative --calib data"
 INT8_WARN_AGREEMENT = 0.98
 # An int8 softmax output moves in steps of 1/256: where the graph's top two classes are closer
 # than that, the int8 model cannot tell them apart, so agreement is also given without those.
@@ -36,7 +37,7 @@ def load_checks(job) -> Checks | None:
     is decided here, once, from the graph's own outputs."""
     import dataclasses
 
-    from edge_fer.convert.calibration import load_check_samples
+    from edge_fer.converters.calibration import load_check_samples
     from edge_fer.tensors.spec import looks_like_probabilities
     from edge_fer.training.freeze import frozen_outputs
 
@@ -94,6 +95,6 @@ def compare_outputs(checks: Checks, probs: np.ndarray, runtime: str, precision: 
     if precision == "int8" and decisive_agreement is not None and \
             decisive_agreement < INT8_WARN_AGREEMENT:
         reporter.warn(f"{label}: top-1 agrees with the TF graph on only {decisive_agreement:.1%} "
-                      f"of {int(decisive.sum())} inputs it decides by at least 1/256; try more or "
-                      f"more representative --calib data")
+                      f"of {int(decisive.sum())} inputs it decides by at least 1/256; "
+                      f"{CALIB_ADVICE}")
     return facts

@@ -16,7 +16,7 @@ from edge_fer.files import require_regular
 
 SYNTHETIC = "synthetic"
 
-__all__ = ["SYNTHETIC", "DataSet", "Split", "load_dataset"]
+__all__ = ["SYNTHETIC", "DataSet", "Split", "check_dataset_spec", "load_dataset"]
 
 
 def load_dataset(spec: str | Path, *, strict: bool = False, seed: int = 0,
@@ -26,6 +26,7 @@ def load_dataset(spec: str | Path, *, strict: bool = False, seed: int = 0,
     `seed` draws the synthetic faces and any validation split carved out of a training split;
     `strict` turns the first bad row or file into an error instead of a recorded problem.
     """
+    check_dataset_spec(spec)
     if isinstance(spec, str) and spec.strip().lower() == SYNTHETIC:
         from edge_fer.data.synthetic import synthetic_dataset
 
@@ -36,10 +37,19 @@ def load_dataset(spec: str | Path, *, strict: bool = False, seed: int = 0,
         from edge_fer.data.folders import load_image_folder
 
         return load_image_folder(path, strict=strict, seed=seed)
-    if path.is_file():
-        from edge_fer.data.fer2013_csv import load_fer2013_csv
+    from edge_fer.data.fer2013_csv import load_fer2013_csv
 
-        return load_fer2013_csv(path, strict=strict, seed=seed)
+    return load_fer2013_csv(path, strict=strict, seed=seed)
+
+
+def check_dataset_spec(spec: str | Path) -> None:
+    """Refuse a spec load_dataset cannot read (nothing there, a FIFO, ...) without reading it:
+    the commands call this before any model loads."""
+    if isinstance(spec, str) and spec.strip().lower() == SYNTHETIC:
+        return
+    path = Path(spec).expanduser()
+    if path.is_dir() or path.is_file():
+        return
     require_regular(path, "a FER2013 CSV or an image folder")
     raise EdgeFerError(f"{spec}: no such file or folder; expected 'synthetic', a FER2013 CSV "
                        f"(.csv or .csv.gz) or an image folder (<emotion>/* or train/<emotion>/*)")

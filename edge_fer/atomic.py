@@ -1,26 +1,39 @@
 """Outputs are replaced whole or not at all: written under a temporary name, then renamed.
 
 A file is written beside its final name and renamed onto it. A folder (raws, a run's Result
-folders, a training run) is built whole in a hidden staging folder beside it and swapped in by
-renames, the old one deleted last, so a kill -9 at any instant leaves the complete old output or
-the complete new one. The next command on the same path finishes an interrupted swap (or undoes a
-failed one) and removes stale staging; a lock file beside the path makes a second command writing
-it at the same time refuse instead of mixing two outputs. Entries of an output folder that its
+folders, a training run, a checkpoint, a converter's target folder) is built whole in a hidden
+staging folder beside it and swapped in: on Linux with one `renameat2(RENAME_EXCHANGE)` (the old
+and the new folder trade names in one step, so a reader finds the old output or the new one at
+every instant), the old one deleted last. Where the file system cannot exchange, two renames
+(old aside, new in) leave a short instant with neither under the name: every reader calls
+`settle(path)` first, which completes (or undoes) a swap a killed writer left half done, or waits
+the instant out while a live writer is between its renames. The next writer on the same path does
+the same and removes stale staging; a lock file beside the path makes a second command writing it
+at the same time refuse instead of mixing two outputs. Entries of an output folder that its
 command did not write (the user's notes, a cm.png) are carried over to the new folder untouched.
+A folder that is a mount point, or holds one, is never moved: it is refused before any work.
+
+Every rename here goes through `_rename`/`exchange`, which count them: with
+`EDGE_FER_KILL_AT_RENAME=N` in the environment the process kills itself (SIGKILL, no cleanup)
+just before its N-th rename, the fault-injection hook of tests/hostile/test_kill_anywhere.py.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import os
+import platform
 import shutil
+import signal
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from edge_fer.errors import EdgeFerError, failure_reason
+from edge_fer.errors import EdgeFerError, failure_reason, no_space_text
 
 
 def _current_umask() -> int:
@@ -33,13 +46,78 @@ def _current_umask() -> int:
 FILE_MODE = 0o666 & ~_current_umask()
 DIR_MODE = 0o777 & ~_current_umask()
 # Hidden names beside an output `<name>`: `.<name>.edge-fer-<pid>-<random>.tmp` while it is built,
-# `.<name>.edge-fer-new` once complete (the commit point), `.<name>.edge-fer-old` while the old one
-# is deleted, `.<name>.edge-fer-lock` while a command writes it; a set of files (a model and its
-# manifest) is committed as the folder `.<name>.edge-fer-files` and moved out of it.
+# `.<name>.edge-fer-new` once complete (the commit point, only where no exchange is possible),
+# `.<name>.edge-fer-old` while the old one is deleted, `.<name>.edge-fer-lock` while a command
+# writes it. A set of files (a model, its manifest, its .bin) lives in one folder replaced whole.
 MARK = ".edge-fer-"
-FILE_SET = "files"
 # Failures of the file system itself, whichever file they hit: the output cannot be written.
 _OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+# ---- renames: counted (the kill-anywhere hook), and an exchange where the kernel offers one -----
+
+KILL_ENV = "EDGE_FER_KILL_AT_RENAME"   # N: SIGKILL this process just before its N-th rename
+NO_EXCHANGE_ENV = "EDGE_FER_NO_EXCHANGE"  # 1: behave as on a file system without RENAME_EXCHANGE
+_renames = [0]
+
+
+def _count_rename() -> None:
+    """The fault-injection hook: die (as kill -9 does, nothing cleaned up) at the N-th rename."""
+    _renames[0] += 1
+    target = os.environ.get(KILL_ENV, "")
+    if target.isdigit() and _renames[0] == int(target):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _rename(source: str | Path, target: str | Path) -> None:
+    """os.replace, counted (see KILL_ENV)."""
+    _count_rename()
+    os.replace(source, target)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+# renameat2's system call number where libc has no wrapper (glibc < 2.28, musl).
+_RENAMEAT2_SYSCALL = {"x86_64": 316, "amd64": 316, "i386": 353, "i686": 353, "aarch64": 276,
+                      "arm64": 276, "riscv64": 276, "armv7l": 382, "armv6l": 382,
+                      "ppc64le": 357, "ppc64": 357, "s390x": 347}
+_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP})
+
+
+def _renameat2(wrapper: bool = True) -> Callable[[bytes, bytes, int], int] | None:
+    """renameat2 through libc's wrapper, else (or with wrapper=False) as a raw system call."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    function = getattr(libc, "renameat2", None) if wrapper else None
+    if function is not None:
+        function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                             ctypes.c_uint]
+        return lambda a, b, flags: function(_AT_FDCWD, a, _AT_FDCWD, b, flags)
+    number = _RENAMEAT2_SYSCALL.get(platform.machine().lower())
+    if number is None or not hasattr(libc, "syscall"):
+        return None
+    syscall = libc.syscall
+    return lambda a, b, flags: syscall(ctypes.c_long(number), ctypes.c_int(_AT_FDCWD), a,
+                                       ctypes.c_int(_AT_FDCWD), b, ctypes.c_uint(flags))
+
+
+_EXCHANGE = _renameat2() if os.uname().sysname == "Linux" else None
+
+
+def exchange(first: str | Path, second: str | Path) -> bool:
+    """Swap two existing paths' names in one atomic step (renameat2 RENAME_EXCHANGE); False,
+    with nothing changed, where the kernel or the file system cannot (the caller falls back)."""
+    if _EXCHANGE is None or os.environ.get(NO_EXCHANGE_ENV) == "1":
+        return False
+    _count_rename()
+    if _EXCHANGE(os.fsencode(first), os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
 
 
 def hidden(path: Path, kind: str) -> Path:
@@ -80,7 +158,14 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
+def no_space_error(path: str | Path) -> EdgeFerError:
+    """The one line every writer gives on a full disk (ENOSPC, EDQUOT)."""
+    return EdgeFerError(no_space_text(path))
+
+
 def _output_error(path: Path, exc: OSError) -> EdgeFerError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return no_space_error(path)
     return EdgeFerError(f"{path}: cannot write it ({failure_reason(exc)})")
 
 
@@ -101,7 +186,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp_path
         if tmp_path.exists():
             os.chmod(tmp_path, FILE_MODE)
-        os.replace(tmp_path, path)
+        _rename(tmp_path, path)
     except OSError as exc:
         if exc.errno in _OUTPUT_ERRNOS or exc.filename in (str(tmp_path), str(path)):
             raise _output_error(path, exc) from None
@@ -124,9 +209,10 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 @contextlib.contextmanager
-def output_lock(path: Path) -> Iterator[None]:
+def output_lock(path: Path, wait: bool = False) -> Iterator[None]:
     """Hold `.<name>.edge-fer-lock` beside path: a second command writing the same output refuses
-    (a kill -9 releases the lock with the process; the file goes when its holder ends)."""
+    (or, with wait, waits its turn; a kill -9 releases the lock with the process; the file goes
+    when its holder ends)."""
     lock = hidden(path, "lock")
     while True:
         try:
@@ -134,7 +220,7 @@ def output_lock(path: Path) -> Iterator[None]:
         except OSError as exc:
             raise _output_error(path, exc) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             holder = os.read(fd, 32).decode(errors="replace").strip()
             os.close(fd)
@@ -158,40 +244,136 @@ def output_lock(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def recover(path: Path, ours: Callable[[Path], bool] | None = None) -> None:
+def recover(path: Path, ours: Callable[[Path], bool] | None = None,
+            only_dead: bool = False) -> None:
     """Finish a swap a killed command left half done (its new output was complete), or undo one
-    that failed, and remove stale staging. Call only while holding `output_lock(path)`."""
+    that failed, and remove stale staging (that of dead processes only, with only_dead). Call
+    only while holding `output_lock(path)`."""
     new, old = hidden(path, "new"), hidden(path, "old")
     present = path.exists() or path.is_symlink()
     if new.exists():
         if present:
             if old.exists():
                 _remove(old)
-            os.rename(path, old)
-        os.rename(new, path)
+            _rename(path, old)
+        _rename(new, path)
     elif old.exists() and not present:
-        os.rename(old, path)  # the new one never arrived: the old one stays
+        _rename(old, path)  # the new one never arrived: the old one stays
     if old.exists():
         _carry_over_late(old, path, ours)
         _remove(old)
-    for stale in _stale_temporaries(path, only_dead=False):
+    for stale in _stale_temporaries(path, only_dead=only_dead):
         _remove(stale)
+
+
+# How long a reader waits for a live writer to finish the two renames of a swap (microseconds
+# apart) before it reads whatever stands under the names.
+SETTLE_WAIT_S = 5.0
+
+
+def settle(path: str | Path) -> None:
+    """For readers, before they look at `path` or a file in it: when neither `path` nor its
+    parent is there but a swap left one of them under its hidden names, complete or undo that
+    swap (a writer killed between its two renames), or wait while a live writer does. A reader
+    then never reports missing an output that exists under one of its names."""
+    path = Path(os.path.abspath(path))
+    for candidate in (path, path.parent):
+        if candidate.exists():
+            return
+        if hidden(candidate, "new").exists() or hidden(candidate, "old").exists():
+            _settle_one(candidate)
+            return
+
+
+def _settle_one(path: Path) -> None:
+    if not os.access(path.parent, os.W_OK):  # a reader who may not write here cannot repair it
+        return
+    deadline = time.monotonic() + SETTLE_WAIT_S
+    while not path.exists():
+        try:
+            with output_lock(path):  # free: its writer died between the renames
+                recover(path, only_dead=True)
+            return
+        except EdgeFerError:  # a live writer holds it (or we may not write here): wait
+            pass
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.005)
+
+
+# ---- mount points: an output folder that is one, or holds one, is never moved ------------------
+
+
+def _mount_points() -> list[Path] | None:
+    """Every mount point of this process (Linux: /proc/self/mountinfo), None where unknown."""
+    try:
+        text = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None
+    points = []
+    for line in text.splitlines():
+        fields = line.split(" ")
+        if len(fields) > 4:  # octal escapes: \040 a space, \011 a tab, \012 newline, \134 \\
+            points.append(Path(fields[4].encode("latin-1", "surrogateescape")
+                               .decode("unicode_escape").encode("latin-1")
+                               .decode("utf-8", "surrogateescape")))
+    return points
+
+
+def check_no_mount(path: Path) -> None:
+    """Refuse, before any work, an output folder that is a mount point or holds one (a rename
+    cannot move a mount, and moving the folder would carry a mounted volume's files away)."""
+    path = Path(os.path.realpath(path))
+    if not path.exists():
+        return
+    points = _mount_points()
+    if os.path.ismount(path) or path in (points or ()):  # a bind mount keeps its device
+        raise EdgeFerError(f"{path}: is a mount point; an output folder is replaced whole, which "
+                           f"cannot move a mount: name a folder inside it for the output")
+    inside = sorted(point for point in points or () if point != path and point.is_relative_to(path))
+    if points is None:  # no mount table: compare devices
+        device = path.stat().st_dev
+        for folder, dirs, _ in os.walk(path):
+            for name in dirs:
+                with contextlib.suppress(OSError):
+                    if os.lstat(os.path.join(folder, name)).st_dev != device:
+                        inside.append(Path(folder) / name)
+    if inside:
+        raise EdgeFerError(f"{inside[0]}: is a mount point inside the output folder {path}; the "
+                           f"output folder is replaced whole, which would carry it away: unmount "
+                           f"it or choose another output folder")
+
+
+def check_not_inside(output: Path, inputs: str | Path) -> None:
+    """Refuse an output folder inside the input folder (a second run would read its own output
+    back as input) or holding it (replacing the output would take the input away)."""
+    output, inputs = Path(os.path.realpath(output)), Path(os.path.realpath(inputs))
+    if not inputs.is_dir():
+        return
+    if output.is_relative_to(inputs):
+        raise EdgeFerError(f"{output}: is inside the input folder {inputs}; a later run would "
+                           f"read its own output as input: choose an output folder outside it")
+    if inputs.is_relative_to(output):
+        raise EdgeFerError(f"{output}: holds the input folder {inputs}; choose an output folder "
+                           f"that does not hold the input")
+
+
+def link_or_copy(source: str | Path, target: str | Path) -> None:
+    """Hard-link a file as target (a copy where links are refused: another file system)."""
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        if not Path(source).is_file():
+            raise
+        shutil.copy2(source, target)
 
 
 def _link_tree(source: Path, target: Path) -> None:
     """Hard-link (same file system; a copy where links are refused) source as target."""
-    def link(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst, follow_symlinks=False)
-        except OSError:
-            if not Path(src).is_file():
-                raise
-            shutil.copy2(src, dst)
-
     if source.is_dir() and not source.is_symlink():
-        shutil.copytree(source, target, symlinks=True, copy_function=link)
+        shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy)
     else:
-        link(str(source), str(target))
+        link_or_copy(source, target)
 
 
 # The user's files an output folder may hold and still be replaced as a folder (each is
@@ -240,89 +422,63 @@ def _carry_over_late(old: Path, new: Path, ours: Callable[[Path], bool] | None) 
             continue
         if not (new / entry.name).exists() and not (new / entry.name).is_symlink():
             with contextlib.suppress(OSError):
-                os.rename(entry, new / entry.name)
+                _rename(entry, new / entry.name)
 
 
 def swap_in(staging: Path, path: Path, ours: Callable[[Path], bool] | None = None) -> None:
-    """Replace `path` with the complete folder `staging` by renames, the old one deleted last;
-    with `ours`, the old folder's other entries are carried over first."""
+    """Replace `path` with the complete folder `staging`, the old one deleted last; with `ours`,
+    the old folder's other entries are carried over first. One exchange where the file system
+    offers it (a reader sees the old or the new folder at every instant); else two renames via
+    `.<name>.edge-fer-new` (the commit point) that `recover`/`settle` complete after a kill."""
     if ours is not None:
         _carry_over(path, staging, ours)
-    new, old = hidden(path, "new"), hidden(path, "old")
     os.chmod(staging, DIR_MODE)
-    os.rename(staging, new)  # the commit point: from here on the new output wins
-    if path.exists() or path.is_symlink():
-        os.rename(path, old)
-    os.rename(new, path)
+    if not (path.exists() or path.is_symlink()):
+        _rename(staging, path)
+        return
+    if exchange(staging, path):  # the old folder is now under the staging name
+        _carry_over_late(staging, path, ours)
+        _remove(staging)
+        return
+    new, old = hidden(path, "new"), hidden(path, "old")
+    _rename(staging, new)  # the commit point: from here on the new output wins
+    _rename(path, old)
+    _rename(new, path)
     if old.exists():
         _carry_over_late(old, path, ours)
         _remove(old)
 
 
-def publish_files(stage: Path, target: Path) -> None:
-    """Move the files of the complete folder `stage` beside `target` (a model, its manifest) as
-    one set: the folder is first renamed to `.<target>.edge-fer-files` (the commit point), so a
-    kill while moving leaves a set that `recover_files` completes."""
-    commit = hidden(target, FILE_SET)
-    _remove(commit)
-    os.rename(stage, commit)
-    _move_out(commit, target.parent)
+def stage_beside(path: Path) -> Path:
+    """A new hidden staging folder beside `path` (same file system: renamed or exchanged in)."""
+    return Path(tempfile.mkdtemp(prefix=staging_name(path), suffix=".tmp", dir=path.parent))
 
 
-def _move_out(commit: Path, folder: Path) -> None:
-    """The set's files into folder, the one the set is named after last (`.<name>.edge-fer-files`
-    → `name`): a reader who finds the new model finds its manifest and companion files too."""
-    last = commit.name[1:].rpartition(MARK)[0]
-    for entry in sorted(commit.iterdir(), key=lambda entry: (entry.name == last, entry.name)):
-        os.replace(entry, folder / entry.name)
-    commit.rmdir()
+@contextlib.contextmanager
+def replaced_folder(path: str | Path, keep: Callable[[Path], bool]) -> Iterator[Path]:
+    """Yield a staging folder holding hard links of `path`'s entries that `keep` accepts; when
+    the block succeeds it replaces `path` as one unit (see swap_in). Waits for another command
+    publishing into the same folder (the block should be short: the files are made elsewhere).
 
-
-def recover_files(target: Path) -> None:
-    """Complete a set of files a killed command committed beside `target`, and remove staging
-    that killed commands left there. Call only while holding `output_lock(target)`.
-
-    The folder's other files get the same (`sweep_folder`): a convert killed while writing
-    model_int8.tflite leaves nothing that a later convert to model.tflite keeps."""
-    commit = hidden(target, FILE_SET)
-    if commit.is_dir():
-        _move_out(commit, target.parent)
-    for stale in _stale_temporaries(target, only_dead=True):
-        _remove(stale)
-    sweep_folder(target.parent)
-
-
-def _hidden_entries(folder: Path) -> list[tuple[str, str]]:
-    """(name, kind) of the hidden `.<name>.edge-fer-<kind>` entries in folder."""
-    try:
-        listing = os.listdir(folder)
-    except OSError:
-        return []
-    found = []
-    for entry in listing:
-        if entry.startswith(".") and MARK in entry:
-            name, _, kind = entry[1:].rpartition(MARK)
-            found.append((name, kind))
-    return found
-
-
-def sweep_folder(folder: Path) -> None:
-    """Finish the file sets killed commands committed in folder, and remove their staging and
-    lock files; whatever a live command holds (its lock, a temporary of a live pid) stays."""
-    for name, kind in _hidden_entries(folder):
-        target = folder / name
-        stale = kind.endswith(".tmp") and kind.split("-", 1)[0].isdigit() \
-            and not _pid_alive(int(kind.split("-", 1)[0]))
+    A converter's target folder holds several artifacts, each with its manifest and companions:
+    the new artifact's set and the others' arrive together, so no instant pairs one version's
+    model with another's manifest."""
+    path = Path(os.path.realpath(path))  # a symlinked folder: its target is replaced
+    path.parent.mkdir(parents=True, exist_ok=True)
+    check_no_mount(path)
+    with output_lock(path, wait=True):
+        recover(path, only_dead=True)
+        stage = stage_beside(path)
         try:
-            if stale:
-                _remove(folder / f".{name}{MARK}{kind}")
-            elif kind in ("lock", FILE_SET) and hidden(target, kind).exists():
-                with output_lock(target):  # refused while its command runs: left alone
-                    commit = hidden(target, FILE_SET)
-                    if commit.is_dir():
-                        _move_out(commit, folder)
-        except (OSError, EdgeFerError):
-            continue
+            if path.is_dir():
+                for entry in path.iterdir():
+                    if not (entry.name.startswith(".") and MARK in entry.name) and keep(entry):
+                        _link_tree(entry, stage / entry.name)
+            yield stage
+            swap_in(stage, path)
+        finally:
+            if stage.exists():
+                _remove(stage)
 
 
 def staging_name(target: Path) -> str:
@@ -336,8 +492,7 @@ class StagedOutput:
 
     def __init__(self, path: Path, ours: Callable[[Path], bool] | None) -> None:
         self.path, self.ours = path, ours
-        self.folder = Path(tempfile.mkdtemp(prefix=staging_name(path), suffix=".tmp",
-                                            dir=path.parent))
+        self.folder = stage_beside(path)
         self.committed = False
 
     def commit(self) -> None:
@@ -381,6 +536,7 @@ def staged_output(path: str | Path, ours: Callable[[Path], bool] | None = None
     with output_lock(path):
         stage = None
         try:
+            check_no_mount(path)
             recover(path, ours)
             check_replaceable(path, ours)
             stage = StagedOutput(path, ours)
@@ -415,10 +571,19 @@ def staged_dir(path: str | Path, replaceable: Callable[[Path], bool]) -> Iterato
         yield stage.folder
 
 
-def write_plain(path: str | Path, data: bytes) -> None:
-    """Write bytes with no temporary name: only inside a folder `staged_dir` is building."""
-    with open(path, "wb") as handle:
-        handle.write(data)
+_PLAIN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+
+
+def write_plain(path: str | Path, data) -> None:
+    """Write bytes (or any C-contiguous buffer, e.g. a numpy array) with no temporary name: only
+    inside a folder `staged_dir` is building. Three system calls: open, write, close."""
+    fd = os.open(path, _PLAIN_FLAGS, 0o666)
+    try:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def save_figure(figure, path: str | Path) -> Path:

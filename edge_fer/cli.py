@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 
 import typer
@@ -87,6 +88,24 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def _wrap_without_breaking_words() -> None:
+    """Help text wraps at spaces only: click's wrapper also breaks at hyphens, which cuts option
+    names in two (`--list-` / `archs`)."""
+    from typer._click import _textwrap
+
+    class Wrapper(_textwrap.TextWrapper):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("break_on_hyphens", False)
+            kwargs.setdefault("break_long_words", False)
+            super().__init__(*args, **kwargs)
+
+    _textwrap.TextWrapper = Wrapper  # wrap_text imports it from there when it wraps
+
+
+_wrap_without_breaking_words()
+
+# Plain (click) help, not typer's rich panels: at 80 columns the panels squeeze the description
+# into a narrow column and cut option names (`--distill-temper…`); click's layout wraps instead.
 app = typer.Typer(
     name="edge-fer",
     help="Train a facial expression CNN and take it to Snapdragon edge runtimes "
@@ -95,6 +114,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
+    rich_markup_mode=None,
 )
 
 
@@ -116,8 +136,98 @@ def root(version: bool = typer.Option(False, "--version", callback=_version, is_
         os.environ[DEBUG_ENV] = "1"
 
 
+# One line each in `edge-fer --help`'s list (click cuts longer ones with "...").
+SHORT_HELP = {
+    "train": "Train a CNN on FER2013, image folders or synthetic faces.",
+    "freeze": "Freeze a training run into an inference-only .pb.",
+    "convert": "Convert a model to TFLite, ONNX, QNN and SNPE DLC.",
+    "inspect": "A model's tensors, ops, parameters and FLOPs.",
+    "raw-inputs": "Images or a FER2013 CSV → .raw tensors + input list.",
+    "run": "Run a model over an input list into Result folders.",
+    "classify": "Labels, accuracy and confusion matrix of a run.",
+    "compare": "Agreement of models, runtimes and runs on one list.",
+    "evaluate": "Accuracy of a model on a data set, in one step.",
+    "demo": "The whole pipeline on built-in synthetic faces.",
+    "doctor": "Which runtimes, SDKs and devices are available.",
+    "bench": "Latency and memory of models on their runtimes.",
+    "device-bench": "Benchmark a model on an Android device over adb.",
+    "predict": "Every face in photos, videos or a camera → emotion.",
+    "models": "The shipped models and their figures.",
+    "hub": "Profile and run models on AI Hub's hosted devices.",
+}
+EXAMPLE_LINE = re.compile(r"^\s*(edge-fer|python)\s")
+NOTE = re.compile(r"^(?P<command>.*?)\s{2,}\((?P<note>.*)\)\s*$")
+EXAMPLE_WIDTH = 74  # the help's 2-space indent + this fits 80 columns (click stops at 78)
+
+
+def _example(line: str, width: int = EXAMPLE_WIDTH) -> list[str]:
+    """One example as shell lines that fit `width`: a long command continues with ` \\`, a
+    trailing `   (note)` becomes a `# note` line above it, so every line can be pasted."""
+    found = NOTE.match(line.strip())
+    command, note = (found["command"], found["note"]) if found else (line.strip(), None)
+    lines = []
+    if note:
+        current = "  #"
+        for word in note.split():
+            if len(current) + 1 + len(word) > width:
+                lines.append(current)
+                current = "  #"
+            current += " " + word
+        lines.append(current)
+    words = []  # an option and its value stay on one line
+    for word in command.split():
+        if words and words[-1].startswith("-") and " " not in words[-1] \
+                and not word.startswith("-"):
+            words[-1] += " " + word
+        else:
+            words.append(word)
+    current = "  " + words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) + 2 > width:
+            lines.append(current + " \\")
+            current = "      " + word
+        else:
+            current += " " + word
+    lines.append(current)
+    return lines
+
+
+def verbatim_examples(text: str | None) -> str | None:
+    """A command's help with its example paragraphs kept as typed (click's `\\b`), each example
+    fitted to 80 columns; other paragraphs wrap as usual."""
+    if not text:
+        return text
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        lines = [line for line in paragraph.splitlines() if line.strip()]
+        if lines and all(EXAMPLE_LINE.match(line) for line in lines):
+            paragraphs.append("\b\n" + "\n".join(out for line in lines for out in _example(line)))
+        else:
+            paragraphs.append(paragraph)
+    return "\n\n".join(paragraphs)
+
+
 for _name in COMMAND_MODULES:
     importlib.import_module(f"edge_fer.commands.{_name}").register(app)
+
+
+def _fit_help(typer_app: typer.Typer, prefix: str = "") -> None:
+    """Short help and verbatim examples for every command; a group's commands are looked up as
+    `group command` in SHORT_HELP (`hub run` is not `run`)."""
+    for info in typer_app.registered_commands:
+        name = info.name or ""
+        info.short_help = info.short_help or SHORT_HELP.get(prefix + name)
+        info.help = verbatim_examples(info.help)
+        info.epilog = verbatim_examples(info.epilog)
+    for group in typer_app.registered_groups:
+        group.short_help = group.short_help or SHORT_HELP.get(group.name or "")
+        if group.typer_instance is not None:
+            info = group.typer_instance.info
+            info.epilog = verbatim_examples(info.epilog)
+            _fit_help(group.typer_instance, prefix=f"{prefix}{group.name} ")
+
+
+_fit_help(app)
 
 
 def main() -> None:

@@ -76,7 +76,7 @@ def run_demo(out: str | Path = "runs/demo", epochs: int = 3, faces_per_class: in
 
     from edge_fer.analysis.classify import classify_output
     from edge_fer.atomic import atomic_write_text
-    from edge_fer.convert import ConvertRequest, Result, convert_model
+    from edge_fer.converters import ConvertRequest, Result, convert_model
     from edge_fer.data.synthetic import render_png_folder
     from edge_fer.runners import REGISTRY
     from edge_fer.tensors.raw_inputs import raw_inputs_from_folder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import traceback
 from pathlib import Path
 
@@ -78,6 +79,24 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else ""
 
 
+def _mount_of(path: Path) -> Path:
+    """The mount point of the file system holding path (or where it would be created)."""
+    path = Path(os.path.realpath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def no_space_text(path: str | Path | None) -> str:
+    """The one line every writer gives on a full disk (ENOSPC, EDQUOT): which file system,
+    which file."""
+    if path is None:
+        return "no space left on device"
+    return f"no space left on device {_mount_of(Path(os.fsdecode(path)))} writing {path}"
+
+
 def describe_failure(exc: BaseException) -> tuple[str, int] | None:
     """(one-line message, exit code) for a failure the user can act on; None for a bug.
 
@@ -87,6 +106,8 @@ def describe_failure(exc: BaseException) -> tuple[str, int] | None:
     """
     if isinstance(exc, EdgeFerError):
         return " ".join(str(exc).split("\n")), exc.exit_code
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return no_space_text(exc.filename), 1
     if isinstance(exc, OSError) and (exc.errno is not None or exc.filename is not None):
         return os_error_text(exc), 1
     if isinstance(exc, UnicodeDecodeError):
@@ -96,7 +117,11 @@ def describe_failure(exc: BaseException) -> tuple[str, int] | None:
     if _is_named(exc, "google.protobuf", "DecodeError"):
         return f"not a valid model file, truncated or corrupt ({_first_line(exc)})", 1
     if _is_named(exc, "tensorflow", "OpError"):
-        return _first_line(getattr(exc, "message", exc)), 1
+        message = str(getattr(exc, "message", exc))
+        if "no space left on device" in message.lower():  # a saver or summary writer
+            paths = re.findall(r"(/[^\s:;,'\"]+)", message)
+            return no_space_text(paths[0] if paths else None), 1
+        return _first_line(message), 1
     if isinstance(exc, MemoryError):
         return "out of memory", 1
     return None

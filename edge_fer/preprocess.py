@@ -7,15 +7,15 @@ colour, layout, normalisation) the same function makes what a model brought from
 
 from __future__ import annotations
 
-import functools
+import threading
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 
-from edge_fer.errors import EdgeFerError, failure_reason
-from edge_fer.files import not_regular
+from edge_fer.errors import EdgeFerError
+from edge_fer.files import read_regular
 from edge_fer.finite import describe_non_finite
 
 INPUT_SIZE = 48
@@ -43,14 +43,10 @@ class ImageError(EdgeFerError):
 
 def load_image(path: str | Path) -> np.ndarray:
     """Decode any image OpenCV reads (gray, BGR, BGRA, 8 or 16 bit) without changing its depth."""
-    path = Path(path)
-    kind = not_regular(path)
-    if kind:
-        raise ImageError(f"{path}: is {kind}, not an image file")
     try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({failure_reason(exc)})") from None
+        data = np.frombuffer(read_regular(path, "an image file", ""), dtype=np.uint8)
+    except EdgeFerError as exc:
+        raise ImageError(str(exc)) from None
     if data.size == 0:
         raise ImageError(f"{path}: empty file")
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
@@ -145,12 +141,19 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
     raise ImageError(f"unsupported image shape {image.shape}")
 
 
-@functools.lru_cache(maxsize=1)
+_per_thread = threading.local()
+
+
 def _face_detector() -> cv2.CascadeClassifier:
-    cascade = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
-    detector = cv2.CascadeClassifier(str(cascade))
-    if detector.empty():
-        raise EdgeFerError(f"{cascade}: OpenCV Haar cascade missing or unreadable")
+    """The Haar cascade, one per thread (raw-inputs detects faces on several threads, and one
+    CascadeClassifier is not documented as safe to share)."""
+    detector = getattr(_per_thread, "face_detector", None)
+    if detector is None:
+        cascade = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        detector = cv2.CascadeClassifier(str(cascade))
+        if detector.empty():
+            raise EdgeFerError(f"{cascade}: OpenCV Haar cascade missing or unreadable")
+        _per_thread.face_detector = detector
     return detector
 
 
@@ -202,10 +205,12 @@ def preprocess(image: np.ndarray, detect_faces: bool = False,
         if spec.color == "rgb":
             pixels = pixels[:, :, ::-1]
     pixels = resize_gray(pixels, spec.height, spec.width)
-    values = pixels.astype(np.float32) / np.float32(255.0)
+    values = pixels / np.float32(255.0)  # float32, as astype(float32) then / 255
     if values.ndim == 2:
         values = values[:, :, None]
-    values = (values - spec.mean_array()) / spec.std_array()
+    mean, std = spec.mean_array(), spec.std_array()
+    if mean.any() or (std != 1).any():  # (v - 0) / 1 is v, bit for bit: skipped
+        values = (values - mean) / std
     if spec.layout == "nchw":
         values = values.transpose(2, 0, 1)
     return np.ascontiguousarray(values, dtype=np.float32)

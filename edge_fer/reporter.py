@@ -24,7 +24,20 @@ from rich.progress import (
 
 T = TypeVar("T")
 
-console = Console(stderr=True, highlight=False)
+def console_environ() -> dict[str, str]:
+    """The environment rich sizes its output by, without a COLUMNS or LINES that is not a
+    positive number (`COLUMNS=0` would make rich drop every row and error line; shutil and
+    click ignore such values too)."""
+    return {name: value for name, value in os.environ.items()
+            if name not in ("COLUMNS", "LINES") or (value.strip().isdigit() and int(value) > 0)}
+
+
+def new_console(**options) -> Console:
+    """A rich Console sized by console_environ()."""
+    return Console(_environ=console_environ(), **options)
+
+
+console = new_console(stderr=True, highlight=False)
 QUIET = False
 VERBOSE = False
 # Python loggers of the libraries underneath: quiet unless --verbose (their errors still show)
@@ -56,8 +69,10 @@ def set_verbose(verbose: bool) -> None:
 SINK = None  # a callable taking one line of plain text, set by messages_to() (the Python API)
 
 
-# Messages wrap to a terminal's width; in a pipe or a log they stay one line each.
+# Messages wrap to a terminal's width; in a pipe or a log they stay one line each. Control
+# characters in them (a file name holding an escape sequence) are shown escaped.
 def info(message: str) -> None:
+    message = printable(message)
     if SINK is not None:
         SINK(_plain(message))
     elif not QUIET:
@@ -65,6 +80,7 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    message = printable(message)
     if SINK is not None:
         SINK(f"warning: {_plain(message)}")
     else:
@@ -187,6 +203,19 @@ def native_stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def emit(text: str) -> None:
+    """Print results on standard output; a closed one (`>&-`) is an error naming it, never a
+    silent exit 0 (click's echo writes nothing when there is no stdout)."""
+    stream = sys.stdout
+    if stream is None or getattr(stream, "closed", False):
+        from edge_fer.errors import EdgeFerError
+
+        raise EdgeFerError("standard output is closed: nowhere to print the results (give "
+                           "--out FILE, or leave stdout open)")
+    stream.write(text)
+    stream.flush()
+
+
 def stdout_reader_gone() -> bool:
     """True when standard output is a pipe whose reader has closed (poll reports an error on it)."""
     import select
@@ -213,15 +242,29 @@ def mib(size: float | None, unit: bool = True) -> str:
     return "" if size is None else f"{size / 2**20:.2f}" + (" MiB" if unit else "")
 
 
+def printable(text: str) -> str:
+    """A name from a file as it may reach a terminal: control characters (escape sequences,
+    newlines, bidi overrides) written as escapes (`\\x1b`), the rest as it is."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
 def left_ellipsis(text: str, width: int) -> str:
     """`…/faces/happy/img_0001.png`: a path or name cut from its start to `width` characters
     (its end, the file name, is what tells rows apart)."""
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
+MIN_WIDTH = 48  # narrower than this, a summary table's headers would be cut into pieces
+
+
 def terminal_width() -> int:
-    """The width tables are fitted to: the terminal's (COLUMNS when set), 80 in a pipe."""
-    return Console().width
+    """The width tables are fitted to: the terminal's (COLUMNS when set), 80 in a pipe or when
+    COLUMNS says 0 or nonsense, never less than MIN_WIDTH (rows are never dropped for room)."""
+    width = new_console().width
+    return 80 if width <= 0 else max(width, MIN_WIDTH)
 
 
 def table_text(headers: list[str], rows: list[list[str]], *, shrink: int = 0,

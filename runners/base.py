@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -26,11 +26,13 @@ from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
-from edge_fer.tensors.rawio import InputList, check_raws, read_image_raw, read_input_list
+from edge_fer.parallel import available_cores
+from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list
 from edge_fer.tensors.results import RESULT_DIR_PATTERN, write_results
-from edge_fer.tensors.spec import InputSpec, OutputSpec, read_spec
+from edge_fer.tensors.spec import InputSpec, OutputSpec, RecordedSpec, read_recorded_spec
 
 RUN_INFO_NAME = "run.json"
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,6 +48,10 @@ class RunTimings:
     @property
     def images(self) -> int:
         return sum(self.batch_sizes)
+
+    def __repr__(self) -> str:  # not one float per call: a run of thousands would fill a screen
+        return (f"RunTimings(images={self.images}, calls={len(self.batch_sizes)}, "
+                f"load_s={self.load_s:.3f}, total_s={self.total_s:.3f})")
 
     @property
     def per_image_ms(self) -> list[float]:
@@ -69,20 +75,15 @@ class RunTimings:
         }
 
 
-def available_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 class Runner:
     """A loaded model on one runtime. Subclasses set `name`, load in `__init__`, and `predict`."""
 
     name: ClassVar[str] = ""
     # Options beyond model/threads that this runner takes (e.g. the snpe runner's device).
     options: ClassVar[tuple[str, ...]] = ()
+    # The runner hands the input list to a tool that reads the DLC's input names and the
+    # list's output headers itself (snpe-net-run); others check them against the model here.
+    tool_reads_list: ClassVar[bool] = False
 
     model_path: Path
     load_s: float = 0.0
@@ -142,14 +143,14 @@ class Runner:
         return probs
 
     def run_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
-                 input_dtype: str = "float32") -> RunTimings:
+                 input_dtype: str | None = None) -> RunTimings:
         """Run every line of the list into output_dir, replaced whole when the run succeeds (a
         failed or killed run leaves the old output as it was; the user's files in it stay)."""
         with staged_dir(output_dir, is_run_output) as folder:
             return self.write_list(input_list, folder, batch=batch, input_dtype=input_dtype)
 
     def write_list(self, input_list: InputList, folder: Path, batch: int = 1,
-                   input_dtype: str = "float32") -> RunTimings:
+                   input_dtype: str | None = None) -> RunTimings:
         """Write every line's Result folder and run.json into a new, empty folder (overridden by
         whole-list tools)."""
         return run_input_list(self, input_list, folder, batch=batch, input_dtype=input_dtype,
@@ -184,25 +185,70 @@ def _one_line(exc: Exception, limit: int = 400) -> str:
 
 
 def _line_chunks(raw_paths: list[Path], batch: int, input_dtype: str, spec: InputSpec,
-                 input_list: InputList | None = None) -> Iterator[tuple[int, list[np.ndarray]]]:
-    """(first line index, images of each line) for groups of lines holding about `batch` images.
-    A raw holding NaN or infinity is an error naming it (and its line of the list)."""
+                 model: str | None = None, per_raw: int | None = None
+                 ) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """(first line index, images of each line) for groups of lines holding about `batch` images
+    (`per_raw` images in each raw when given), each raw read with one open (a raw of another
+    size is an error naming it and `model`). The raws' folders are checked once per group: one
+    rewritten under the run (raw-inputs swaps its folder whole) stops it."""
     start, pending, images = 0, [], 0
+    folders = {path.parent for path in raw_paths}
+    recorded = {folder: _identity(folder) for folder in folders}  # before any raw is read
     for number, path in enumerate(raw_paths):
-        array = read_image_raw(path, input_dtype, spec)
-        where = f" ({input_list.where(number)})" if input_list is not None else ""
-        require_finite(array, str(path), f"raw input{where}")
+        array = read_image_raw(path, input_dtype, spec, per_raw, model)
         if pending and images + len(array) > batch:
+            _check_unchanged(recorded)
             yield start, pending
             start, pending, images = number, [], 0
         pending.append(array)
         images += len(array)
     if pending:
+        _check_unchanged(recorded)
         yield start, pending
 
 
+def _check_unchanged(recorded: dict[Path, tuple | None]) -> None:
+    for folder, identity in recorded.items():
+        if _identity(folder) != identity:
+            raise EdgeFerError(f"{folder}: changed while this run read its inputs (rewritten by "
+                               f"another command, e.g. raw-inputs); stopped, the old output "
+                               f"kept: run again once the inputs are written")
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """What says a folder is still the one a run started with: raw-inputs replaces its folder
+    whole (renamed in, so a new inode at the path). Not the mtime: a run may write its own output
+    folder inside the raws' one."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _read_ahead(chunks: Iterator[T]) -> Iterator[T]:
+    """The chunks, each next one read on a second thread while the caller works on the current
+    one (file reading overlaps inference and writing); a reading error is raised in its turn."""
+    with ThreadPoolExecutor(1, thread_name_prefix="edge-fer-raws") as reader:
+        coming = reader.submit(next, chunks, None)
+        while (chunk := coming.result()) is not None:
+            coming = reader.submit(next, chunks, None)
+            yield chunk
+
+
+def _require_finite_inputs(stacked: np.ndarray, arrays: list[np.ndarray], first: int,
+                           raw_paths: list[Path], input_list: InputList | None) -> None:
+    """A raw holding NaN or infinity is an error naming it (and its line of the list); one check
+    per batch, the culprit looked for only when the batch fails it."""
+    if np.isfinite(stacked).all():
+        return
+    for number, array in enumerate(arrays, start=first):
+        where = f" ({input_list.where(number)})" if input_list is not None else ""
+        require_finite(array, str(raw_paths[number]), f"raw input{where}")
+
+
 def run_input_list(runner: Runner, input_list: str | Path | InputList, output_dir: str | Path,
-                   batch: int = 1, input_dtype: str = "float32", warmup: int = 0,
+                   batch: int = 1, input_dtype: str | None = None, warmup: int = 0,
                    write: bool = True, into_fresh: bool = False) -> RunTimings:
     """Feed every raw of the list through `runner` in batches and write Result_<i>/output.raw.
 
@@ -216,7 +262,7 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
         input_list = read_input_list(input_list)
     output_dir = Path(output_dir)
     raw_paths = input_list.raw_paths(runner.input_spec.name)
-    check_input_list(runner, input_list, raw_paths, input_dtype)
+    input_dtype, per_raw = check_input_list(runner, input_list, raw_paths, input_dtype)
     timings = RunTimings(load_s=runner.load_s)
     with contextlib.ExitStack() as stack:
         folder = output_dir
@@ -230,9 +276,11 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
         with reporter.make_progress() as bar:
             task = bar.add_task(f"{runner.name} {runner.model_path.name}", total=len(raw_paths),
                                 status="")
-            for first, arrays in _line_chunks(raw_paths, batch, input_dtype, runner.input_spec,
-                                              input_list):
+            chunks = _line_chunks(raw_paths, batch, input_dtype, runner.input_spec,
+                                  f"{runner.model_path.name} ({remake_hint(runner)})", per_raw)
+            for first, arrays in _read_ahead(chunks):
                 stacked = np.concatenate(arrays)
+                _require_finite_inputs(stacked, arrays, first, raw_paths, input_list)
                 for _ in range(warmup):
                     runner.infer(stacked)
                 warmup = 0
@@ -242,10 +290,12 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
                 _require_finite_outputs(runner, probs, arrays, first, raw_paths, input_list)
                 timings.batch_sizes.append(len(stacked))
                 if write:
-                    rows, offset = [], 0
-                    for array in arrays:  # a line holding k images gets k rows in its one Result
-                        rows.append(np.array(probs[offset:offset + len(array)]))
-                        offset += len(array)
+                    rows, offset = probs, 0  # one image per line: row i is Result i
+                    if len(arrays) != len(stacked):
+                        rows = []  # a line holding k images gets k rows in its one Result
+                        for array in arrays:
+                            rows.append(probs[offset:offset + len(array)])
+                            offset += len(array)
                     if writing is not None:
                         writing.result()
                     writing = writer.submit(write_results, folder, rows, start_index=first,
@@ -260,18 +310,92 @@ def run_input_list(runner: Runner, input_list: str | Path | InputList, output_di
 
 
 def check_input_list(runner: Runner, input_list: InputList, raw_paths: list[Path],
-                     input_dtype: str) -> None:
-    """Before anything runs or is written: the raws were made for this model's input (the spec
-    raw-inputs recorded beside them, and every raw's size), else one line naming both."""
+                     input_dtype: str | None = None) -> tuple[str, int]:
+    """Before anything runs or is written, the raws were made for this model's input, else one
+    line naming both sides: the input names on the list's lines and the outputs its `#`/`%`
+    headers ask for exist in the model; the spec raw-inputs recorded beside the list
+    (input_spec.json: size, colour, layout, mean, std, storage dtype) is the model's; every raw
+    holds exactly the model's batch of images (one for a model of any batch: a raw of 18,432
+    bytes is a float64 image, not two float32 ones; checked as each is read). Returns the raws' storage dtype
+    (`input_dtype`, else the recorded one, else float32) and the images per raw."""
     model = runner.model_path
-    remake = f"make raws for it with: edge-fer raw-inputs IMAGES --model {model}"
-    recorded = read_spec(input_list.path.parent)
-    # Shape and layout are the file's; colour order and mean/std a file cannot hold, so the
-    # flags raw-inputs was given for them stand.
-    if recorded is not None and recorded[0].image_shape != runner.input_spec.image_shape:
-        raise EdgeFerError(f"{input_list.path}: raws made for {recorded[0].describe()}, but "
-                           f"{model.name} takes {runner.input_spec.describe()}; {remake}")
-    check_raws(raw_paths, runner.input_spec, input_dtype, f"{model.name} ({remake})")
+    remake = remake_hint(runner)
+    if not runner.tool_reads_list:
+        check_list_names(input_list, runner.input_spec.name, runner.output_spec.name, model.name)
+    recorded = read_recorded_spec(input_list.path.parent)
+    if recorded is not None:
+        differences = runner.input_spec.differences(recorded.input)
+        if differences:
+            theirs = ", ".join(f"{what} {value}" for what, value, _ in differences)
+            ours = ", ".join(f"{what} {value}" for what, _, value in differences)
+            sayable = recorded.input.channels == runner.input_spec.channels and \
+                all(what in ("mean", "std", "color") for what, _, _ in differences)
+            hint = " or, if the model takes theirs, say so with --mean/--std/--color" \
+                if sayable else ""
+            raise EdgeFerError(f"{recorded.path}: the raws ({recorded.input.describe()}) have "
+                               f"{theirs} but {model.name} takes {ours}; {remake}{hint}")
+    input_dtype = raw_dtype_of(input_dtype, recorded)
+    per_raw = runner.input_spec.batch or 1  # checked as each raw is read (one open, no stat)
+    return input_dtype, per_raw
+
+
+def flags_for_raws(input_list: InputList, model: str | Path, given: dict) -> dict:
+    """`input_flags` for loading `model` to run these raws: what the user told
+    `raw-inputs --model` of this very model's input (colour, mean, std: a model file cannot hold
+    them) stands, unless said again now (`given`). Raws made for another model, or without
+    --model, carry nothing over: their spec is checked against the model's instead."""
+    recorded = read_recorded_spec(input_list.path.parent)
+    if recorded is None or not recorded.model:
+        return given
+    try:
+        same = Path(recorded.model).resolve() == Path(model).resolve()
+    except (OSError, ValueError):
+        same = False
+    if not same:
+        return given
+    spec = recorded.input
+    carried = {"mean": ",".join(repr(v) for v in spec.mean),
+               "std": ",".join(repr(v) for v in spec.std)}
+    if spec.color != "gray":
+        carried["color"] = spec.color
+    return {**carried, **given}
+
+
+def raw_dtype_of(given: str | None, recorded: RecordedSpec | None) -> str:
+    """How the raws are stored: as asked (`--input-dtype`), which must be what raw-inputs
+    recorded; else as recorded; else float32."""
+    if given and recorded is not None and recorded.raw_dtype and given != recorded.raw_dtype:
+        raise UsageError(f"--input-dtype {given}: the raws are {recorded.raw_dtype} "
+                         f"({recorded.path}); leave --input-dtype out or make them again")
+    return given or (recorded.raw_dtype if recorded is not None else None) or "float32"
+
+
+def _tensor_name(name: str) -> str:
+    """`x:0` and `x` are one tensor (TensorFlow's output index; snpe-net-run keeps it)."""
+    return name.removesuffix(":0")
+
+
+def check_list_names(input_list: InputList, input_name: str, output_name: str,
+                     model: str) -> None:
+    """Every `name:=path` on the list names the model's input, and every output its `#` layer
+    or `%` tensor header asks for is the model's output (the one a runner writes); otherwise one
+    line naming the list's line and the model's names (a bare path is the model's one input)."""
+    wanted = _tensor_name(input_name)
+    for number, entry in enumerate(input_list.entries):
+        for name in entry:
+            if name and _tensor_name(name) != wanted:
+                raise EdgeFerError(f"{input_list.where(number)}: input {name!r} is not an input "
+                                   f"of {model} (its input: {input_name!r})")
+    for mark, names in (("#", input_list.output_layers), ("%", input_list.output_tensors)):
+        for name in names:
+            if _tensor_name(name) != _tensor_name(output_name):
+                raise EdgeFerError(f"{input_list.path}: the {mark!r} header asks for output "
+                                   f"{name!r}, but running {model} writes only its output "
+                                   f"{output_name!r} (name that one or drop the line)")
+
+
+def remake_hint(runner: Runner) -> str:
+    return f"make raws for it with: edge-fer raw-inputs IMAGES --model {runner.model_path}"
 
 
 def _require_finite_outputs(runner: Runner, probs: np.ndarray, arrays: list[np.ndarray],

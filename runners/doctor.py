@@ -11,18 +11,18 @@ import importlib.metadata
 import importlib.util
 import os
 import re
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from edge_fer.errors import EdgeFerError
 from edge_fer.platform import qnn
+from edge_fer.platform.adb import parse_adb_devices
 from edge_fer.platform.sdk import ADB_HINT, SDK_HINT, find_adb, find_sdk_tool, sdk_info
+from edge_fer.platform.tools import QUERY_TIMEOUT_S, ToolRun, run_tool
 
 OK, MISSING, PROBLEM = "ok", "missing", "problem"
 SDK_TOOLS = ("snpe-tensorflow-to-dlc", "snpe-dlc-quantize", "snpe-dlc-info", "snpe-net-run",
              "snpe-diagview")
-TOOL_TIMEOUT_S = 15
 LITERT_HINT = "pip install ai-edge-litert (an edge-fer dependency: pip install -e .)"
 ORT_HINT = "pip install onnxruntime (an edge-fer dependency: pip install -e .)"
 DEVICE_HINT = ("connect an Android device with USB debugging on and accept this host's key "
@@ -173,24 +173,11 @@ def check_snpe_sdk() -> Component:
                       "missing_tools": absent, "android_builds": android})
 
 
-def _adb(adb: Path, *args: str) -> subprocess.CompletedProcess | None:
+def _adb(adb: Path, *args: str) -> ToolRun | None:
     try:
-        return subprocess.run([str(adb), *args], capture_output=True, text=True,
-                              timeout=TOOL_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        return run_tool([adb, *args], f"adb {' '.join(args)}", timeout=QUERY_TIMEOUT_S)
+    except EdgeFerError:
         return None
-
-
-def parse_adb_devices(text: str) -> list[tuple[str, str]]:
-    """`adb devices` output → [(serial, state)] ('device', 'unauthorized', 'offline', ...)."""
-    devices = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("List of devices", "*")) or "\t" not in line:
-            continue
-        serial, state = line.split("\t", 1)
-        devices.append((serial.strip(), state.split()[0] if state.split() else ""))
-    return devices
 
 
 def device_soc(adb: Path, serial: str) -> str:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_fer.artifacts.facts import pick_output
 from edge_fer.errors import EdgeFerError
 from edge_fer.runners.base import Runner
-from edge_fer.runners.model_io import pick_output
 
 
 def unavailable_reason() -> str | None:

@@ -111,7 +111,7 @@ class QnnRunner(Runner):
         self._open()
 
     def _open(self, provider_options: dict[str, str] | None = None) -> None:
-        from edge_fer.runners.model_io import pick_output
+        from edge_fer.artifacts.facts import pick_output
 
         session = qnn.open_session(self.model_path, provider_options, threads=self.threads)
         inputs = session.get_inputs()
@@ -141,7 +141,7 @@ class QnnRunner(Runner):
         self._session = None
 
     def write_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
-                   input_dtype: str = "float32") -> RunTimings:
+                   input_dtype: str | None = None) -> RunTimings:
         if not self.profile:
             return super().write_list(input_list, output_dir, batch, input_dtype)
         output_dir = Path(output_dir)

@@ -9,9 +9,7 @@ and the Result folders come back with `adb pull`.
 
 from __future__ import annotations
 
-import shlex
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,9 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError, failure_reason
-from edge_fer.platform.sdk import SDK_HINT, require_adb, require_sdk_tool, sdk_info
-from edge_fer.runners.base import Runner, RunTimings, finish_output_dir
+from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
+from edge_fer.platform.adb import Device
+from edge_fer.platform.sdk import SDK_HINT, require_sdk_tool, sdk_info
+from edge_fer.platform.tools import ToolRun, run_tool
+from edge_fer.runners.base import Runner, RunTimings, check_input_list, finish_output_dir
 from edge_fer.tensors.rawio import InputList, read_raw
 from edge_fer.tensors.results import read_results, write_results
 
@@ -39,81 +39,12 @@ DEVICE_ROOT = "/data/local/tmp/edge-fer"
 # /vendor/dsp/cdsp on recent devices).
 DEVICE_DSP_PATHS = ("/vendor/dsp/cdsp", "/vendor/lib/rfsa/adsp", "/system/lib/rfsa/adsp",
                     "/system/vendor/lib/rfsa/adsp", "/dsp")
-TOOL_TIMEOUT_S = 3600
 
 
 def unavailable_reason() -> str | None:
     if sdk_info() is None:
         return f"{NET_RUN} not found: {SDK_HINT}"
     return None
-
-
-def _run_tool(argv: list[str], what: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run an SDK or adb command (argument list); a non-zero exit is an EdgeFerError with its tail."""
-    try:
-        done = subprocess.run(argv, check=False, cwd=cwd, capture_output=True, text=True, errors="replace",
-                              timeout=TOOL_TIMEOUT_S)
-    except OSError as exc:
-        raise ToolMissingError(f"cannot start {argv[0]}: {failure_reason(exc)}") from None
-    except subprocess.TimeoutExpired:
-        raise EdgeFerError(f"{what} did not finish within {TOOL_TIMEOUT_S} s") from None
-    if done.returncode != 0:
-        tail = " | ".join((done.stderr + done.stdout).strip().splitlines()[-3:])
-        raise EdgeFerError(f"{what} failed with exit code {done.returncode}: {tail or 'no output'}")
-    return done
-
-
-class Device:
-    """One adb device, addressed by serial on every call."""
-
-    def __init__(self, serial: str) -> None:
-        self.adb = require_adb()
-        self.serial = serial
-        try:
-            state = subprocess.run([str(self.adb), "-s", serial, "get-state"], check=False,
-                                   capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ToolMissingError(f"adb get-state for device {serial} failed: {exc}") from None
-        if state.returncode != 0 or state.stdout.strip() != "device":
-            listed = subprocess.run([str(self.adb), "devices"], check=False, capture_output=True,
-                                    text=True, timeout=60).stdout.strip().splitlines()[1:]
-            raise ToolMissingError(
-                f"device {serial} not available to adb "
-                f"({(state.stderr or state.stdout).strip() or 'no answer'}); adb devices lists: "
-                f"{', '.join(listed) or 'none'} — connect it with USB debugging enabled")
-
-    def call(self, *args: str, what: str) -> subprocess.CompletedProcess:
-        return _run_tool([str(self.adb), "-s", self.serial, *args], what)
-
-    def shell(self, argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None,
-              what: str = "adb shell") -> subprocess.CompletedProcess:
-        """Run argv on the device; adb shell takes one command line, so each word is quoted."""
-        words = [f"{key}={shlex.quote(value)}" for key, value in (env or {}).items()]
-        line = shlex.join(argv) if not words else " ".join(words) + " " + shlex.join(argv)
-        if cwd:
-            line = f"cd {shlex.quote(cwd)} && {line}"
-        return self.call("shell", line, what=what)
-
-    def getprop(self, name: str) -> str:
-        """An Android system property ('' when the device does not answer)."""
-        try:
-            return self.shell(["getprop", name], what=f"getprop {name}").stdout.strip()
-        except EdgeFerError:
-            return ""
-
-    def remove_quietly(self, remote: str) -> None:
-        """Remove our folder from the device; a failure is a warning, never the run's error."""
-        try:
-            self.shell(["rm", "-rf", remote], what="cleaning the device folder")
-        except EdgeFerError as exc:
-            reporter.warn(str(exc))
-
-    def push(self, local: Path, remote: str) -> None:
-        source = f"{local}/." if local.is_dir() else str(local)
-        self.call("push", source, remote, what=f"adb push {local}")
-
-    def pull(self, remote: str, local: Path) -> None:
-        self.call("pull", f"{remote}/.", str(local), what=f"adb pull {remote}")
 
 
 # Device ABI (getprop ro.product.cpu.abi) → the SDK's Android folder prefix under bin/ and lib/
@@ -186,6 +117,7 @@ def push_snpe_runtime(device: Device, net_run: Path, lib_dir: Path, dsp_dirs: li
 class SnpeRunner(Runner):
     name = "snpe"
     options = ("snpe_runtime", "device")
+    tool_reads_list = True   # snpe-net-run checks input names and output headers on the DLC
 
     def __init__(self, model_path: Path, threads: int | None = None, snpe_runtime: str = "cpu",
                  device: str | None = None) -> None:
@@ -205,10 +137,12 @@ class SnpeRunner(Runner):
         raise EdgeFerError(f"{NET_RUN} runs whole input lists; use run_list (edge-fer run)")
 
     def write_list(self, input_list: InputList, output_dir: Path, batch: int = 1,
-                   input_dtype: str = "float32") -> RunTimings:
+                   input_dtype: str | None = None) -> RunTimings:
         if batch != 1:
             raise UsageError("a DLC's batch is fixed when it is converted; for SNPE batch N each "
                              "raw holds N images, so --batch does not apply to the snpe runner")
+        input_dtype, _ = check_input_list(self, input_list,
+                                          input_list.raw_paths(self.input_spec.name), input_dtype)
         if input_dtype != "float32":
             raise UsageError("the snpe runner feeds float32 raws (snpe-net-run's default input)")
         output_dir = Path(output_dir)
@@ -239,7 +173,7 @@ class SnpeRunner(Runner):
         argv = [str(self.net_run), *self.net_run_args(str(self.model_path.resolve()),
                                                       str(input_list.path.resolve()), str(output))]
         reporter.info(f"{NET_RUN} ({self.snpe_runtime}) on {len(input_list)} inputs")
-        done = _run_tool(argv, NET_RUN, cwd=input_list.path.resolve().parent)
+        done = run_tool(argv, NET_RUN, cwd=input_list.path.resolve().parent, check=True)
         _check_net_run_output(done, len(input_list))
 
     def _run_on_device(self, input_list: InputList, scratch: Path) -> None:
@@ -297,7 +231,7 @@ class SnpeRunner(Runner):
             shutil.copyfile(log, output_dir / log.name)
 
 
-def _check_net_run_output(done: subprocess.CompletedProcess, inputs: int) -> None:
+def _check_net_run_output(done: ToolRun, inputs: int) -> None:
     """Exit code 0 is not enough: the tool reports each input it processed on stdout."""
     processed = done.stdout.lower().count("processing dnn input")
     if processed and processed < inputs:

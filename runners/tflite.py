@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_fer.artifacts.facts import pick_output
 from edge_fer.errors import EdgeFerError
 from edge_fer.runners.base import Runner
-from edge_fer.runners.model_io import pick_output
 
 
 def unavailable_reason() -> str | None:
@@ -65,7 +65,11 @@ class TfliteRunner(Runner):
             self._output_name = pick_output(list(outputs))
         except EdgeFerError as exc:
             raise EdgeFerError(f"{model_path}: {exc}") from None
-        self._interpreter.allocate_tensors()
+        try:
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:  # e.g. a custom op LiteRT does not have
+            raise EdgeFerError(f"{model_path}: LiteRT cannot prepare it "
+                               f"({' '.join(str(exc).split())[:300]})") from None
         self._batch = int(inputs[0]["shape"][0])
 
     def _details(self) -> tuple[dict, dict]:

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from edge_fer.analysis.evaluate import evaluate_model
     from edge_fer.analysis.inspect import inspect_model
     from edge_fer.atomic import atomic_write_bytes, atomic_write_text
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
     from edge_fer.files import sha256_file
     from edge_fer.labels import write_labels
     from edge_fer.training.freeze import freeze_run

@@ -70,15 +70,15 @@ VARIANTS = (
 def calibration_images(data: str, count: int, mirror: bool) -> np.ndarray:
     """The model inputs convert calibrates on for --calib DATA --calib-count COUNT, and with
     `mirror` their mirror images after them."""
-    from edge_fer.convert.calibration import load_calibration
+    from edge_fer.converters.calibration import load_calibration
 
     images = load_calibration(data, count).images
     return np.concatenate([images, images[:, :, ::-1]]) if mirror else images
 
 
 def _job(model: Path, out: Path, data: str, images: np.ndarray):
-    from edge_fer.convert.base import ConvertJob
-    from edge_fer.convert.calibration import SampleSet
+    from edge_fer.converters.base import ConvertJob
+    from edge_fer.converters.calibration import SampleSet
     from edge_fer.tensors.graphio import load_graph_def
 
     job = ConvertJob(model=model, graph_def=load_graph_def(model), out_dir=out, precision="int8",
@@ -88,7 +88,7 @@ def _job(model: Path, out: Path, data: str, images: np.ndarray):
 
 
 def build_tflite(variant: Variant, model: Path, out: Path, data: str, images: np.ndarray) -> Path:
-    from edge_fer.convert import tflite
+    from edge_fer.converters import tflite
 
     job = _job(model, out, data, images)
     flavour = next(f for f in tflite.FLAVOURS["int8"] if f.integer_io == (variant.options["io"] == "int8"))
@@ -101,7 +101,7 @@ def build_tflite(variant: Variant, model: Path, out: Path, data: str, images: np
 
 
 def build_onnx(variant: Variant, prepared: Path, out: Path, images: np.ndarray) -> Path:
-    from edge_fer.convert.onnx import QDQ_SETTINGS, quantize_qdq
+    from edge_fer.converters.onnx import QDQ_SETTINGS, quantize_qdq
 
     path = out / "model_int8.onnx"
     quantize_qdq(prepared, path, images, "x", QDQ_SETTINGS | variant.options)
@@ -112,7 +112,7 @@ def onnx_prepared(model: Path, out: Path, data: str) -> Path:
     """The fp32 ONNX model of `model` (convert's own conversion), pre-processed for quantization."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from edge_fer.convert import onnx
+    from edge_fer.converters import onnx
 
     job = _job(model, out, data, np.zeros((0, 48, 48, 1), np.float32))
     fp32 = out / "model.onnx"
@@ -147,7 +147,7 @@ def layer_losses(model: Path, data: str, images: np.ndarray, faces: np.ndarray, 
 
     import tensorflow as tf
 
-    from edge_fer.convert import tflite
+    from edge_fer.converters import tflite
     from edge_fer.preprocess import to_model_input
 
     with tempfile.TemporaryDirectory(prefix="calib-layers-") as scratch:

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import cv2
 
-    from edge_fer.predict.scenes import moving_faces, sample_faces, write_video
+    from edge_fer.prediction.scenes import moving_faces, sample_faces, write_video
 
     args.work.mkdir(parents=True, exist_ok=True)
     scene = moving_faces(sample_faces(args.faces), args.frames, switch_every=round(args.fps))

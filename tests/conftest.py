@@ -9,12 +9,25 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_FER2013 = REPO_ROOT.parent / "shared" / "data" / "fer2013"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tensorflow_before_qnn():
+    """TensorFlow loaded (and its regex kernel run once, edge_fer.platform.qnn.guard_tensorflow)
+    before any test opens a QNN HTP session: after one, TensorFlow's first regex match segfaults
+    the process, so the suite would pass or crash by the order its tests run in."""
+    import tensorflow as tf  # noqa: F401
+
+    from edge_fer.platform.qnn import guard_tensorflow
+
+    guard_tensorflow()
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +47,23 @@ def trained_run(tmp_path_factory) -> Path:
     train(TrainConfig(data="synthetic", arch="seed003", epochs=3, synthetic_train=4200,
                       synthetic_val=350, out=str(out)))
     return out
+
+
+# The second trained model of a test run: another architecture (residual, batch norm), trained
+# just long enough that its precise batch-norm statistics beat the moving averages by far.
+RESXS_CONFIG = {"data": "synthetic", "arch": "resxs", "epochs": 2, "lr": 3e-3,
+                "synthetic_train": 448, "synthetic_val": 140, "precision": "fp32"}
+
+
+@pytest.fixture(scope="session")
+def resxs_run(tmp_path_factory) -> SimpleNamespace:
+    """A resxs run: `.path`, `.metrics` (what train returned), `.config` (RESXS_CONFIG). Shared:
+    a test that resumes or changes it works on a copy."""
+    from edge_fer.training.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("resxs") / "run"
+    metrics = train(TrainConfig(**RESXS_CONFIG, out=str(out)))
+    return SimpleNamespace(path=out, metrics=metrics, config=dict(RESXS_CONFIG))
 
 
 def write_tiny_conv_pb(path: Path, seed: int = 0) -> Path:

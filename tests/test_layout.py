@@ -15,20 +15,21 @@ PACKAGES = {
     "edge_fer": REPO / "edge_fer",
     "edge_fer.data": REPO / "data",
     "edge_fer.runners": REPO / "runners",
-    "edge_fer.convert": REPO / "convert",
+    "edge_fer.converters": REPO / "convert",
 }
 ROOT_RANK = 0
 WINGS = {
     "edge_fer.data": 1,
     "edge_fer.tensors": 2,
+    "edge_fer.artifacts": 2,
     "edge_fer.platform": 3,
     "edge_fer.training": 4,
     "edge_fer.runners": 5,
     "edge_fer.analysis": 6,
-    "edge_fer.convert": 7,
+    "edge_fer.converters": 7,
     "edge_fer.benchmarks": 8,
     "edge_fer.hub": 8,
-    "edge_fer.predict": 9,
+    "edge_fer.prediction": 9,
     "edge_fer.commands": 10,
 }
 TOP_MODULES = {"edge_fer.cli": 10, "edge_fer.demo": 10, "edge_fer.api": 10}

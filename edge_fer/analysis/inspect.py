@@ -99,11 +99,21 @@ def model_specs(path: Path) -> dict:
     """The input and output specification edge-fer reads for this model (runners/model_io.py),
     or why it cannot tell."""
     from edge_fer.errors import EdgeFerError
-    from edge_fer.runners.model_io import model_spec
+    from edge_fer.runners.model_io import model_spec, read_manifest
+    from edge_fer.tensors.spec import InputSpec
 
     try:
         input_spec, output_spec = model_spec(path)
     except EdgeFerError as exc:
         return {"problem": str(exc)}
+    own = InputSpec()
+    if "input_spec" in read_manifest(path):
+        source = f"from its manifest {path.with_suffix('.json').name}"
+    elif (input_spec.name, input_spec.height, input_spec.width, input_spec.channels) == \
+            (own.name, own.height, own.width, own.channels) and output_spec.name == "output":
+        source = "edge-fer's convention (its tensor names and shape)"
+    else:  # a file says its tensors' shapes, never its colour order or normalisation
+        source = ("not in the file: assumed; give --color/--mean/--std to raw-inputs, run, "
+                  "evaluate and predict if the model expects otherwise")
     return {"input": input_spec.describe(), "input_spec": input_spec.to_dict(),
-            "output_spec": output_spec.to_dict()}
+            "output_spec": output_spec.to_dict(), "normalisation": source}

@@ -39,6 +39,36 @@ def _tflite_quantization(tensor) -> dict | None:
     return facts
 
 
+def _product(dims) -> int:
+    return int(np.prod([max(1, int(d)) for d in dims])) if len(dims) else 1
+
+
+def _tflite_flops(subgraph, codes: list[str]) -> int:
+    """Multiply-adds × 2 of the convolutions and dense layers, counted like the frozen graph's
+    (edge_fer.analysis.inspect.graph_flops): the output's elements × each one's products. A
+    free batch counts as 1."""
+    flops = 0
+    for i in range(subgraph.OperatorsLength()):
+        op = subgraph.Operators(i)
+        name = codes[op.OpcodeIndex()]
+        if name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"):
+            continue
+        inputs, outputs = op.InputsAsNumpy(), op.OutputsAsNumpy()
+        weights = subgraph.Tensors(int(inputs[1]))  # every one of them: input 1
+        out = subgraph.Tensors(int(outputs[0])).ShapeAsNumpy()
+        w = weights.ShapeAsNumpy()
+        if name == "CONV_2D":            # weights [out, kh, kw, in]
+            flops += 2 * _product(out) * _product(w[1:])
+        elif name == "DEPTHWISE_CONV_2D":  # weights [1, kh, kw, out]
+            flops += 2 * _product(out) * _product(w[1:3])
+        elif name == "FULLY_CONNECTED":    # weights [out, in]
+            flops += 2 * _product(out) * int(w[-1])
+        else:                              # transposed: each input element × kernel × out ch
+            source = subgraph.Tensors(int(inputs[2])).ShapeAsNumpy()
+            flops += 2 * _product(source) * _product(w[:3])
+    return flops
+
+
 def inspect_tflite(path: str | Path) -> dict:
     """Inputs/outputs (name, shape, dtype, scale/zero point), op histogram, tensor types, size."""
     from ai_edge_litert import schema_py_generated as schema
@@ -108,6 +138,7 @@ def inspect_tflite(path: str | Path) -> dict:
             "outputs": [tensor_facts(int(i)) for i in subgraph.OutputsAsNumpy()],
             "ops": dict(sorted(ops.items())),
             "parameters": parameters,
+            "flops": _tflite_flops(subgraph, codes),
             "tensor_dtypes": dict(sorted(dtypes.items())),
             "quantized_tensors": quantized,
             "metadata": [model.Metadata(i).Name().decode() for i in range(model.MetadataLength())],
@@ -136,22 +167,59 @@ def _onnx_value_facts(value) -> dict:
     return {"name": value.name, "shape": shape, "dtype": _onnx_dtype(tensor_type.elem_type)}
 
 
+def _onnx_flops(model) -> int | None:
+    """Multiply-adds × 2 of Conv, ConvTranspose, MatMul and Gemm with constant weights (through
+    a DequantizeLinear in QDQ models), counted like the frozen graph's; shapes by ONNX's own
+    inference (a free batch counts as 1). None when the shapes cannot be inferred."""
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - onnx raises assorted errors on unusual graphs
+        return None
+    graph = inferred.graph
+    shapes = {}
+    for value in [*graph.input, *graph.value_info, *graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        shapes[value.name] = [d.dim_value if d.HasField("dim_value") else 1 for d in dims]
+    weights = {init.name: list(init.dims) for init in graph.initializer}
+    for node in graph.node:  # QDQ: the weight a DequantizeLinear gives is its initializer's
+        if node.op_type == "DequantizeLinear" and node.input[0] in weights:
+            weights[node.output[0]] = weights[node.input[0]]
+    flops, counted = 0, False
+    for node in graph.node:
+        if len(node.input) < 2 or node.input[1] not in weights or not node.output:
+            continue
+        w, out = weights[node.input[1]], shapes.get(node.output[0])
+        if not out:
+            continue
+        if node.op_type == "Conv":                      # w [out, in/groups, kh, kw]
+            flops += 2 * _product(out) * _product(w[1:])
+        elif node.op_type == "ConvTranspose":           # w [in, out/groups, kh, kw]
+            source = shapes.get(node.input[0])
+            flops += 2 * _product(source or [1]) * _product(w[1:])
+        elif node.op_type in ("MatMul", "Gemm"):        # w [in, out] (Gemm may transpose it)
+            flops += 2 * _product(out) * int(_product(w) // max(1, out[-1]))
+        else:
+            continue
+        counted = True
+    return flops if counted else None  # e.g. a compiled QNN context model: nothing to count
+
+
 def inspect_onnx(path: str | Path) -> dict:
     """Inputs/outputs, op histogram, opsets, QDQ quantization parameters, metadata, size."""
     import onnx
-    from google.protobuf.message import DecodeError
     from onnx import numpy_helper
+    from onnx.external_data_helper import load_external_data_for_model
+
+    from edge_fer.artifacts.onnxfile import read_onnx
 
     path = Path(path)
-    try:
-        model = onnx.load(str(path))
-    except FileNotFoundError:
-        raise EdgeFerError(f"{path}: no such file") from None
-    except (DecodeError, ValueError, RuntimeError, OSError) as exc:
-        raise EdgeFerError(f"{path}: not an ONNX model ({failure_reason(exc)})") from None
+    if not path.exists():
+        raise EdgeFerError(f"{path}: no such file")
+    model = read_onnx(path)  # external data checked to lie in the model's folder
+    load_external_data_for_model(model, str(path.parent))
     graph = model.graph
-    if not graph.node:
-        raise EdgeFerError(f"{path}: not an ONNX model (graph has no nodes)")
     try:
         onnx.checker.check_model(model)
         checker = "passed"
@@ -195,6 +263,7 @@ def inspect_onnx(path: str | Path) -> dict:
         "outputs": [_onnx_value_facts(v) for v in graph.output],
         "ops": dict(sorted(ops.items())),
         "parameters": parameters,
+        "flops": _onnx_flops(model),
         "checker": checker,
         "metadata": {prop.key: prop.value for prop in model.metadata_props},
     }

@@ -30,10 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer import reporter
+from edge_fer import reporter, signals
 from edge_fer.atomic import atomic_write_text, save_figure
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
 from edge_fer.files import require_regular
+from edge_fer.limits import MAX_BATCH
 
 MEASURED, SKIPPED, FAILED = "measured", "skipped", "failed"
 INPUT_SEED = 20240607  # the synthetic faces every case is timed on
@@ -151,8 +152,8 @@ def parse_int_list(text: str, flag: str, allow_auto: bool = False) -> list[int |
         except ValueError:
             raise UsageError(f"{flag} takes comma-separated whole numbers"
                              f"{' or auto' if allow_auto else ''}, not {part!r}") from None
-        if value < 1:
-            raise UsageError(f"{flag} values must be at least 1, not {value}")
+        if value < 1 or value > MAX_BATCH:
+            raise UsageError(f"{flag} values must be 1 to {MAX_BATCH:,}, not {value}")
         values.append(value)
     if not values:
         raise UsageError(f"{flag} names no value")
@@ -161,13 +162,11 @@ def parse_int_list(text: str, flag: str, allow_auto: bool = False) -> list[int |
 
 def _onnx_facts(model: Path) -> tuple[set[str], bool]:
     """The op types of an .onnx, and whether its inputs all have a fixed batch."""
+    from edge_fer.artifacts.onnxfile import read_onnx
+
     try:
-        import onnx
-    except ImportError:
-        return set(), True
-    try:
-        proto = onnx.load(str(model), load_external_data=False)
-    except Exception:  # noqa: BLE001 - unreadable: the runner reports it when the case runs
+        proto = read_onnx(model)
+    except (EdgeFerError, ImportError):  # unreadable: the runner reports it when the case runs
         return set(), True
     fixed = all(i.type.tensor_type.shape.dim and i.type.tensor_type.shape.dim[0].dim_value > 0
                 for i in proto.graph.input)
@@ -193,6 +192,7 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
                threads: list[int | None]) -> list[BenchCase]:
     """Every (model, runtime, batch, threads); `runtimes` restricts or chooses the runners (a
     runtime that does not take a model's suffix is left out for that model)."""
+    from edge_fer.artifacts.check import check_model_data
     from edge_fer.runners import REGISTRY
 
     if not models:
@@ -206,6 +206,7 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
         require_regular(model, "a model file")
         if not model.is_file():
             raise EdgeFerError(f"{model}: no such model file")
+        check_model_data(model)  # a refused graph or external data stops here, not per case
         if runtimes:
             chosen = [r for r in runtimes if model.suffix.lower() in REGISTRY[r].suffixes]
             if not chosen:
@@ -224,21 +225,11 @@ def plan_cases(models: list[Path], runtimes: list[str] | None, batches: list[int
 # Facts read from the files
 
 
-def read_manifest(model: Path) -> dict | None:
-    """The converter's `<name>.json` beside a converted model (CONVENTIONS: Artifacts)."""
-    from edge_fer.convert.base import manifest_path
-
-    path = manifest_path(model)
-    require_regular(path, "a model's manifest")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def precision_of(model: Path, runtime: str) -> str:
     """From the manifest when there is one, else from the file's own tensors (a model from
     elsewhere), else from the file name (edge-fer's naming)."""
+    from edge_fer.artifacts.manifest import read_manifest
+
     manifest = read_manifest(model) or {}
     if manifest.get("precision"):
         return str(manifest["precision"])
@@ -279,6 +270,8 @@ def file_precision(model: Path) -> str | None:
 
 def source_graph(model: Path) -> Path | None:
     """The frozen `.pb` a model came from: itself, or its manifest's source model."""
+    from edge_fer.artifacts.manifest import read_manifest
+
     if model.suffix.lower() == ".pb":
         return model
     source = ((read_manifest(model) or {}).get("source_model") or {}).get("path")
@@ -411,7 +404,9 @@ def _run_isolated(case: BenchCase, images: np.ndarray, settings: BenchSettings) 
 
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context,
+                                 initializer=signals.die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             return pool.submit(_child, case, images, settings).result()
     except BrokenProcessPool:
         return {"status": FAILED, "reason": f"the {case.runtime} process died (crashed in "
@@ -508,7 +503,8 @@ def table_rows(report: BenchReport) -> list[dict[str, str]]:
     rows = []
     for row in report.rows:
         looped = row.model_batch is not None and row.model_batch < row.batch
-        cells = {"model": names[row.model], "runtime": row.runtime, "prec": row.precision,
+        runtime = row.runtime + ("*" if row.runtime == "qnn" and qnn_emulated() else "")
+        cells = {"model": names[row.model], "runtime": runtime, "prec": row.precision,
                  "batch": f"{row.batch}*" if looped else str(row.batch),
                  "thr": str(row.threads or "all"),
                  "mib": _fmt(row.bytes / 2**20 if row.bytes else None, ".2f")}
@@ -522,6 +518,12 @@ def table_rows(report: BenchReport) -> list[dict[str, str]]:
                          peak=_fmt(row.peak_rss_mib, ".0f"), growth=_fmt(row.rss_growth_mib, ".0f"))
         rows.append(cells)
     return rows
+
+
+def qnn_emulated() -> bool:
+    from edge_fer.platform.qnn import is_emulator
+
+    return is_emulator()
 
 
 def table_notes(report: BenchReport) -> list[str]:
@@ -539,6 +541,9 @@ def table_notes(report: BenchReport) -> list[str]:
                           for value, names in by_flops.items())
         notes.append(f"FLOPs per image (2 x multiply-adds of Conv2D/MatMul of the source graph): "
                      f"{shown}")
+    if any(r.runtime == "qnn" for r in report.rows) and qnn_emulated():
+        notes.append("qnn* = Qualcomm's HTP emulator on this x86_64 host: its latency is the "
+                     "emulator's and says nothing about a device's NPU")
     if any(r.model_batch is not None and r.model_batch < r.batch for r in report.rows):
         notes.append("batch N* = the model takes fewer images per invoke (a frozen graph pins "
                      "batch 1), so one call is N invokes")
@@ -563,10 +568,9 @@ def print_table(report: BenchReport, console=None) -> None:
     """The cases as a rich table that fits the terminal (below WIDE_TABLE columns without p99
     and the memory figures, which --json always has; model names shortened with an ellipsis,
     never broken mid-word), then the notes."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console(highlight=False)
+    console = console or reporter.new_console(highlight=False)
     wide = console.width >= WIDE_TABLE
     columns = [column for column in TABLE_COLUMNS if wide or column[3]]
     rows = table_rows(report)

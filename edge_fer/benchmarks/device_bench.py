@@ -18,14 +18,15 @@ No adb, no device, no SDK or no benchmark_model: ToolMissingError (exit 3) sayin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import re
 import shlex
 import shutil
-import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,9 +34,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.atomic import atomic_write_text
+from edge_fer.atomic import atomic_write_text, staged_dir
 from edge_fer.errors import EdgeFerError, ToolMissingError, UsageError
-from edge_fer.platform.sdk import require_adb, require_sdk_tool
+from edge_fer.platform.adb import pick_device
+from edge_fer.platform.sdk import require_sdk_tool
+from edge_fer.platform.tools import run_tool
 from edge_fer.tensors.rawio import InputList, read_image_raw, read_input_list, write_input_list
 from edge_fer.tensors.results import read_results, write_results
 
@@ -280,30 +283,6 @@ def format_summary(summaries: list[RuntimeSummary]) -> str:
 # The device
 
 
-def pick_device(serial: str | None = None):
-    """The adb device to use (edge_fer.runners.snpe.Device); exit 3 without adb or a device."""
-    from edge_fer.runners.snpe import Device
-
-    adb = require_adb()
-    try:
-        listed = subprocess.run([str(adb), "devices"], check=False, capture_output=True,
-                                text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolMissingError(f"adb devices failed: {exc}") from None
-    states = [line.split()[:2] for line in listed.stdout.splitlines()[1:] if line.strip()]
-    ready = [words[0] for words in states if len(words) == 2 and words[1] == "device"]
-    if serial is None:
-        if not ready:
-            others = ", ".join(" ".join(words) for words in states) or "none"
-            raise ToolMissingError(f"no device attached (adb devices lists: {others}); connect "
-                                   f"one with USB debugging enabled, or pass --device SERIAL")
-        if len(ready) > 1:
-            raise UsageError(f"{len(ready)} devices attached ({', '.join(ready)}); choose one "
-                             f"with --device SERIAL")
-        serial = ready[0]
-    return Device(serial)
-
-
 def reference_model(model: Path, reference: Path | None) -> Path | None:
     """The host reference for the label check: --reference, else the model's source `.pb`."""
     from edge_fer.benchmarks.bench import source_graph
@@ -331,13 +310,13 @@ def check_labels(summary: RuntimeSummary, reference: Path | None, results: Path,
                   f"(edge-fer compare {reference} {results} -i {input_list})")
 
 
-def _stage_inputs(input_list: InputList, stage: Path, remote: str, count: int | None = None
-                  ) -> list[tuple[Path, str]]:
-    """Copy the list's raws to stage/raws and write stage/input_list.txt with device paths;
-    (source raw, staged name) per line."""
+def _stage_inputs(input_list: InputList, stage: Path, remote: str, input_name: str,
+                  count: int | None = None) -> list[tuple[Path, str]]:
+    """Copy the list's raws (of the model's input `input_name`) to stage/raws and write
+    stage/input_list.txt with device paths; (source raw, staged name) per line."""
     (stage / "raws").mkdir(parents=True, exist_ok=True)
     lines, staged = [], []
-    for number, raw in enumerate(input_list.raw_paths("x")[:count]):
+    for number, raw in enumerate(input_list.raw_paths(input_name)[:count]):
         name = f"{number:06d}_{raw.name}"
         shutil.copyfile(raw, stage / "raws" / name)
         lines.append(f"{remote}/raws/{name}")
@@ -355,6 +334,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
                       perf_profile: str = "high_performance", serial: str | None = None,
                       reference: Path | None = None) -> list[RuntimeSummary]:
     """Run the DLC on the device per runtime; summaries written to out_dir (see module doc)."""
+    from edge_fer.runners.model_io import model_spec
     from edge_fer.runners.snpe import RUNTIME_FLAGS, push_snpe_runtime, snpe_android_build
 
     dlc, input_list, out_dir = Path(dlc), Path(input_list), Path(out_dir)
@@ -365,6 +345,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
         raise UsageError(f"runtimes are {', '.join(RUNTIME_FLAGS)}; --perf-profile one of "
                          f"{', '.join(PERF_PROFILES)}; --iterations ≥ 1")
     parsed = read_input_list(input_list)
+    input_spec, output_spec = model_spec(dlc)  # the DLC's manifest, else edge-fer's own model
     device = pick_device(serial)
     build = snpe_android_build(device)
     diagview = require_sdk_tool("snpe-diagview")
@@ -375,7 +356,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
     summaries = []
     with tempfile.TemporaryDirectory(prefix="snpe-device-", dir=out_dir) as scratch:
         stage = Path(scratch) / "stage"
-        _stage_inputs(parsed, stage, remote)
+        _stage_inputs(parsed, stage, remote, input_spec.name.split(":")[0])
         shutil.copyfile(dlc, stage / "model.dlc")
         device.shell(["rm", "-rf", remote], what="clearing the device folder")
         env = push_snpe_runtime(device, build.net_run, build.lib_dir, build.dsp_dirs, remote_sdk,
@@ -385,7 +366,7 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
             for runtime in runtimes:
                 summaries.append(_snpe_runtime(device, build, diagview, runtime, iterations,
                                                perf_profile, env, remote, parsed, out_dir,
-                                               reference, input_list))
+                                               reference, input_list, output_spec.classes))
         finally:
             device.remove_quietly(remote)
     write_summary(summaries, out_dir, "snpe_device_bench", {
@@ -396,14 +377,48 @@ def snpe_device_bench(dlc: Path, input_list: Path, out_dir: Path,
     return summaries
 
 
+class _RuntimeFailed(Exception):
+    def __init__(self, summary: RuntimeSummary) -> None:
+        super().__init__(summary.reason)
+        self.summary = summary
+
+
+# What device-bench writes in OUT/<runtime>/: replaced whole when a new run succeeds; anything
+# else there (the user's notes) is carried over untouched.
+_RUNTIME_OUTPUTS = ("device", "results", "outputs", "benchmark_model.log")
+
+
+def _is_runtime_output(path: Path) -> bool:
+    return path.name in _RUNTIME_OUTPUTS or (path.name.startswith("label_check_")
+                                             and path.suffix == ".sh")
+
+
+@contextlib.contextmanager
+def _runtime_folder(folder: Path) -> Iterator[Path]:
+    """A staging folder that becomes OUT/<runtime>/ only when the block ends without raising
+    _RuntimeFailed (the old result folder stays until then)."""
+    with staged_dir(folder, _is_runtime_output) as stage:
+        yield stage
+
+
 def _snpe_runtime(device, build: SnpeAndroidBuild, diagview: Path, runtime: str,
                   iterations: int, perf_profile: str, env: dict, remote: str,
                   parsed: InputList, out_dir: Path, reference: Path | None,
-                  input_list: Path) -> RuntimeSummary:
+                  input_list: Path, classes: int) -> RuntimeSummary:
+    try:
+        with _runtime_folder(out_dir / runtime) as local:
+            return _snpe_runtime_into(local, device, diagview, runtime, iterations,
+                                      perf_profile, env, remote, parsed, reference, input_list,
+                                      classes)
+    except _RuntimeFailed as failed:
+        return failed.summary
+
+
+def _snpe_runtime_into(local: Path, device, diagview: Path, runtime: str, iterations: int,
+                       perf_profile: str, env: dict, remote: str, parsed: InputList,
+                       reference: Path | None, input_list: Path, classes: int) -> RuntimeSummary:
     from edge_fer.runners.snpe import NET_RUN, RUNTIME_FLAGS, _check_net_run_output
 
-    local = out_dir / runtime
-    shutil.rmtree(local, ignore_errors=True)
     remote_out = f"{remote}/output/{runtime}"
     try:
         for number in range(iterations):
@@ -417,14 +432,17 @@ def _snpe_runtime(device, build: SnpeAndroidBuild, diagview: Path, runtime: str,
         (local / "device").mkdir(parents=True)
         device.pull(remote_out, local / "device")
     except EdgeFerError as exc:
-        return RuntimeSummary(NET_RUN, runtime, status="failed", reason=str(exc))
+        raise _RuntimeFailed(RuntimeSummary(NET_RUN, runtime, status="failed",
+                                            reason=str(exc))) from None
     runs = []
     for number in range(iterations):
         run_dir = local / "device" / f"run_{number}"
         logs = sorted(run_dir.glob("SNPEDiag*.log"))
         if not logs:
-            return RuntimeSummary(NET_RUN, runtime, status="failed",
-                                  reason=f"{run_dir}: snpe-net-run left no SNPEDiag*.log")
+            raise _RuntimeFailed(RuntimeSummary(
+                NET_RUN, runtime, status="failed",
+                reason=f"{run_dir.relative_to(local.parent)}: snpe-net-run left no "
+                       f"SNPEDiag*.log"))
         text = _diagview_text(diagview, logs[0])
         (run_dir / "diagview.txt").write_text(text, encoding="utf-8")
         runs.append(parse_diagview(text))
@@ -434,21 +452,14 @@ def _snpe_runtime(device, build: SnpeAndroidBuild, diagview: Path, runtime: str,
     missing = [e.index for e in entries if not e.ok]
     if missing:
         summary.reason = f"device results unusable for inputs {missing[:10]}: {entries[missing[0]].problem}"
-    write_results(results, [e.probs if e.ok else np.full(7, np.nan, np.float32) for e in entries])
+    write_results(results, [e.probs if e.ok else np.full(classes, np.nan, np.float32) for e in entries])
     check_labels(summary, reference, results, input_list)
     return summary
 
 
 def _diagview_text(diagview: Path, log: Path) -> str:
-    try:
-        done = subprocess.run([str(diagview), "--input_log", str(log)], check=False,
-                              capture_output=True, text=True, errors="replace", timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EdgeFerError(f"snpe-diagview on {log} failed: {exc}") from None
-    if done.returncode != 0:
-        tail = " | ".join((done.stderr + done.stdout).strip().splitlines()[-3:])
-        raise EdgeFerError(f"snpe-diagview on {log} exited {done.returncode}: {tail}")
-    return done.stdout
+    return run_tool([diagview, "--input_log", log], f"snpe-diagview on {log}", timeout=600,
+                    check=True).stdout
 
 
 # =============================================================================================
@@ -470,7 +481,7 @@ def tflite_device_bench(model: Path, input_list: Path, out_dir: Path, benchmark_
                          f"--warmup ≥ 0, --threads ≥ 1, --check-count ≥ 0")
     parsed = read_input_list(input_list)
     device = pick_device(serial)
-    input_detail, output_detail = _tflite_io(model)
+    input_detail, output_detail, input_spec = _tflite_io(model)
     if benchmark_model is None or not Path(benchmark_model).is_file():
         raise ToolMissingError(
             f"benchmark_model for the device not found{f' at {benchmark_model}' if benchmark_model else ''}: "
@@ -484,8 +495,8 @@ def tflite_device_bench(model: Path, input_list: Path, out_dir: Path, benchmark_
     with tempfile.TemporaryDirectory(prefix="tflite-device-", dir=out_dir) as scratch:
         stage = Path(scratch) / "stage"
         count = min(check_count, len(parsed))
-        staged = _stage_inputs(parsed, stage, remote, count) if count else []
-        _quantize_staged(stage / "raws", input_detail)
+        staged = _stage_inputs(parsed, stage, remote, input_spec.name, count) if count else []
+        _quantize_staged(stage / "raws", input_detail, input_spec)
         shutil.copyfile(model, stage / "model.tflite")
         shutil.copyfile(benchmark_model, stage / "benchmark_model")
         device.shell(["rm", "-rf", remote], what="clearing the device folder")
@@ -511,35 +522,37 @@ def tflite_device_bench(model: Path, input_list: Path, out_dir: Path, benchmark_
     return summaries
 
 
-def _tflite_io(model: Path) -> tuple[dict, dict]:
-    """The model's input and output tensor details (name, shape, dtype, quantization), from
-    LiteRT on the host, to quantize the raws and read the device's output file."""
-    from edge_fer.runners.model_io import pick_output
+def _tflite_io(model: Path) -> tuple[dict, dict, object]:
+    """The model's input and output tensors (name, shape, dtype, quantization) as LiteRT gives
+    them, and its input spec — read once by the runners' model reader, whatever the model's
+    names, size and class count — to quantize the raws and read the device's output file."""
+    from edge_fer.artifacts.facts import file_facts
+    from edge_fer.runners import REGISTRY
+    from edge_fer.runners.model_io import spec_from_facts
 
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        raise ToolMissingError("LiteRT is not installed (pip install ai-edge-litert)") from None
-    try:
-        interpreter = Interpreter(model_path=str(model))
-    except (ValueError, RuntimeError) as exc:
-        raise EdgeFerError(f"{model}: LiteRT cannot load it ({str(exc).splitlines()[0]})") from None
-    inputs = interpreter.get_input_details()
-    outputs = {d["name"]: d for d in interpreter.get_output_details()}
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise EdgeFerError(f"{model}: the label check needs one input and one output "
-                           f"(has {len(inputs)} and {len(outputs)})")
-    return inputs[0], outputs[pick_output(list(outputs))]
+    reason = REGISTRY["tflite"].unavailable_reason()
+    if reason:
+        raise ToolMissingError(reason)
+    facts = file_facts(model)
+    input_spec, output_spec = spec_from_facts(model, facts)
+    shape = [1 if d is None else d for d in facts.input_shape]
+    input_detail = {"name": facts.input_name, "shape": shape, "dtype": facts.input_dtype,
+                    "quantization": (facts.scale or 0.0, facts.zero_point or 0)}
+    output_detail = {"name": facts.output_name, "shape": [shape[0], output_spec.classes],
+                     "dtype": facts.output_dtype,
+                     "quantization": (facts.output_scale or 0.0, facts.output_zero_point or 0)}
+    return input_detail, output_detail, input_spec
 
 
-def _quantize_staged(folder: Path, detail: dict) -> None:
-    """Float raws → the input tensor's own type (int8 models take int8 bytes)."""
+def _quantize_staged(folder: Path, detail: dict, spec) -> None:
+    """Float raws (made for the model's input spec) → the input tensor's own type (int8 models
+    take int8 bytes)."""
     from edge_fer.runners.tflite import quantize
 
     if np.dtype(detail["dtype"]) == np.float32:
         return
     for raw in sorted(folder.glob("*.raw")):
-        images = read_image_raw(raw)
+        images = read_image_raw(raw, spec=spec)
         raw.write_bytes(np.ascontiguousarray(quantize(images, detail)).tobytes())
 
 
@@ -547,11 +560,21 @@ def _tflite_delegate(device, delegate: str, remote: str, iterations: int, warmup
                      threads: int, staged: list[str], input_detail: dict, output_detail: dict,
                      out_dir: Path, reference: Path | None,
                      check_list: Path | None) -> RuntimeSummary:
+    try:
+        with _runtime_folder(out_dir / delegate) as local:
+            return _tflite_delegate_into(local, device, delegate, remote, iterations, warmup,
+                                         threads, staged, input_detail, output_detail,
+                                         reference, check_list)
+    except _RuntimeFailed as failed:
+        return failed.summary
+
+
+def _tflite_delegate_into(local: Path, device, delegate: str, remote: str, iterations: int,
+                          warmup: int, threads: int, staged: list[str], input_detail: dict,
+                          output_detail: dict, reference: Path | None,
+                          check_list: Path | None) -> RuntimeSummary:
     from edge_fer.runners.tflite import dequantize
 
-    local = out_dir / delegate
-    shutil.rmtree(local, ignore_errors=True)
-    local.mkdir(parents=True)
     flags = TFLITE_DELEGATE_FLAGS[delegate]
     argv = [f"{remote}/benchmark_model", f"--graph={remote}/model.tflite",
             f"--num_runs={iterations}", f"--warmup_runs={warmup}", f"--num_threads={threads}",
@@ -566,7 +589,8 @@ def _tflite_delegate(device, delegate: str, remote: str, iterations: int, warmup
             outputs = _tflite_outputs(device, delegate, remote, staged, input_detail, flags,
                                       threads, local)
     except EdgeFerError as exc:
-        return RuntimeSummary("benchmark_model", delegate, status="failed", reason=str(exc))
+        raise _RuntimeFailed(RuntimeSummary("benchmark_model", delegate, status="failed",
+                                            reason=str(exc))) from None
     if staged:
         size = int(np.prod(output_detail["shape"]))
         rows = []

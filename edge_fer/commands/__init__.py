@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from edge_fer import reporter
+from edge_fer import reporter, signals
 from edge_fer.errors import DEBUG_ENV, bug_location, debug_enabled, describe_failure
 
 INTERRUPTED_EXIT = 130
@@ -32,7 +32,8 @@ def _code_roots() -> tuple[Path, ...]:
 
 
 def _print_error(message: str) -> None:
-    reporter.console.print(f"[red]error:[/red] {escape(message)}", markup=True, soft_wrap=True)
+    reporter.console.print(f"[red]error:[/red] {escape(reporter.printable(message))}", markup=True,
+                           soft_wrap=True)
 
 
 def report_failure(exc: BaseException) -> int:
@@ -54,10 +55,10 @@ def report_failure(exc: BaseException) -> int:
                  f"{': ' + what if what else ''} at {bug_location(exc, _code_roots())}{hint}")
     return 1
 
-VERBOSE_OPTION = typer.Option(False, "--verbose", "-v", help="Show the libraries' own notices "
-                              "and warnings (TensorFlow, LiteRT, onnxruntime, QNN) on stderr.")
-QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress bar or progress messages "
-                            "(results, warnings and errors still print; --json implies it).")
+VERBOSE_OPTION = typer.Option(False, "--verbose", "-v",
+                              help="Show the libraries' own notices on stderr.")
+QUIET_OPTION = typer.Option(False, "--quiet", "-q",
+                            help="No progress messages; results still print.")
 
 
 def reports_errors(func: Callable) -> Callable:
@@ -72,13 +73,13 @@ def reports_errors(func: Callable) -> Callable:
         reporter.set_quiet(bool(quiet or kwargs.get("as_json")))
         reporter.set_verbose(verbose)
         try:
-            with reporter.quiet_native():
+            with signals.running(), reporter.quiet_native():
                 return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # typer's own exits and usage errors already print and exit properly
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM/SIGHUP (signals.Interrupted)
             _print_error("interrupted")
-            raise typer.Exit(INTERRUPTED_EXIT) from None
+            raise typer.Exit(signals.exit_code(exc)) from None
         except BrokenPipeError as exc:
             if not reporter.stdout_reader_gone():
                 raise typer.Exit(report_failure(exc)) from None

@@ -16,7 +16,11 @@ Example:
 
   edge-fer bench model/model.pb model/tflite/*.tflite model/onnx/*.onnx --batch 1,32 --threads 1,2 --out bench.json --plot bench.png
 
-  edge-fer bench model/qnn/model_qnn.onnx --runtime qnn --iterations 50 --json
+  edge-fer bench model/qnn/model_qnn.onnx --runtime qnn --iterations 50 --json    (qnn extra)
+
+--runtime: each model runs on those of the runtimes given that take its file type; default: the
+file's own runner, and qnn too for a QDQ .onnx when the qnn extra is installed. qnn latency on
+x86_64 is Qualcomm's HTP emulator's, not a device's.
 """
 
 
@@ -33,10 +37,8 @@ def register(app: typer.Typer) -> None:
                                             "only)."),
         runtimes: list[str] = typer.Option(None, "--runtime", "--runtimes", "-r",
                                            autocompletion=COMPLETE_RUNTIMES, help="Runners "
-                                           "to use (tf, tflite, onnx, qnn, snpe; repeat it or "
-                                           "give a comma-separated list); each model runs on "
-                                           "those that take its file type. Default: the file's "
-                                           "own runner (+ qnn for QDQ .onnx)."),
+                                           "(tf, tflite, onnx, qnn, snpe; repeat it or give a "
+                                           "list; see below)."),
         batch: str = typer.Option("1", "--batch", help="Images per call: batch sizes, "
                                   "comma-separated (1,32), one case each."),
         threads: str = typer.Option("auto", "--threads", help="CPU thread counts, "

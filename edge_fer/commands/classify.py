@@ -8,23 +8,26 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import choice, output_format
+from edge_fer.commands.options import RowFormat, output_format, rows_options, write_rows
+from edge_fer.reporter import printable
 
 EXAMPLE = """
 Example:
 
-  edge-fer classify output/ --input-list raws/input_list.txt --plot cm.png
+  edge-fer classify runs/run/int8 --input-list raws/input_list.txt --plot cm.png
 
-  edge-fer classify snpe_output/ --input-list raws/input_list.txt --format json --out labels.json
+  edge-fer classify runs/run/int8 --rows           # one row per result, as a table
+
+  edge-fer classify runs/run/snpe --input-list raws/input_list.txt --out labels.csv
 """
-FORMATS = ("table", "csv", "json")
-Format = choice("Format", FORMATS)
+ROWS, FORMAT, OUT = rows_options("result")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("classify", help="Map Result folders (from edge-fer run or snpe-net-run) to "
-                 "labels; with known true labels, print accuracy and a confusion matrix.\n"
-                 + EXAMPLE)
+                 "labels and print a summary: counts, accuracy over the results with known "
+                 "true labels, per-class precision/recall and the confusion matrix; one row per "
+                 "result with --rows, --format csv|json or --out.\n" + EXAMPLE)
     @reports_errors
     def classify(
         output_dir: Path = typer.Argument(..., help="Folder holding Result_<i> folders."),
@@ -32,10 +35,9 @@ def register(app: typer.Typer) -> None:
                                         "(its manifest.csv names sources and true labels); "
                                         "default: the one recorded by edge-fer run."),
         top_k: int = typer.Option(3, "--top-k", min=1, help="Labels shown per input."),
-        fmt: Format = typer.Option(None, "--format", "-f", show_default=False,
-                                   help="How to print the labels (default: table)."),
-        out: Path = typer.Option(None, "--out", "-o", help="File to write the labels to "
-                                 "(in --format) instead of stdout."),
+        rows: bool = ROWS,
+        fmt: RowFormat = FORMAT,
+        out: Path = OUT,
         labels_file: Path = typer.Option(None, "--labels", help="labels.txt in the model's "
                                          "output order (default: the model's, recorded by "
                                          "edge-fer run; else the FER2013 order)."),
@@ -46,46 +48,52 @@ def register(app: typer.Typer) -> None:
                                    "names another list (or the list changed since the run)."),
     ) -> None:
         from edge_fer.analysis.classify import (
+            SHOWN_PROBLEMS,
             classify_output,
             format_csv,
             format_json,
             format_table,
-            metrics_text,
             plot_confusion,
             read_labels_file,
+            summary_text,
         )
-        from edge_fer.atomic import atomic_write_text
         from edge_fer.errors import EdgeFerError, UsageError
 
-        fmt = output_format(as_json, fmt)
+        chosen = output_format(as_json, fmt, default=None)
         labels = read_labels_file(labels_file) if labels_file else None
         report = classify_output(output_dir, input_list, top_k=top_k, labels=labels,
                                  labels_source=labels_file or "--labels", force=force)
-        if fmt == "table":
-            text = format_table(report)
-            if report.metrics:
-                text += "\n" + metrics_text(report.metrics)
-        elif fmt == "csv":
-            text = format_csv(report, top_k)
-        else:
-            text = format_json(report)
-        if out:
-            atomic_write_text(out, text)
-            reporter.info(f"wrote {out}")
-        else:
-            typer.echo(text, nl=False)
-        if report.metrics and (fmt == "csv" or out):
-            reporter.info(f"accuracy {report.metrics.accuracy:.4f} "
-                          f"({report.metrics.correct}/{report.metrics.count})")
+        for warning in report.warnings:
+            reporter.warn(warning)
+        for problem in report.problems[:SHOWN_PROBLEMS]:
+            reporter.warn(f"result {problem.index}"
+                          f"{' (' + printable(problem.source) + ')' if problem.source else ''}: "
+                          f"{problem.problem}")
+        if len(report.problems) > SHOWN_PROBLEMS:
+            reporter.warn(f"… and {len(report.problems) - SHOWN_PROBLEMS} more problem results "
+                          f"(all in --format csv or json)")
+        if len(report.problems) == len(report.predictions):
+            raise EdgeFerError(f"{output_dir}: no result could be classified")
+
+        def rows_text(kind: str) -> str:
+            if kind == "csv":
+                return format_csv(report, top_k)
+            return format_json(report) if kind == "json" else format_table(report)
+
+        printed = write_rows(chosen, out, rows_text)
+        written = [("rows written to", out)] if out else []
         if plot:
             if not report.metrics:
                 raise UsageError("--plot needs true labels (a manifest.csv with labels beside "
                                  "the input list)")
             plot_confusion(report.metrics, plot)
-            reporter.info(f"wrote {plot}")
-        for problem in report.problems:
-            reporter.warn(f"result {problem.index}"
-                          f"{' (' + problem.source + ')' if problem.source else ''}: "
-                          f"{problem.problem}")
-        if len(report.problems) == len(report.predictions):
-            raise EdgeFerError(f"{output_dir}: no result could be classified")
+            written.append(("confusion matrix picture", plot))
+        if printed:
+            if report.metrics:
+                reporter.info(report.metrics.accuracy_line())
+        elif rows and not out:
+            reporter.emit(rows_text("table"))
+            if report.metrics:
+                reporter.emit(report.metrics.accuracy_line() + "\n")
+        else:
+            reporter.emit(summary_text(report, short=reporter.QUIET, written=written))

@@ -10,8 +10,15 @@ import typer
 
 from edge_fer import reporter
 from edge_fer.commands import reports_errors
-from edge_fer.commands.options import Color, choice, plain
-from edge_fer.convert import ALL, PRECISIONS, TARGETS
+from edge_fer.commands.options import Color, choice, parsed_by, plain
+from edge_fer.converters import ALL, PRECISIONS, TARGETS
+
+
+def _dims(text: str) -> list[int]:
+    from edge_fer.converters.source import parse_dims
+
+    return parse_dims(text)
+
 
 Target = choice("Target", [t.name for t in TARGETS] + [ALL])
 Precision = choice("Precision", PRECISIONS)
@@ -19,9 +26,9 @@ Precision = choice("Precision", PRECISIONS)
 EXAMPLE = """
 Examples:
 
-  edge-fer convert model.pb --target dlc --precision int8 --calib raws/input_list.txt --soc sm8650
+  edge-fer convert model.pb --target dlc --precision int8 --calib raws/input_list.txt --soc sm8650    (SNPE SDK)
 
-  edge-fer convert model.pb --target qnn --soc sm8650
+  edge-fer convert model.pb --target qnn --soc sm8650    (the qnn extra)
 
   edge-fer convert model.pb --target all --out exported/
 
@@ -29,11 +36,11 @@ Examples:
 
   edge-fer convert --target qnn --soc sm8650    (the shipped model, into ./qnn/)
 
-  edge-fer convert other.pb --input input_1 --input-shape 1,64,64,1 --output Identity --mean 0.5 --std 0.5 --target dlc
+  edge-fer convert other.pb --input input_1 --input-shape 1,64,64,1 --output Identity --mean 0.5 --std 0.5 --target tflite
 
   edge-fer convert mini_xception.keras --target tflite --labels labels8.txt
 
-  edge-fer convert model.pb --target qnn --precision fp16 --soc sm8650    (or w8a16: 16-bit activations)
+  edge-fer convert model.pb --target qnn --precision fp16 --soc sm8650    (qnn extra; or w8a16: 16-bit activations)
 
 Files, one folder per target under --out (default: beside the model), for model.pb: dlc/model.dlc, dlc/model_int8.dlc; tflite/model.tflite, tflite/model_fp16.tflite, tflite/model_int8.tflite (int8 in/out), tflite/model_int8_float_io.tflite (float in/out); onnx/model.onnx, onnx/model_int8.onnx (QDQ); qnn/model_qnn.onnx (QDQ for QNN; w8a16: model_qnn_w8a16.onnx; fp16: model_qnn_fp16.onnx), qnn/model_qnn_sm8650_ctx.onnx (+ _qnn.bin) per SoC (model_qnn_w8a16_sm8650_ctx.onnx, ...). int8 DLC and ONNX also write the fp32 file they quantize. Each file <name>.<ext> gets a manifest <name>.json beside it (source sha256, exact command, tensors, calibration, check against the TF graph), and each folder a labels.txt.
 
@@ -79,7 +86,8 @@ def _print_table(report) -> None:
         seconds = f"{row.seconds:.1f}" if row.seconds is not None else ""
         note = _checks_text(row.checks) if row.status == "converted" else _short(row.reason)
         note = "; ".join(part for part in (row.variant, note) if part)
-        lines.append([_shown_path(row.path, report.out_dir), row.precision, row.status,
+        lines.append([_shown_path(row.path, report.out_dir) or f"{row.target}/", row.precision,
+                      row.status,
                       reporter.mib(row.size, unit=False),
                       seconds, note])
     echo(reporter.table_text(["file", "precision", "status", "MiB", "s",
@@ -89,8 +97,10 @@ def _print_table(report) -> None:
                               f"{report.output_spec.name!r}: {report.output_spec.classes} labels, "
                               f"{report.output_spec.activation}", indent="  "))
     for reason in dict.fromkeys(row.reason for row in report.results if row.reason):
-        kind = "skipped" if _short(reason).endswith(("not found", "not installed")) else "why"
-        echo(reporter.wrapped(f"{kind}: {reason}", indent="  "))
+        kind = "skipped" if _short(reason).endswith(("not found", "not installed")) \
+            or reason.startswith("needs the") else "why"
+        names = ", ".join(dict.fromkeys(r.target for r in report.results if r.reason == reason))
+        echo(reporter.wrapped(f"{kind} ({names}): {reason}", indent="  "))
     listed = [row for row in report.results if row.status in ("planned", "skipped") and row.commands]
     if listed:
         echo("commands that would run:" if not report.dry_run else "commands:")
@@ -101,29 +111,34 @@ def _print_table(report) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from edge_fer.convert import ALL_DEFAULT_PRECISION
+    from edge_fer.converters import ALL_DEFAULT_PRECISION
 
-    targets_help = "; ".join(f"{t.name} ({', '.join(t.precisions)}): {t.summary}" for t in TARGETS)
     own_defaults = ", ".join(f"{t.name}: {t.default_precision}" for t in TARGETS
                              if t.default_precision != ALL_DEFAULT_PRECISION)
 
+    from edge_fer.platform.qnn import SOCS
+
+    targets_text = "\n\n".join(f"{t.name} ({', '.join(t.precisions)}): {t.summary}." for t in TARGETS)
+
     @app.command("convert", help="Convert a frozen graph to SNPE DLC, TFLite, ONNX and QNN "
                  "HTP models, each written atomically with a .json manifest and labels.txt.\n"
-                 + EXAMPLE)
+                 + EXAMPLE, epilog="Targets (precisions):\n\n" + targets_text
+                 + "\n\nall: every target this install has the tools for.\n\n"
+                 f"--precision default: {ALL_DEFAULT_PRECISION}; a single --target "
+                 f"{own_defaults}. --target all converts at one precision.\n\n"
+                 "--soc: int8 (qnn: also w8a16, fp16) for these Snapdragon SoCs' HTP; qnn "
+                 "compiles a context model per SoC, dlc runs snpe-dlc-quantize --enable_htp "
+                 "--htp_socs. SoCs: " + ", ".join(f"{soc.name} ({soc.marketing_name})"
+                                                  for soc in SOCS) + ".")
     @reports_errors
     def convert(
-        model: Path = typer.Argument(None, help="Frozen graph (.pb; edge-fer freeze's, or any "
-                                     "other with --input/--output where it has more than one), "
-                                     "a Keras file (.keras, .h5), a SavedModel folder, or a "
-                                     "shipped model's name (edge-fer models). Default: the "
-                                     "shipped FER2013 model `best`, converted into the current "
-                                     "folder."),
-        target: Target = typer.Option(..., "--target", "-t", help=f"{targets_help}; all: every target whose tools are here."),
+        model: Path = typer.Argument(None, help="A frozen .pb, a Keras file, a SavedModel "
+                                     "folder or a shipped model's name (default: best)."),
+        target: Target = typer.Option(..., "--target", "-t", help="What to convert to (see "
+                                      "Targets below)."),
         precision: Precision = typer.Option(None, "--precision", "-p",
-                                            help="Per target: see --target. "
-                                      f"Default: {ALL_DEFAULT_PRECISION}; a single --target {own_defaults}. "
-                                      f"--target all converts at one precision: without "
-                                      f"--precision int8 it lists qnn as skipped."),
+                                            help="fp32, fp16, int8 or w8a16, as the target "
+                                            "offers (see below)."),
         calib: str = typer.Option(None, "--calib", help="int8 calibration: SNPE input list "
                                   "(.txt) or data-set spec; default: built-in synthetic faces."),
         calib_count: int = typer.Option(100, "--calib-count", min=1, help="Calibration images taken "
@@ -132,21 +147,19 @@ def register(app: typer.Typer) -> None:
                                  "into its own subfolder (dlc/, tflite/, onnx/, qnn/). Default: "
                                  "the model's folder."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the files and exact "
-                                     "commands, convert nothing, write nothing (an installed "
-                                     "SNPE converter is asked for its --help, to print its "
-                                     "flag names)."),
+                                     "commands; convert and write nothing."),
         dynamic_batch: bool = typer.Option(False, "--dynamic-batch", help="onnx, tflite: free batch "
                                            "dimension (default: the graph's fixed batch)."),
-        socs: list[str] = typer.Option(None, "--soc", "--htp-socs", help="int8 (qnn: also w8a16, fp16) for these "
-                                       "Snapdragon SoCs' HTP, e.g. sm8650 (repeat it or give "
-                                       "a comma-separated list). qnn: a compiled context model "
-                                       "per SoC; dlc: snpe-dlc-quantize --enable_htp --htp_socs."),
+        socs: list[str] = typer.Option(None, "--soc", "--htp-socs", metavar="<soc>",
+                                       help="Compile for these Snapdragon SoCs, e.g. sm8650 "
+                                       "(repeat it or give a list; see below)."),
         verify_count: int = typer.Option(200, "--verify-count", min=0, help="Check each TFLite/ONNX "
                                          "file against the TF graph on this many inputs "
                                          "(0: no check)."),
         input_name: str = typer.Option(None, "--input", help="A frozen graph's image placeholder "
                                        "(default: x, else its only placeholder)."),
-        input_shape: str = typer.Option(None, "--input-shape", help="Its dimensions N,H,W,C (or "
+        input_shape: str = typer.Option(None, "--input-shape", callback=parsed_by(_dims),
+                                        help="Its dimensions N,H,W,C (or "
                                         "N,C,H,W), e.g. 1,64,64,1: completes what the graph "
                                         "leaves free; a free batch is 1."),
         output_name: str = typer.Option(None, "--output", help="A frozen graph's class-score node "
@@ -165,12 +178,20 @@ def register(app: typer.Typer) -> None:
                                           "Only for files you trust; off: such files are refused."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     ) -> None:
-        from edge_fer.convert import ConvertRequest, convert_model
+        from edge_fer.commands import preflight
+
+        preflight.require_model(model)
+        preflight.require_calib(calib)
+        preflight.require_file(labels_file, "labels file")
+        preflight.require_output_folder(out)
+        from edge_fer.converters import ConvertRequest, convert_model
         from edge_fer.errors import EdgeFerError, ToolMissingError
         from edge_fer.training.pretrained import model_or_default, names_shipped_model
 
         if names_shipped_model(model) and out is None:  # not beside it: that is the installed package
-            out = Path.cwd()
+            from edge_fer.outputs import new_output_dir
+
+            out = new_output_dir("convert", str(model or "best"))
         model = model_or_default(model, note=f", output in {out}")
         htp_socs = ",".join(name for value in socs or () for name in value.replace(",", " ").split())
         report = convert_model(ConvertRequest(

@@ -94,23 +94,26 @@ def register(app: typer.Typer) -> None:
                         no_args_is_help=True)
     app.add_typer(group, name="device-bench")
 
-    @group.command("snpe", help=SNPE_HELP)
+    @group.command("snpe", help=SNPE_HELP + "\n\n--perf-profile: "
+                   + ", ".join(p.value for p in PerfProfile) + ".",
+                   short_help="Benchmark a DLC on a device with snpe-net-run.")
     @reports_errors
     def snpe(
         dlc: Path = typer.Argument(..., help="The DLC to run (edge-fer convert --target dlc)."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs."),
-        out: Path = typer.Option(Path("snpe_device_bench"), "--out", "-o", help="Folder for "
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder (default: "
+                                 "new runs/device-bench/snpe<N>) for "
                                  "the Result folders, logs and the summary CSV/JSON."),
         runtimes: list[str] = typer.Option(None, "--runtime", "--runtimes", "-r",
                                            autocompletion=COMPLETE_SNPE_RUNTIMES,
-                                           help="SNPE runtimes (cpu, gpu, dsp = HTP, aip; repeat "
-                                           "it or give a comma-separated list). Default: "
-                                           "cpu,gpu,dsp."),
+                                           help="cpu, gpu, dsp (HTP), aip: repeat it or "
+                                           "give a list (default: cpu,gpu,dsp)."),
         iterations: int = typer.Option(10, "--iterations", "-n", min=1, help="snpe-net-run "
                                        "runs per runtime."),
         perf_profile: PerfProfile = typer.Option("high_performance", "--perf-profile",
-                                                 help="snpe-net-run --perf_profile."),
+                                                 metavar="<profile>",
+                                                 help="snpe-net-run --perf_profile (see below)."),
         device: str = typer.Option(None, "--device", help="adb serial (default: the only "
                                    "device)."),
         reference: Path = typer.Option(None, "--reference", help="Host model for the label "
@@ -122,19 +125,24 @@ def register(app: typer.Typer) -> None:
                                      "JSON."),
     ) -> None:
         from edge_fer.benchmarks.device_bench import snpe_device_bench
+        from edge_fer.outputs import output_dir
+
+        out = output_dir(out, "device-bench", "snpe")
 
         summaries = snpe_device_bench(dlc, input_list, out, _names(runtimes, SNPE_RUNTIMES, "--runtime",
                                                                     ("cpu", "gpu", "dsp")),
                                       iterations, plain(perf_profile), device, reference)
         _finish(summaries, out, "snpe_device_bench", min_agreement, as_json)
 
-    @group.command("tflite", help=TFLITE_HELP)
+    @group.command("tflite", help=TFLITE_HELP,
+                   short_help="Benchmark a .tflite on a device with benchmark_model.")
     @reports_errors
     def tflite(
         model: Path = typer.Argument(..., help="The .tflite to run."),
         input_list: Path = typer.Option(..., "--input-list", "-i", help="input_list.txt from "
                                         "raw-inputs."),
-        out: Path = typer.Option(Path("tflite_device_bench"), "--out", "-o", help="Folder for "
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder (default: "
+                                 "new runs/device-bench/tflite<N>) for "
                                  "the outputs and the summary CSV/JSON."),
         benchmark_model: Path = typer.Option(None, "--benchmark-model",
                                              envvar="TFLITE_BENCHMARK_MODEL",
@@ -161,6 +169,9 @@ def register(app: typer.Typer) -> None:
                                      "JSON."),
     ) -> None:
         from edge_fer.benchmarks.device_bench import tflite_device_bench
+        from edge_fer.outputs import output_dir
+
+        out = output_dir(out, "device-bench", "tflite")
 
         summaries = tflite_device_bench(model, input_list, out, benchmark_model,
                                         _names(delegates, TFLITE_DELEGATES, "--delegates"), iterations, warmup,

@@ -9,23 +9,31 @@ import typer
 
 from edge_fer.commands import reports_errors
 from edge_fer.commands.options import (
+    BATCH_LIMIT,
     COLOR_OPTION,
     MEAN_OPTION,
     RUNTIMES,
     STD_OPTION,
     Color,
+    RowFormat,
     choice,
     input_flags,
+    output_format,
     plain,
+    rows_options,
+    write_rows,
 )
 
 Runtime = choice("Runtime", RUNTIMES)
+ROWS, FORMAT, OUT = rows_options("image")
 SHOWN_PROBLEMS = 20  # bad rows listed one by one; the count says how many in all
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("evaluate", epilog="Examples: edge-fer evaluate model_int8.tflite --data fer2013.csv.gz "
-                 "--split PublicTest; edge-fer evaluate --data fer2013.csv.gz (the shipped model)")
+    @app.command("evaluate", epilog="Examples:\n\n"
+                 "  edge-fer evaluate model_int8.tflite --data fer2013.csv --split PublicTest\n\n"
+                 "  edge-fer evaluate --data fer2013.csv    (the shipped model)\n\n"
+                 "  edge-fer evaluate m.tflite --data faces/ --out rows.csv    (a row per image)")
     @reports_errors
     def evaluate(
         context: typer.Context,
@@ -36,21 +44,29 @@ def register(app: typer.Typer) -> None:
         split: str = typer.Option(None, help="Split to score (default: the data set's validation split)."),
         runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner to use (default: from the model file)."),
         limit: int = typer.Option(0, min=0, help="Score only the first N images (0: all)."),
-        batch: int = typer.Option(64, min=1, help="Images per inference call."),
+        batch: int = typer.Option(64, min=1, max=BATCH_LIMIT, help="Images per inference call."),
         threads: int = typer.Option(None, min=1, help="CPU threads for the runtime (default: all cores)."),
         labels_file: Path = typer.Option(None, "--labels", help="The model's labels, one per line "
-                                         "in its output order, any count (default: labels.txt "
-                                         "beside the model, its manifest, or FER2013's seven); "
-                                         "must name every class of the data set."),
+                                         "(default: labels.txt beside it, its manifest, or "
+                                         "FER2013's)."),
         color: Color = COLOR_OPTION,
         mean: str = MEAN_OPTION,
         std: str = STD_OPTION,
-        as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+        rows: bool = ROWS,
+        fmt: RowFormat = FORMAT,
+        out: Path = OUT,
+        as_json: bool = typer.Option(False, "--json", help="Print the scores and rows as JSON "
+                                     "(same as --format json)."),
     ) -> None:
         """Accuracy, per-class recall and confusion matrix of a model on a data-set split."""
+        from edge_fer.commands import preflight
+
+        preflight.require_model(model)
+        preflight.require_data(data)
+        preflight.require_file(labels_file, "labels file")
         from edge_fer import reporter
-        from edge_fer.analysis.classify import metrics_text
-        from edge_fer.analysis.evaluate import evaluate_model
+        from edge_fer.analysis.classify import fit_path, metrics_text
+        from edge_fer.analysis.evaluate import evaluate_model, rows_csv, rows_table
         from edge_fer.data import SYNTHETIC
         from edge_fer.training.pretrained import model_or_default
 
@@ -63,6 +79,7 @@ def register(app: typer.Typer) -> None:
         elif data == SYNTHETIC and context.get_parameter_source("data").name == "DEFAULT":
             reporter.info("scoring on the built-in synthetic faces (the default --data); pass "
                           "--data for FER2013 or an image folder")
+        chosen = output_format(as_json, fmt, default=None)
         report = evaluate_model(model, data, split, plain(runtime), limit, batch, threads,
                                 labels_file=labels_file, input_flags=input_flags(color, mean, std))
         metrics = report.pop("metrics")
@@ -71,10 +88,25 @@ def register(app: typer.Typer) -> None:
         if report["skipped"]:
             reporter.warn(f"skipped {report['skipped']} bad rows/files in {report['data']} "
                           f"(not scored){'; the first ' + str(SHOWN_PROBLEMS) + ' are listed' if report['skipped'] > SHOWN_PROBLEMS else ''}")
-        if as_json:
-            typer.echo(json.dumps(report, indent=2))
-        else:
-            typer.echo(f"{report['model']} on {report['runtime']}, scored on {report['images']} "
-                       f"images of {report['data']} (split {report['split']}), "
-                       f"{report['images_per_s']} images/s")
-            typer.echo(metrics_text(metrics), nl=False)
+        for warning in report["warnings"]:
+            reporter.warn(warning)
+
+        def rows_text(kind: str) -> str:
+            if kind == "csv":
+                return rows_csv(report["rows"])
+            return json.dumps(report, indent=2) + "\n" if kind == "json" else \
+                rows_table(report["rows"])
+
+        if write_rows(chosen, out, rows_text):
+            return
+        written = fit_path("rows written to ", out, "") if out else ""
+        if rows and not out:
+            reporter.emit(rows_text("table"))
+        head = (f"{report['model']} on {report['runtime']}, scored on {report['images']} "
+                f"images of {report['data']} (split {report['split']}), "
+                f"{report['images_per_s']} images/s")
+        text = "" if rows and not out else reporter.wrapped(head) + "\n"
+        if not (rows and not out) and not reporter.QUIET:
+            text += "\n"
+        text += metrics_text(metrics, short=reporter.QUIET or (rows and not out))
+        reporter.emit(text + (written + "\n" if written else ""))

@@ -15,13 +15,16 @@ Checkpoint = choice("Checkpoint", CHECKPOINTS)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("freeze", epilog="Example: edge-fer freeze runs/fer --out model.pb   "
-                 "(ensemble: edge-fer freeze runs/seed0 runs/seed1 --out model.pb)")
+    @app.command("freeze", epilog="Examples:\n\n"
+                 "  edge-fer freeze runs/train/fer --out model/model.pb\n\n"
+                 "  edge-fer freeze runs/train/a runs/train/b --out model/ensemble.pb    "
+                 "(an ensemble)")
     @reports_errors
     def freeze(
         run: list[Path] = typer.Argument(..., help="Run folder written by edge-fer train; several runs "
                                          "are frozen into one ensemble graph averaging their softmaxes."),
-        out: Path = typer.Option(Path("model.pb"), "--out", "-o", help="File to write the frozen graph to (labels.txt goes beside it)."),
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="File for the frozen "
+                                 "graph, labels.txt beside it (default: runs/freeze/exp<N>/model.pb)."),
         checkpoint: Checkpoint = typer.Option("best", help="Which checkpoint of the run."),
         input_batch: int = typer.Option(1, "--input-batch", min=0, help="Fixed batch dimension of the graph's input x (0: dynamic)."),
         tta_flip: bool = typer.Option(False, help="Average the softmax of x and its mirror image inside the graph."),
@@ -31,6 +34,10 @@ def register(app: typer.Typer) -> None:
         from edge_fer.training.freeze import freeze_run
 
         checkpoint = plain(checkpoint)
+        if out is None:
+            from edge_fer.outputs import new_output_dir
+
+            out = new_output_dir("freeze") / "model.pb"
         summary = freeze_run(run, out, checkpoint, input_batch or None, tta_flip=tta_flip)
         if as_json:
             typer.echo(json.dumps(summary, indent=2))

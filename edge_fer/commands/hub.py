@@ -20,10 +20,18 @@ from edge_fer.commands.options import choice, plain
 HUB_RUNTIMES = ("tflite", "qnn", "onnx")   # edge_fer/hub/jobs.py TARGET_RUNTIMES
 HubRuntime = choice("HubRuntime", HUB_RUNTIMES)
 
-EPILOG = ("Needs pip install 'edge-fer\\[hub]' and a token (qai-hub configure --api_token TOKEN). "
-          "Examples: edge-fer hub devices --chipset qualcomm-snapdragon-8gen3; edge-fer hub run "
-          "model_int8.tflite -i raws/input_list.txt --device 'Samsung Galaxy S24 (Family)' -o "
-          "runs/hub/s24 && edge-fer classify runs/hub/s24")
+EPILOG = """
+Examples:
+
+  edge-fer hub devices --chipset qualcomm-snapdragon-8gen3
+
+  edge-fer hub profile model_int8.tflite -d chipset:qualcomm-snapdragon-8gen3
+
+  edge-fer hub run model_int8.tflite -i raws/input_list.txt -d chipset:qualcomm-snapdragon-8gen3 -o runs/hub/8gen3
+
+Needs the hub extra (pip install 'edge-fer[hub]') and an AI Hub token (qai-hub configure
+--api_token TOKEN); edge-fer classify then reads the results. See docs/hub.md.
+"""
 
 DEVICE_OPTION = typer.Option(..., "--device", "-d", help="Device name or attribute (e.g. "
                              "chipset:qualcomm-snapdragon-8gen3); repeat for several.")
@@ -63,8 +71,8 @@ def _each_device(devices: list[str], work) -> list:
 
 
 def register(app: typer.Typer) -> None:
-    hub = typer.Typer(help="Qualcomm AI Hub: list hosted Snapdragon devices, profile and run "
-                      "models on them (the hub extra).", no_args_is_help=True, epilog=EPILOG)
+    hub = typer.Typer(help="Profile and run models on AI Hub's hosted Snapdragon devices.",
+                      no_args_is_help=True, epilog=EPILOG)
     app.add_typer(hub, name="hub")
 
     @hub.command("devices", epilog=EPILOG)
@@ -75,7 +83,7 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Option(None, "--name", help="Only devices with exactly this name."),
         as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
     ) -> None:
-        """List AI Hub's devices: name, OS, chipset and runtimes."""
+        """AI Hub's devices: name, OS, chipset and runtimes."""
         from edge_fer import reporter
         from edge_fer.hub import connection, jobs
 
@@ -104,7 +112,7 @@ def register(app: typer.Typer) -> None:
         json_out: Path = typer.Option(None, "--out", "-o", help="File to write the JSON to as well."),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
     ) -> None:
-        """Time a model on hosted devices: latency, peak memory, compute units, slowest layers."""
+        """Latency, memory and slowest layers of a model on hosted devices."""
         from edge_fer.atomic import atomic_write_text
         from edge_fer.benchmarks.bench import synthetic_faces
         from edge_fer.hub import connection, jobs
@@ -144,7 +152,7 @@ def register(app: typer.Typer) -> None:
         timeout: float = TIMEOUT_OPTION,
         as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
     ) -> None:
-        """Run an input list on hosted devices; results as Result_<i>/output.raw."""
+        """Run an input list on hosted devices into Result folders."""
         from edge_fer.hub import connection, jobs
         from edge_fer.hub.runner import INPUTS_PER_JOB
         from edge_fer.tensors.rawio import read_input_list

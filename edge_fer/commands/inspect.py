@@ -16,7 +16,7 @@ def _print_report(report: dict) -> None:
     echo(reporter.left_ellipsis(str(report["path"]), reporter.terminal_width()))
     echo(f"{report['format']}, {reporter.mib(report['bytes'])}")
     for key in ("parameters", "flops"):
-        if key in report:
+        if report.get(key) is not None:
             echo(f"{key}: {report[key]:,}")
     for role in ("inputs", "outputs"):
         columns = list(dict.fromkeys(key for tensor in report[role] for key in tensor))
@@ -32,18 +32,22 @@ def _print_report(report: dict) -> None:
     elif spec:
         output = spec["output_spec"]
         echo(reporter.wrapped(f"input spec: {spec['input']}", indent="  "))
+        echo(reporter.wrapped(f"colour and normalisation: {spec['normalisation']}", indent="  "))
         echo(reporter.wrapped(f"output spec: {output['name']!r} {len(output['labels'])} labels "
                               f"({', '.join(output['labels'])}), {output['activation']}", indent="  "))
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("inspect", epilog="Example: edge-fer inspect model.pb --json")
+    @app.command("inspect", epilog="Example:\n\n  edge-fer inspect model.pb --json")
     @reports_errors
     def inspect(
         model: Path = typer.Argument(..., help="A frozen .pb, a .tflite or an .onnx model."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Inputs, outputs, op histogram, parameter count, FLOPs and size of a model file."""
+        from edge_fer.commands.preflight import require_exists
+
+        require_exists(model, "model file")
         from edge_fer.analysis.inspect import inspect_model
 
         report = inspect_model(model)

@@ -37,7 +37,7 @@ def _print_table(rows: list[dict]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("models", epilog="Example: edge-fer models; edge-fer convert fast --target tflite")
+    @app.command("models", epilog="Examples:\n\n  edge-fer models\n\n  edge-fer convert best --target tflite --out model/best")
     @reports_errors
     def models(as_json: bool = typer.Option(False, "--json", help="Print the list as JSON.")) -> None:
         """List the shipped models: parameters, MFLOP per face, file size, PublicTest accuracy

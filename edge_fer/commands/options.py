@@ -30,6 +30,7 @@ PERF_PROFILES = ("high_performance", "burst", "sustained_high_performance", "bal
                  "default", "power_saver", "low_power_saver", "high_power_saver",
                  "system_settings")                     # benchmarks/device_bench.py PERF_PROFILES
 TFLITE_DELEGATES = ("cpu", "gpu", "nnapi")              # benchmarks/device_bench.py TFLITE_DELEGATE_FLAGS
+ROW_FORMATS = ("table", "csv", "json")                  # classify, compare, evaluate: rows
 
 
 def choice(name: str, values: Iterable[str]) -> type[enum.Enum]:
@@ -39,21 +40,76 @@ def choice(name: str, values: Iterable[str]) -> type[enum.Enum]:
 
 
 Color = choice("Color", COLORS)
+RowFormat = choice("RowFormat", ROW_FORMATS)
 
 
 # What a model file and its manifest may not say about the input, for the commands that read
 # one (raw-inputs --model, evaluate, predict): a model brought from elsewhere without a manifest.
-MEAN_OPTION = typer.Option(None, "--mean", help="A or A,B,C: the model takes (pixel/255 - mean) / "
-                           "std per channel (default: its manifest's, else 0).")
-STD_OPTION = typer.Option(None, "--std", help="A or A,B,C (default: its manifest's, else 1).")
-COLOR_OPTION = typer.Option(None, "--color", show_default=False, help="The input's channel "
-                            "order (default: its manifest's, else gray for 1 channel, rgb for 3).")
+def _per_channel(flag: str) -> Callable[[str | None], str | None]:
+    """A typer callback: `A` or `A,B,C`, finite numbers (above 0 for --std), checked before
+    any work (a usage error, exit 2)."""
+    def check(value: str | None) -> str | None:
+        if value is not None:
+            from edge_fer.errors import UsageError
+            from edge_fer.tensors.spec import parse_values
+
+            try:
+                parse_values(value, flag)
+            except UsageError as exc:
+                raise typer.BadParameter(str(exc).removeprefix(f"{flag} ")) from None
+        return value
+
+    return check
+
+
+# Their details (defaults from the model's manifest, else 0, 1, gray/rgb) are in docs/own-model.md.
+MEAN_OPTION = typer.Option(None, "--mean", callback=_per_channel("--mean"),
+                           help="A or A,B,C: input is (pixel/255-mean)/std.")
+STD_OPTION = typer.Option(None, "--std", callback=_per_channel("--std"),
+                          help="A or A,B,C (default: manifest's, else 1).")
+COLOR_OPTION = typer.Option(None, "--color", show_default=False,
+                            help="Input channel order (see docs/own-model.md).")
 
 
 def input_flags(color, mean: str | None, std: str | None) -> dict:
     """The given ones of --color/--mean/--std, as model_spec and InputSpec.with_overrides take them."""
     given = {"color": plain(color), "mean": mean, "std": std}
     return {key: value for key, value in given.items() if value is not None}
+
+
+# classify, compare and evaluate print a summary; one row per result only when asked for.
+def rows_options(what: str, before: str = "instead of") -> tuple:
+    """(--rows, --format, --out) options for a command whose rows are one per `what`."""
+    return (typer.Option(False, "--rows", help=f"Print one row per {what} {before} the "
+                         "summary."),
+            typer.Option(None, "--format", "-f", show_default=False, help=f"Print one row per "
+                         f"{what} as table, csv or json (json: the summary's figures too)."),
+            typer.Option(None, "--out", "-o", help=f"File to write one row per {what} to (in "
+                         "--format, else by its suffix: .csv, .json, else a table); the summary "
+                         "still prints."))
+
+
+def rows_format(fmt: str | None, out=None) -> str:
+    """The format rows are written in: as asked, else by the --out file's suffix (.json, .csv),
+    else the aligned table."""
+    if fmt is not None:
+        return fmt
+    suffix = out.suffix.lower() if out is not None else ""
+    return {".json": "json", ".csv": "csv"}.get(suffix, "table")
+
+
+def write_rows(chosen: str | None, out, rows_text: Callable[[str], str]) -> bool:
+    """`--out FILE`: the rows into it, written atomically; `--format csv|json` without --out:
+    the rows on stdout, and True (nothing else belongs there)."""
+    from edge_fer import reporter
+    from edge_fer.atomic import atomic_write_text
+
+    if out:
+        atomic_write_text(out, rows_text(rows_format(chosen, out)))
+    if chosen in ("csv", "json") and not out:
+        reporter.emit(rows_text(chosen))
+        return True
+    return False
 
 
 def complete_list(values: Iterable[str]) -> Callable[[str], list[str]]:
@@ -103,3 +159,34 @@ def finite(low: float | None = None, high: float | None = None, low_open: bool =
         return value
 
     return check
+
+
+# ---- sizes bounded before any work (edge_fer.limits) ----------------------------------------
+
+BATCH_LIMIT = 4096  # edge_fer.limits.MAX_BATCH: `max=` of every --batch option
+
+
+def parsed_by(parse: Callable[[str], object]) -> Callable[[str | None], str | None]:
+    """A typer callback: the text must be what `parse` takes — a usage error at once (exit 2),
+    before any model or data loads."""
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return value
+        from edge_fer.errors import UsageError
+
+        try:
+            parse(value)
+        except UsageError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return value
+
+    return check
+
+
+def _size(text: str):
+    from edge_fer.tensors.spec import parse_size
+
+    return parse_size(text)
+
+
+SIZE_CHECK = parsed_by(_size)  # --size H or HxW, at most 4096 a side

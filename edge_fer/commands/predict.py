@@ -22,13 +22,13 @@ from edge_fer.commands.options import (
 EXAMPLE = """
 Examples:
 
-  edge-fer predict group.jpg -o out/                 (annotated/group.jpg, predictions.csv)
+  edge-fer predict group.jpg -o runs/predict/group    (annotated/group.jpg, predictions.csv)
 
-  edge-fer predict clip.mp4 -o out/                  (clip_annotated.mp4, clip_emotions.png)
+  edge-fer predict clip.mp4 -o runs/predict/clip    (clip_annotated.mp4, clip_emotions.png)
 
   edge-fer predict photos/ model_int8.tflite --format csv > faces.csv
 
-  edge-fer predict 0 --max-frames 300 -o webcam/     (camera 0; Ctrl-C stops and keeps the run)
+  edge-fer predict 0 --max-frames 300 -o runs/predict/webcam    (camera 0; Ctrl-C stops and keeps the run)
 """
 
 
@@ -64,12 +64,11 @@ def register(app: typer.Typer) -> None:
                                      "cached)."),
         runtime: Runtime = typer.Option(None, "--runtime", "-r", help="Runner (default: from the "
                                         "model file; tflite for the shipped model)."),
-        out: Path = typer.Option(None, "--out", "-o", help="Folder for the annotated images or "
-                                 "video, the plot, predictions.csv and summary.json (default: "
-                                 "write nothing, print the rows)."),
-        detector: Detector = typer.Option(Detector.blazeface, "--detector", help="Face detector: "
-                                          "blazeface (faces within ~2 m), blazeface-full "
-                                          "(smaller faces), haar (OpenCV fallback)."),
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder for the "
+                                 "annotated images or video, plot, rows and summary (default: "
+                                 "new runs/predict/exp<N>)."),
+        detector: Detector = typer.Option(Detector.blazeface, "--detector", help="blazeface (faces within ~2 m), "
+                                          "blazeface-full (smaller ones) or haar."),
         min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0,
                                         help="Lowest detector score kept (BlazeFace)."),
         track: bool = typer.Option(True, "--track/--no-track", help="Videos: follow each face "
@@ -83,15 +82,24 @@ def register(app: typer.Typer) -> None:
                                        "frames (cameras run until Ctrl-C otherwise)."),
         threads: int = typer.Option(None, "--threads", min=1, help="Runtime threads (default: all cores)."),
         fmt: Format = typer.Option(None, "--format", "-f", show_default=False, help="Rows on "
-                                   "stdout: table (default), csv or json (summary and rows)."),
+                                   "stdout: table (with --rows), csv or json (summary and rows)."),
+        rows: bool = typer.Option(False, "--rows", help="Print a row per face (default: the "
+                                  "summary)."),
         color: Color = COLOR_OPTION,
         mean: str = MEAN_OPTION,
         std: str = STD_OPTION,
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no rows; "
                                      "--format json adds them)."),
     ) -> None:
-        from edge_fer.predict.pipeline import predict as run_predict
-        from edge_fer.predict.pipeline import rows_csv
+        from edge_fer.commands import preflight
+
+        preflight.require_model(model)
+        preflight.require_output_folder(out)
+        from edge_fer.outputs import output_dir
+
+        out = output_dir(out, "predict")
+        from edge_fer.prediction.pipeline import predict as run_predict
+        from edge_fer.prediction.pipeline import rows_csv
 
         output_format(as_json, fmt)  # --json with --format csv/table: a usage error, up front
         fmt = fmt or Format.table
@@ -100,30 +108,50 @@ def register(app: typer.Typer) -> None:
                              classify_every, input_flags=input_flags(color, mean, std))
         summary = report.summary()
         for where, reason in report.failures:
-            reporter.warn(f"skipped {where}: {reason}")
+            reporter.warn(f"skipped {reporter.printable(str(where))}: {reason}")
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
         elif fmt is Format.csv:
             typer.echo(rows_csv(report), nl=False)
         elif fmt is Format.json:
             typer.echo(json.dumps({"summary": summary, "rows": report.row_dicts()}, indent=2))
-        else:
+        elif rows:
             _print_table(report)
         if not as_json and fmt is Format.table:
+            if not rows:
+                _print_counts(report, summary)
             typer.echo(reporter.wrapped(_summary_line(summary), indent="  "))
         else:
             reporter.info(_summary_line(summary))
         for what, path in summary["outputs"].items():
-            reporter.info(f"{what}: {path}")
+            reporter.info(f"{what}: {reporter.printable(str(path))}")
 
 
 def _summary_line(summary: dict) -> str:
     failed = f", {summary['frames_failed']} unreadable" if summary["frames_failed"] else ""
-    return (f"{summary['frames']} frames{failed}, {summary['frames_without_face']} without a "
+    frames = f"{summary['frames']} frame{'' if summary['frames'] == 1 else 's'}"
+    return (f"{frames}{failed}, {summary['frames_without_face']} without a "
             f"face, {summary['faces']} faces; {summary['frames_per_s']} frames/s "
             f"(detect {summary['detect_ms_per_frame']} ms, classify "
             f"{summary['classify_ms_per_frame']} ms per frame; {summary['runtime']}, "
             f"{summary['detector']})")
+
+
+def _print_counts(report, summary: dict) -> None:
+    """The summary a screen holds whatever the number of faces: faces per label (and tracks,
+    for a video), the source named once."""
+    faces = summary["faces"]
+    tracks = len({row.track for row in report.rows if row.track is not None})
+    noun = "frame" if report.kind in ("video", "camera") else "image"
+    what = f"{summary['frames']} {noun}{'' if summary['frames'] == 1 else 's'}"
+    typer.echo(reporter.wrapped(f"{reporter.printable(report.source)}: {what}, {faces} faces"
+                                + (f" in {tracks} tracks" if tracks else ""), indent="  "))
+    counted = [[name, str(count), f"{count / faces:.0%}" if faces else ""]
+               for name, count in summary["labels"].items() if count]
+    if counted:
+        typer.echo(reporter.table_text(["label", "faces", "share"], counted, right=(1, 2)),
+                   nl=False)
+    typer.echo("--rows: one row per face; --format csv|json: the rows with every probability")
 
 
 def _print_table(report) -> None:
@@ -136,7 +164,7 @@ def _print_table(report) -> None:
     for row, item in zip(report.rows, report.row_dicts()):
         order = sorted(range(len(report.labels)), key=lambda i: -row.probs[i])
         cells = ([str(row.frame), f"{row.time_s:.2f}" if row.time_s is not None else ""]
-                 if video else [str(row.source)])
+                 if video else [reporter.printable(str(row.source))])
         if "track" in columns:
             cells.append(str(row.track))
         cells += [str(row.face), ",".join(str(v) for v in row.box.as_list()), item["label"],

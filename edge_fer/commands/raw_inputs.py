@@ -14,6 +14,7 @@ from edge_fer.commands.options import (
     LAYOUTS,
     MEAN_OPTION,
     RAW_DTYPES,
+    SIZE_CHECK,
     STD_OPTION,
     Color,
     choice,
@@ -44,8 +45,8 @@ def register(app: typer.Typer) -> None:
     def raw_inputs(
         folder: Path = typer.Argument(None, help="Folder of images, searched recursively; "
                                       "emotion-named folders give the labels."),
-        out: Path = typer.Option(Path("raws"), "--out", "-o", help="Folder for the raws, "
-                                 "input_list.txt, manifest.csv and skipped.csv."),
+        out: Path = typer.Option(None, "--out", "-o", show_default=False, help="Folder for the "
+                                 "raws and input_list.txt (default: new runs/raw-inputs/exp<N>)."),
         csv_file: Path = typer.Option(None, "--csv", help="FER2013 CSV (plain or .gz) instead "
                                       "of a folder."),
         usage: str = typer.Option("PublicTest", "--usage", help="CSV Usage split to write."),
@@ -55,12 +56,11 @@ def register(app: typer.Typer) -> None:
         dtype: RawDtype = typer.Option("float32", "--dtype", help="float32 (9,216 bytes per raw) "
                                   "or uint8 (2,304 bytes)."),
         workers: int = typer.Option(None, "--workers", min=1, help="Processes (default: all cores)."),
-        model: Path = typer.Option(None, "--model", "-m", help="Make raws this model takes "
-                                   "(.tflite, .onnx, .pb, or a converted model with its "
-                                   "manifest): size, channels, layout and dtype from the file, "
-                                   "colour and mean/std from its manifest."),
-        size: str = typer.Option(None, "--size", help="Input H or HxW (default: the model's; "
-                                 "48)."),
+        model: Path = typer.Option(None, "--model", "-m", help="Make the raws this model "
+                                   "takes (its size, layout, dtype; its manifest's colour, "
+                                   "mean, std)."),
+        size: str = typer.Option(None, "--size", callback=SIZE_CHECK, help="Input H or HxW, at "
+                                 "most 4096 (default: the model's; 48)."),
         color: Color = COLOR_OPTION,
         layout: Layout = typer.Option(None, "--layout", show_default=False, help="Axis order "
                                       "(default: the model's; nhwc)."),
@@ -84,6 +84,11 @@ def register(app: typer.Typer) -> None:
         else:
             spec = InputSpec().with_overrides(**flags)
         made = {"spec": spec, "output": output, "model": model.resolve() if model else None}
+        from edge_fer.commands.preflight import require_output_folder
+        from edge_fer.outputs import output_dir
+
+        require_output_folder(out)
+        out = output_dir(out, "raw-inputs")
         if csv_file is not None:
             if detect_faces:
                 raise UsageError("--detect-faces applies to image folders; FER2013 rows are "

@@ -154,6 +154,19 @@ def qnn_devices() -> list:
     return devices
 
 
+def guard_tensorflow() -> None:
+    """Once the QNN HTP backend has run in a process, TensorFlow's regex kernel crashes that
+    process (a segfault in StaticRegexFullMatch, which every SavedModel or Keras export runs)
+    unless it ran once before: run it now where TensorFlow is loaded already (the Python API,
+    tests). A command that opens QNN sessions and then exports a model imports TensorFlow first."""
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and not getattr(guard_tensorflow, "done", False):
+        tf.strings.regex_full_match(tf.constant(["qnn"]), "q.*")
+        guard_tensorflow.done = True
+
+
 def open_session(model: str | Path | bytes, provider_options: dict[str, str] | None = None,
                  config: dict[str, str] | None = None, threads: int | None = None,
                  log_level: int = 3, label: str | None = None):
@@ -166,6 +179,7 @@ def open_session(model: str | Path | bytes, provider_options: dict[str, str] | N
     ort, _ = _modules()
     from edge_fer.reporter import native_stdout_to_stderr
 
+    guard_tensorflow()
     label = label or str(model if not isinstance(model, bytes) else "model")
     provider_options = {"backend_path": htp_backend_path(), **(provider_options or {})}
     options = ort.SessionOptions()
@@ -224,7 +238,9 @@ def context_info(model: str | Path) -> dict:
     e.g. "v2:6:2.51.0:5.51.0:75:57:0:0" = arch 75, soc_model 57)."""
     import onnx
 
-    proto = onnx.load(str(model), load_external_data=False)
+    from edge_fer.artifacts.onnxfile import read_onnx
+
+    proto = read_onnx(model)
     nodes = [n for n in proto.graph.node if n.op_type == "EPContext"]
     if not nodes:
         raise EdgeFerError(f"{model}: holds no EPContext node (not a QNN context model)")

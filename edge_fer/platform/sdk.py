@@ -9,7 +9,6 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,12 +84,14 @@ def _sdk_version(root: Path | None, tool: Path) -> str:
         match = re.search(r"(\d+\.\d+\.\d+(?:\.\d+)?)", root.name)
         if match:
             return match.group(1)
+    from edge_fer.errors import EdgeFerError
+    from edge_fer.platform.tools import QUERY_TIMEOUT_S, run_tool
+
     try:
-        out = subprocess.run([str(tool), "--version"], capture_output=True, text=True, timeout=30,
-                             check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_tool([tool, "--version"], timeout=QUERY_TIMEOUT_S)
+    except EdgeFerError:
         return ""
-    match = re.search(r"(\d+\.\d+\.\d+(?:\.\d+)?)", out.stdout + out.stderr)
+    match = re.search(r"(\d+\.\d+\.\d+(?:\.\d+)?)", out.output)
     return match.group(1) if match else ""
 
 

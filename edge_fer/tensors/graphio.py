@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from edge_fer.artifacts.tfops import check_graph_ops
 from edge_fer.atomic import atomic_write_bytes
 from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.files import require_regular
@@ -22,7 +23,8 @@ SNPE_OPS = frozenset({
 
 
 def load_graph_def(path: str | Path, required: tuple[str, ...] = (INPUT_NAME, OUTPUT_NAME)):
-    """Parse a frozen `.pb`; a missing, truncated or non-graph file is a one-line EdgeFerError.
+    """Parse a frozen `.pb`; a missing, truncated or non-graph file, or one holding any op but pure
+    inference ops (edge_fer.artifacts.tfops), is a one-line EdgeFerError.
     `required`: node names it must hold (edge-fer's own `x`/`output` unless told otherwise)."""
     path = Path(path)
     require_regular(path, "a frozen TensorFlow graph")  # before TensorFlow's seconds of import
@@ -42,6 +44,7 @@ def load_graph_def(path: str | Path, required: tuple[str, ...] = (INPUT_NAME, OU
         raise EdgeFerError(f"{path}: not a frozen TensorFlow graph (protobuf: {exc})") from None
     if not graph_def.node or any(not node.op for node in graph_def.node):
         raise EdgeFerError(f"{path}: not a frozen TensorFlow graph (no valid nodes)")
+    check_graph_ops(graph_def, path)  # a graph is data: only pure inference ops ever run
     names = {node.name for node in graph_def.node}
     for name in required:
         if name not in names:
@@ -84,6 +87,20 @@ def graph_io_names(graph_def, source: str | Path = "graph", input_name: str | No
                                f"{', '.join(sinks[:5]) or 'no nodes'}; name it with --output")
         output_name = sinks[0]
     return input_name.split(":")[0], output_name.split(":")[0]
+
+
+def producer_op(graph_def, name: str) -> str:
+    """The op that makes node `name`, looking through Identity nodes (a frozen Keras graph names
+    its output `Identity`); stops at a missing input or a cycle."""
+    nodes = {node.name: node for node in graph_def.node}
+    node, seen = nodes[name.split(":")[0]], set()
+    while node.op == "Identity" and node.input and node.name not in seen:
+        seen.add(node.name)
+        upstream = nodes.get(node.input[0].split(":")[0].lstrip("^"))
+        if upstream is None:
+            break
+        node = upstream
+    return node.op
 
 
 def node_shapes(graph_def, *names: str) -> list[list[int | None] | None]:

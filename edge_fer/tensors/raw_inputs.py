@@ -9,25 +9,24 @@ decoded is listed in skipped.csv with its reason and the rest go on.
 from __future__ import annotations
 
 import csv
+import functools
 import io
-import multiprocessing
-import os
 import re
-import sys
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.atomic import atomic_write_text, staged_dir
+from edge_fer.atomic import atomic_write_text, check_not_inside, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import walk_files
 from edge_fer.labels import LABELS
+from edge_fer.parallel import available_cores, chunk_size, chunks, ordered_map
 from edge_fer.tensors.rawio import (
     MANIFEST_NAME,
     ManifestRow,
@@ -48,15 +47,10 @@ IMAGE_SUFFIXES = frozenset({
 })
 _OUR_RAW = re.compile(r"^\d{6}_.*\.raw$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-MAX_CHUNK = 32
-# Below this many files a process pool costs more to start (~1 s) than it saves.
-POOL_MIN_FILES = 200
-# Without face detection the work per file is a decode and a resize, ~70 MB/s of JPEG in one
-# process here (48×48 files: ~35 µs each); below this many input bytes the pool's start-up and
-# per-result pickling cost more than it saves (3,000 48×48 JPEGs: 0.11 s serial, 0.23-0.44 s pooled).
-# Nor do threads help: 5,000 48x48 JPEGs took 0.87-1.08 s serial, 1.15-1.20 s with a decode thread
-# per core, the raws' file creation in one folder being the larger, serial part.
-POOL_MIN_BYTES = 64 * 2**20
+# Raws written per task: a few tasks per thread, each large enough that handing it over is cheap.
+MAX_CHUNK = 64
+# Chunks decoded or written ahead of the main thread per worker (bounds what waits in memory).
+AHEAD_PER_WORKER = 2
 
 
 @dataclass
@@ -110,12 +104,6 @@ def folder_label(path: Path, root: Path) -> str:
     return ""
 
 
-def _init_worker() -> None:
-    import cv2
-
-    cv2.setNumThreads(1)  # one process per core already
-
-
 class NoFace(np.ndarray):
     """A preprocessed image in which --detect-faces found no face (the whole image was used)."""
 
@@ -142,72 +130,22 @@ def _preprocess_chunk(paths: list[Path], spec: InputSpec) -> list[np.ndarray | s
     return [_preprocess_or_reason(path, spec) for path in paths]
 
 
-def _chunks(items: list[Path], size: int) -> list[list[Path]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
-
 def preprocess_files(paths: list[Path], spec: InputSpec = OWN_INPUT,
                      workers: int | None = None) -> Iterator[tuple[Path, np.ndarray | str]]:
-    """(path, one float32 image of `spec` or the reason it failed) in path order, on `workers`
-    processes."""
-    detect_faces = spec.face_crop
-    workers = workers or os.cpu_count() or 1
-    size = max(1, min(MAX_CHUNK, len(paths) // (workers * 4) or 1))
-    chunks = _chunks(paths, size)
-    with reporter.make_progress() as bar:
+    """(path, one float32 image of `spec` or the reason it failed) in path order, decoded on
+    `workers` threads (default: every core; OpenCV's decoding, resizing and face detection run
+    without the GIL)."""
+    workers = workers or available_cores()
+    size = chunk_size(len(paths), workers, MAX_CHUNK)
+    parts = chunks(paths, size)
+    with reporter.make_progress() as bar, \
+            ThreadPoolExecutor(workers, thread_name_prefix="edge-fer-decode") as pool:
         task = bar.add_task("preprocessing", total=len(paths), status="")
-        if (workers == 1 or len(chunks) < 2 or len(paths) < POOL_MIN_FILES
-                or not _main_importable() or _little_work(paths, detect_faces)):
-            results = (_preprocess_chunk(chunk, spec) for chunk in chunks)
-            for chunk, outcome in zip(chunks, results):
-                yield from zip(chunk, outcome)
-                bar.advance(task, len(chunk))
-            return
-        done = 0
-        try:
-            with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
-                                     mp_context=_pool_context(), initializer=_init_worker) as pool:
-                outcomes = pool.map(_preprocess_chunk, chunks, [spec] * len(chunks))
-                for chunk, outcome in zip(chunks, outcomes):
-                    yield from zip(chunk, outcome)
-                    bar.advance(task, len(chunk))
-                    done += 1
-        except BrokenProcessPool as exc:
-            reporter.warn(f"worker processes failed ({exc}); going on in this process")
-            for chunk in chunks[done:]:
-                yield from zip(chunk, _preprocess_chunk(chunk, spec))
-                bar.advance(task, len(chunk))
-
-
-def _little_work(paths: list[Path], detect_faces: bool) -> bool:
-    """True when decoding everything in this process is quicker than starting a pool: no face
-    detection (milliseconds per image whatever its size) and few input bytes in all."""
-    if detect_faces:
-        return False
-    total = 0
-    for path in paths:
-        try:
-            total += path.stat().st_size
-        except OSError:
-            continue  # preprocess reports it
-        if total >= POOL_MIN_BYTES:
-            return False
-    return True
-
-
-def _main_importable() -> bool:
-    """forkserver workers re-import the parent's __main__ file; a script read from stdin has none.
-    (A script calling this library needs the usual `if __name__ == "__main__":` guard.)"""
-    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    return main_file is None or Path(main_file).is_file()
-
-
-def _pool_context():
-    """forkserver, never a plain fork: a parent running OpenCV's (or TensorFlow's) thread pool
-    would hand the child locks that no thread will ever release."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["edge_fer.tensors.raw_inputs"])
-    return context
+        decoded = ordered_map(pool, functools.partial(_preprocess_chunk, spec=spec), parts,
+                              AHEAD_PER_WORKER * workers)
+        for part, outcome in zip(parts, decoded):
+            yield from zip(part, outcome)
+            bar.advance(task, len(part))
 
 
 def raw_name(index: int, stem: str) -> str:
@@ -217,9 +155,10 @@ def raw_name(index: int, stem: str) -> str:
 
 def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray | str]],
                   dtype: str = "float32", spec: InputSpec = OWN_INPUT,
-                  output: OutputSpec | None = None,
-                  model: str | Path | None = None) -> RawInputsResult:
-    """Write (source, name stem, label, image or skip reason) items as raws, list and manifest.
+                  output: OutputSpec | None = None, model: str | Path | None = None,
+                  workers: int | None = None) -> RawInputsResult:
+    """Write (source, name stem, label, image or skip reason) items as raws, list and manifest;
+    the raws on `workers` threads (default: every core) while the items keep coming.
 
     The folder is built whole beside out_dir and swapped in when complete (`atomic.staged_dir`):
     an earlier raw-inputs' files are replaced, any other files in it are kept untouched.
@@ -235,26 +174,71 @@ def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray
     started = time.perf_counter()
     rows: list[ManifestRow] = []
     raws: list[Path] = []
-    with staged_dir(out_dir, _is_raw_inputs_output) as folder:
+    with staged_dir(out_dir, _is_raw_inputs_output) as folder, \
+            _RawWriter(folder, dtype, spec.elements, workers) as writer:
         for source, stem, label, image in items:
             if isinstance(image, str):
                 result.skipped.append((source, image))
                 continue
-            raw = write_image_raw(folder / raw_name(len(raws), stem), image, dtype,
-                                  atomic=False, elements=spec.elements)
-            raws.append(raw)
-            rows.append(ManifestRow(len(rows), raw.name, source, label))
+            name = raw_name(len(raws), stem)
+            raws.append(writer.add(name, image))
+            rows.append(ManifestRow(len(rows), name, source, label))
+        writer.finish()
         if not raws:
             reasons = "; ".join(f"{s}: {r}" for s, r in result.skipped[:3])
             raise EdgeFerError(f"no image could be read{': ' + reasons if reasons else ''}")
         write_input_list(folder / INPUT_LIST_NAME, raws)
         write_manifest(folder / MANIFEST_NAME, rows)
-        write_spec(folder, spec, output, model)
+        write_spec(folder, spec, output, model, raw_dtype=dtype)
         _write_skipped(folder / SKIPPED_NAME, result.skipped)
     result.written = len(raws)
     result.labelled = sum(1 for row in rows if row.label)
     result.seconds = time.perf_counter() - started
     return result
+
+
+class _RawWriter:
+    """Raws written in chunks on a thread pool, in the background of the caller's loop; the
+    first failure is raised by `add` or `finish` (the staged folder is then discarded whole)."""
+
+    def __init__(self, folder: Path, dtype: str, elements: int, workers: int | None) -> None:
+        self.folder, self.dtype, self.elements = folder, dtype, elements
+        self.workers = workers or available_cores()
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="edge-fer-raws")
+        self.pending: list[tuple[Path, np.ndarray]] = []
+        self.running: deque[Future] = deque()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure) -> None:
+        for future in self.running:
+            future.cancel()
+        self.pool.shutdown(wait=True)
+
+    def add(self, name: str, image: np.ndarray) -> Path:
+        path = self.folder / name
+        self.pending.append((path, image))
+        if len(self.pending) >= MAX_CHUNK:
+            self._submit()
+        return path
+
+    def finish(self) -> None:
+        self._submit()
+        while self.running:
+            self.running.popleft().result()
+
+    def _submit(self) -> None:
+        if self.pending:
+            self.running.append(self.pool.submit(self._write, self.pending))
+            self.pending = []
+        while len(self.running) > AHEAD_PER_WORKER * self.workers or (
+                self.running and self.running[0].done()):
+            self.running.popleft().result()
+
+    def _write(self, items: list[tuple[Path, np.ndarray]]) -> None:
+        for path, image in items:
+            write_image_raw(path, image, self.dtype, atomic=False, elements=self.elements)
 
 
 def _is_raw_inputs_output(path: Path) -> bool:
@@ -283,6 +267,7 @@ def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: 
     if not root.is_dir():
         raise EdgeFerError(f"{root}: no such folder" if not root.exists() else
                            f"{root}: not a folder (use --csv for a FER2013 CSV file)")
+    check_not_inside(Path(out_dir), root)  # a second run would read its own output back
     paths, ignored, unlisted = find_images(root)
     if unlisted and unlisted[0][0] == str(root):
         raise EdgeFerError(f"{root}: {unlisted[0][1]}")
@@ -294,17 +279,23 @@ def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: 
                            f"({', '.join(sorted(IMAGE_SUFFIXES)[:6])}, ...)")
     started = time.perf_counter()
     no_face: list[str] = []
+    labels: dict[str, str] = {}  # by folder: its files share their label
 
     def items():
         for folder, reason in unlisted:
             yield folder, "", "", reason
         for path, image in preprocess_files(paths, spec, workers):
+            source = str(path)
             if isinstance(image, NoFace):
-                no_face.append(str(path))
+                no_face.append(source)
                 image = image.view(np.ndarray)
-            yield str(path), path.stem, folder_label(path, root), image
+            parent = source.rpartition("/")[0]
+            label = labels.get(parent)
+            if label is None:
+                label = labels[parent] = folder_label(path, root)
+            yield source, path.stem, label, image
 
-    result = write_raw_set(Path(out_dir), items(), dtype, spec, output, model)
+    result = write_raw_set(Path(out_dir), items(), dtype, spec, output, model, workers)
     result.ignored = ignored
     result.no_face = no_face if spec.face_crop else None
     result.seconds = time.perf_counter() - started

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from edge_fer.atomic import atomic_write_bytes, atomic_write_text, write_plain
 from edge_fer.errors import EdgeFerError, failure_reason
-from edge_fer.files import not_regular, require_regular
+from edge_fer.files import read_regular, require_regular
 from edge_fer.preprocess import INPUT_SIZE
 
 IMAGE_ELEMENTS = INPUT_SIZE * INPUT_SIZE
@@ -27,7 +28,7 @@ def write_raw(path: str | Path, tensor: np.ndarray, dtype: str = "float32",
     array = np.ascontiguousarray(tensor, dtype=np.dtype(dtype).newbyteorder("<"))
     if atomic:
         return atomic_write_bytes(path, array.tobytes())
-    write_plain(path, array.tobytes())
+    write_plain(path, array)
     return Path(path)
 
 
@@ -55,49 +56,40 @@ def _image_text(spec) -> str:
     return "x".join(str(d) for d in spec.image_shape) if spec is not None else "48x48x1"
 
 
-def check_raws(raw_paths: list[Path], spec, dtype: str, model: str) -> None:
-    """Every raw holds a whole number of the model's images (by size, before any is read); the
-    first that does not is a one-line error naming it and the model's input."""
-    elements = spec.elements if spec is not None else IMAGE_ELEMENTS
-    per_image = elements * np.dtype(dtype).itemsize
-    for path in raw_paths:
-        kind = not_regular(Path(path))
-        if kind:
-            raise EdgeFerError(f"{path}: is {kind}, not a raw input file")
-        try:
-            size = Path(path).stat().st_size
-        except OSError as exc:
-            raise EdgeFerError(f"{path}: cannot read raw input ({failure_reason(exc)})") from None
-        if size == 0 or size % per_image:
-            raise EdgeFerError(
-                f"{path}: {size:,} bytes is not a whole number of {dtype} {_image_text(spec)} "
-                f"images ({per_image:,} bytes each), the input {spec.describe() if spec else 'x'} "
-                f"of {model}")
+def _images_wrong(size: int, per_image: int, images: int | None) -> bool:
+    """A raw of `size` bytes does not hold `images` images (None: any whole number of them)."""
+    return size != per_image * images if images else (size == 0 or size % per_image != 0)
 
 
-def read_image_raw(path: str | Path, dtype: str = "float32", spec=None) -> np.ndarray:
-    """Read one input `.raw` as float32 [k, *image shape] (k images concatenated for batch > 1);
-    the image shape is the input spec's (edge_fer.tensors.spec), 48x48x1 without one."""
-    path = Path(path)
-    kind = not_regular(path)
-    if kind:
-        raise EdgeFerError(f"{path}: is {kind}, not a raw input file")
+def _images_text(images: int | None, dtype: str, spec, per_image: int) -> str:
+    count = "a whole number of" if not images else ("one" if images == 1 else str(images))
+    return (f"{count} {dtype} {_image_text(spec)} image{'' if images == 1 else 's'} "
+            f"({per_image:,} bytes each)")
+
+
+def read_image_raw(path: str | Path, dtype: str = "float32", spec=None,
+                   per_raw: int | None = None, model: str | None = None) -> np.ndarray:
+    """Read one input `.raw` as float32 [k, *image shape] (k images concatenated for batch > 1;
+    exactly `per_raw` of them when given); the image shape is the input spec's
+    (edge_fer.tensors.spec), 48x48x1 without one.
+
+    One open per file (files.read_regular) and no stat: a raw of the wrong size is a one-line
+    error naming it when it is read, and with `model` (what the raws are fed to) that model's
+    input."""
+    data = read_regular(path, "a raw input file", "raw input")
     elements = spec.elements if spec is not None else IMAGE_ELEMENTS
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EdgeFerError(f"{path}: cannot read raw input ({failure_reason(exc)})") from None
     itemsize = np.dtype(dtype).itemsize
-    if not data or len(data) % (elements * itemsize):
-        raise EdgeFerError(
-            f"{path}: {len(data):,} bytes is not a whole number of {dtype} "
-            f"{_image_text(spec)} images ({elements * itemsize:,} bytes each)")
-    flat = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
+    per_image = elements * itemsize
+    if _images_wrong(len(data), per_image, per_raw):
+        target = f", the input {spec.describe() if spec else 'x'} of {model}" if model else ""
+        raise EdgeFerError(f"{path}: {len(data):,} bytes is not "
+                           f"{_images_text(per_raw, dtype, spec, per_image)}{target}")
+    flat = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<"))
     images = flat.reshape(-1, *(spec.image_shape if spec is not None else
                                 (INPUT_SIZE, INPUT_SIZE, 1)))
     if dtype == "uint8":
         return images.astype(np.float32) / np.float32(255.0)
-    return images.astype(np.float32, copy=False)
+    return images.astype(np.float32)  # a writable copy in native byte order
 
 
 @dataclass
@@ -160,11 +152,12 @@ def parse_input_list(text: str, path: Path, base: Path | None = None) -> InputLi
         raise fail(1, "starts with a UTF-8 byte-order mark (save the list as UTF-8 without BOM)")
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.removesuffix("\r")
-        if "\0" in line:
-            raise fail(number, "holds a NUL byte")
-        bad = next((c for c in line if not c.isprintable() and c not in " \t"), None)
-        if bad is not None:
-            raise fail(number, f"holds the control character {bad!r}")
+        if not line.isprintable():  # the usual line is: one test instead of one per character
+            if "\0" in line:
+                raise fail(number, "holds a NUL byte")
+            bad = next((c for c in line if not c.isprintable() and c not in " \t"), None)
+            if bad is not None:
+                raise fail(number, f"holds the control character {bad!r}")
         tokens = line.split()
         if not tokens:
             continue
@@ -205,8 +198,7 @@ def _parse_inputs(tokens: list[str], base: Path, fail) -> dict[str, Path]:
 
 
 def _resolved(raw: str, base: Path) -> Path:
-    path = Path(raw)
-    return path if path.is_absolute() else base / path
+    return base / raw  # an absolute raw replaces base
 
 
 def read_input_list(path: str | Path) -> InputList:
@@ -227,7 +219,7 @@ def read_input_list(path: str | Path) -> InputList:
 
 def _list_token(text: str, what: str, pair_allowed: bool = False) -> str:
     """A path or name as it can stand in an input list; an error when it cannot."""
-    if not text or any(c.isspace() or not c.isprintable() for c in text):
+    if not text or not text.isprintable() or " " in text:  # every other space is unprintable
         raise EdgeFerError(f"{text!r}: an input list cannot hold an empty {what} or one with "
                            "spaces or control characters (snpe-net-run splits lines at spaces)")
     if PAIR in text and not pair_allowed:
@@ -258,25 +250,26 @@ def format_input_list(entries: list[dict[str, str]], output_layers: list[str] | 
     return "\n".join(lines) + "\n"
 
 
-def write_input_list(path: str | Path, raw_paths: list[Path], relative: bool = True,
+def write_input_list(path: str | Path, raw_paths: list[str | Path], relative: bool = True,
                      output_tensors: list[str] | None = None) -> Path:
     """Write an input list (paths relative to the list's folder unless asked otherwise)."""
     path = Path(path)
     lines = []
     folder = path.parent.resolve()
-    prefixes: dict[Path, str] = {}  # raws share a few folders: work out each folder's prefix once
+    prefixes: dict[str, str] = {}  # raws share a few folders: work out each folder's prefix once
     for raw in raw_paths:
-        raw = Path(raw)
+        raw = os.fspath(raw)
         if not relative:
-            lines.append(raw.as_posix())
+            lines.append(Path(raw).as_posix())
             continue
-        prefix = prefixes.get(raw.parent)
+        head, _, name = raw.rpartition("/")
+        prefix = prefixes.get(head)
         if prefix is None:
-            parent = raw.parent.resolve()
-            prefix = prefixes[raw.parent] = "" if parent == folder else (
+            parent = Path(head or ("/" if raw.startswith("/") else ".")).resolve()
+            prefix = prefixes[head] = "" if parent == folder else (
                 parent.relative_to(folder) if parent.is_relative_to(folder) else parent
             ).as_posix() + "/"
-        lines.append(prefix + raw.name)
+        lines.append(prefix + name)
     text = format_input_list([{"": line} for line in lines], output_tensors=output_tensors)
     return atomic_write_text(path, text)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_fer.atomic import write_plain
-from edge_fer.errors import EdgeFerError, failure_reason
-from edge_fer.files import not_regular
+from edge_fer.atomic import settle, write_plain
+from edge_fer.errors import EdgeFerError
+from edge_fer.files import read_regular
 from edge_fer.labels import NUM_CLASSES
 
 RESULT_PREFIX = "Result_"
@@ -55,14 +55,12 @@ def write_results(output_dir: str | Path, probs: np.ndarray, start_index: int = 
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    if not atomic:
+        return _write_plain_results(output_dir, probs, start_index, tensor_name)
     written = []
     for offset, row in enumerate(probs):
         target = result_dir(output_dir, start_index + offset)
         data = np.ascontiguousarray(row, dtype=np.dtype("<f4")).tobytes()
-        if not atomic:
-            _write_result_folder(target, tensor_name, data)
-            written.append(target)
-            continue
         staging = output_dir / f".{target.name}.{os.getpid()}.tmp"
         try:
             if staging.exists():  # a leftover of a crashed run of the same pid
@@ -78,6 +76,24 @@ def write_results(output_dir: str | Path, probs: np.ndarray, start_index: int = 
                 shutil.rmtree(staging, ignore_errors=True)
         written.append(target)
     return written
+
+
+def _write_plain_results(output_dir: Path, probs, start_index: int,
+                         tensor_name: str) -> list[Path]:
+    """Result folders straight into a folder being built whole: per row a mkdir, then open,
+    write and close of the tensor (a TF name with '/' adds its nested folders)."""
+    base = os.fspath(output_dir)
+    nested = os.path.dirname(tensor_name)
+    little_endian = np.dtype("<f4")
+    written = []
+    for index, row in enumerate(probs, start=start_index):
+        folder = f"{base}/{RESULT_PREFIX}{index}"
+        os.mkdir(folder)
+        if nested:
+            os.makedirs(f"{folder}/{nested}")
+        write_plain(f"{folder}/{tensor_name}.raw", np.ascontiguousarray(row, little_endian))
+        written.append(folder)
+    return [Path(folder) for folder in written]
 
 
 def _write_result_folder(folder: Path, tensor_name: str, data: bytes) -> None:
@@ -99,13 +115,13 @@ def remove_results_from(output_dir: str | Path, first_stale: int) -> int:
     return removed
 
 
-def _result_folders(output_dir: Path) -> list[tuple[int, Path]]:
+def _result_folders(output_dir: Path) -> list[tuple[int, str]]:
     folders = []
     with os.scandir(output_dir) as listing:  # the entries' types come with the listing
         for entry in listing:
             match = RESULT_DIR_PATTERN.match(entry.name)
             if match and entry.is_dir():
-                folders.append((int(match.group(1)), output_dir / entry.name))
+                folders.append((int(match.group(1)), entry.path))
     return sorted(folders)
 
 
@@ -131,26 +147,38 @@ def find_output_raw(folder: Path, tensor_name: str = OUTPUT_TENSOR) -> Path | st
 
 def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
                 num_classes: int = NUM_CLASSES) -> ResultEntry:
-    """Read one Result folder; a missing, short or non-finite tensor becomes `problem`."""
+    """Read one Result folder; a missing, short or non-finite tensor becomes `problem`.
+
+    The usual folder is one open: `<tensor>.raw` as a regular file is the one every layout's
+    search would choose. Only when it is not there is the folder listed and searched."""
+    found: Path | str = os.path.join(folder, f"{tensor_name}.raw")
+    try:
+        data = read_regular(found, "a result tensor", "")
+    except EdgeFerError:
+        found = _search_output_raw(Path(folder), tensor_name)
+        if isinstance(found, str):
+            return ResultEntry(index, None, found, Path(folder))
+        try:
+            data = read_regular(found, "a result tensor", "")
+        except EdgeFerError as exc:
+            return ResultEntry(index, None, str(exc).removeprefix(f"{found}: "), found)
+    return _result_entry(index, data, num_classes, found)
+
+
+def _search_output_raw(folder: Path, tensor_name: str) -> Path | str:
+    """The output tensor of a folder without `<tensor>.raw`: its one .raw, or the runtime's name
+    for the tensor; else why there is none."""
     try:
         with os.scandir(folder) as listing:
             entries = list(listing)
     except (FileNotFoundError, NotADirectoryError):
-        return ResultEntry(index, None, "missing Result folder", folder)
+        return "missing Result folder"
     if len(entries) == 1 and entries[0].name.endswith(".raw") and entries[0].is_file():
-        found = entries[0].path  # the usual folder, one tensor: no search
-    else:
-        found = find_output_raw(folder, tensor_name)
-        if isinstance(found, str):
-            return ResultEntry(index, None, found, folder)
-    kind = not_regular(found)
-    if kind:
-        return ResultEntry(index, None, f"is {kind}, not a result tensor", Path(found))
-    try:
-        with open(found, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        return ResultEntry(index, None, f"cannot read ({failure_reason(exc)})", Path(found))
+        return Path(entries[0].path)  # one tensor: no search
+    return find_output_raw(folder, tensor_name)
+
+
+def _result_entry(index: int, data: bytes, num_classes: int, found: Path | str) -> ResultEntry:
     size = len(data)
     values = np.frombuffer(data, np.dtype("<f4"), count=size // 4)
     if values.size != num_classes or size != num_classes * 4:
@@ -161,7 +189,7 @@ def read_result(folder: Path, index: int, tensor_name: str = OUTPUT_TENSOR,
             problem = (f"{size} bytes, expected {num_classes * 4} "
                        f"({num_classes} float32 probabilities)")
         return ResultEntry(index, None, problem, Path(found))
-    if not np.all(np.isfinite(values)):
+    if not np.isfinite(values).all():
         return ResultEntry(index, None, "holds NaN or infinite values", Path(found))
     return ResultEntry(index, values.astype(np.float32), None, Path(found))
 
@@ -175,6 +203,7 @@ def read_results(output_dir: str | Path, expected: int | None = None,
     it, 0..highest found. Absent ones come back with problem 'missing Result folder'.
     """
     output_dir = Path(output_dir)
+    settle(output_dir)  # a swap a killed writer left half done: finished first
     if not output_dir.is_dir():
         raise EdgeFerError(f"{output_dir}: no such output folder")
     found = dict(_result_folders(output_dir))

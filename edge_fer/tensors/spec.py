@@ -10,6 +10,7 @@ beside a converted model (`"input_spec"` / `"output_spec"`), then from flags (`w
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, UsageError, failure_reason
 from edge_fer.files import require_regular
 from edge_fer.labels import LABELS
+from edge_fer.limits import check_side
 
 COLORS = ("gray", "rgb", "bgr")
 LAYOUTS = ("nhwc", "nchw")
@@ -53,12 +55,13 @@ class InputSpec:
             raise UsageError(f"layout {self.layout!r}: expected one of {', '.join(LAYOUTS)}")
         if self.height < 1 or self.width < 1:
             raise UsageError(f"input size {self.height}x{self.width} must be positive")
+        check_side(self.height, self.width, "input size")
         for what, values in (("mean", self.mean), ("std", self.std)):
             if len(values) not in (1, self.channels):
                 raise UsageError(f"--{what} has {len(values)} values; a {self.color} input "
                                  f"takes 1 or {self.channels}")
-        if any(value == 0 for value in self.std):
-            raise UsageError("--std values must not be 0")
+        for what, values in (("mean", self.mean), ("std", self.std)):
+            _require_values(values, f"--{what}", positive=what == "std")
 
     @property
     def channels(self) -> int:
@@ -105,6 +108,25 @@ class InputSpec:
                             np.broadcast_to(other.mean_array(), other.channels))
                 and np.allclose(np.broadcast_to(self.std_array(), self.channels),
                                 np.broadcast_to(other.std_array(), other.channels)))
+
+    def differences(self, other: InputSpec) -> list[tuple[str, str, str]]:
+        """(what, other's value, this one's) for each way raws made for `other` differ from what
+        this input takes: size, colour, layout, mean and std (names, batch and the model's own
+        dtype aside: runners quantise float raws themselves)."""
+        found = []
+        if (self.height, self.width) != (other.height, other.width):
+            found.append(("size", f"{other.height}x{other.width}", f"{self.height}x{self.width}"))
+        for key in ("color", "layout"):
+            if getattr(self, key) != getattr(other, key):
+                found.append((key, getattr(other, key), getattr(self, key)))
+        if self.channels == other.channels:
+            for key in ("mean", "std"):
+                mine = np.broadcast_to(np.asarray(getattr(self, key), np.float32), self.channels)
+                theirs = np.broadcast_to(np.asarray(getattr(other, key), np.float32),
+                                         other.channels)
+                if not np.allclose(mine, theirs):
+                    found.append((key, _values(getattr(other, key)), _values(getattr(self, key))))
+        return found
 
     def with_overrides(self, size: str | None = None, color: str | None = None,
                        layout: str | None = None, mean: str | None = None,
@@ -210,6 +232,7 @@ def parse_size(text: str) -> tuple[int, int]:
         raise UsageError(f"--size {text!r}: expected H or HxW, e.g. 64 or 224x224") from None
     if len(values) not in (1, 2) or min(values) < 1:
         raise UsageError(f"--size {text!r}: expected H or HxW with positive numbers")
+    check_side(values[0], values[-1], f"--size {text!r}")
     return (values[0], values[-1])
 
 
@@ -222,6 +245,16 @@ def parse_values(text: str, flag: str) -> tuple[float, ...]:
             from None
     if len(values) not in (1, 3):
         raise UsageError(f"{flag} {text!r}: give one value or three (one per channel)")
+    return _require_values(values, flag, positive=flag == "--std")
+
+
+def _require_values(values: tuple[float, ...], flag: str, positive: bool) -> tuple[float, ...]:
+    """Means are finite numbers; standard deviations finite and above 0 (else every value made
+    with them is NaN, infinite or sign-flipped)."""
+    for value in values:
+        if not math.isfinite(value) or (positive and value <= 0):
+            wanted = "a finite number above 0" if positive else "a finite number"
+            raise UsageError(f"{flag} {_values(values)}: each value must be {wanted}")
     return values
 
 
@@ -240,25 +273,52 @@ def read_labels_file(path: str | Path) -> tuple[str, ...]:
 
 
 def write_spec(folder: str | Path, spec: InputSpec, output: OutputSpec | None = None,
-               model: str | Path | None = None) -> Path:
-    """Record beside the raws what they were made for, so run and classify can check it."""
+               model: str | Path | None = None, raw_dtype: str | None = None) -> Path:
+    """Record beside the raws what they were made for (and how they are stored: `raw_dtype`),
+    so run, compare and calibration can check it."""
     data = {"input": spec.to_dict(), "model": str(model) if model else None}
+    if raw_dtype is not None:
+        data["raw_dtype"] = raw_dtype
     if output is not None:
         data["output"] = output.to_dict()
     return atomic_write_text(Path(folder) / SPEC_NAME, json.dumps(data, indent=2) + "\n")
 
 
-def read_spec(folder: str | Path) -> tuple[InputSpec, OutputSpec | None] | None:
-    """The spec raw-inputs recorded in `folder` (None when there is none: older raws)."""
+@dataclass(frozen=True)
+class RecordedSpec:
+    """What input_spec.json beside a set of raws says they hold."""
+
+    path: Path
+    input: InputSpec
+    output: OutputSpec | None = None
+    model: str | None = None       # the model raw-inputs --model made them for
+    raw_dtype: str | None = None   # float32 | uint8 (None: raws written before it was recorded)
+
+
+def read_recorded_spec(folder: str | Path) -> RecordedSpec | None:
+    """input_spec.json in `folder` (None when there is none: raws made elsewhere or older)."""
     path = Path(folder) / SPEC_NAME
     if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("input"), dict):
+            raise TypeError("no \"input\" object")
         output = OutputSpec.from_dict(data["output"]) if data.get("output") else None
-        return InputSpec.from_dict(data["input"]), output
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raw_dtype, model = data.get("raw_dtype"), data.get("model")
+        if raw_dtype is not None and raw_dtype not in ("float32", "uint8"):
+            raise ValueError(f"raw_dtype {raw_dtype!r} is not float32 or uint8")
+        if model is not None and not isinstance(model, str):
+            raise ValueError("\"model\" is not a path")
+        return RecordedSpec(path, InputSpec.from_dict(data["input"]), output, model, raw_dtype)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EdgeFerError) as exc:
         raise EdgeFerError(f"{path}: unreadable input spec ({failure_reason(exc)})") from None
+
+
+def read_spec(folder: str | Path) -> tuple[InputSpec, OutputSpec | None] | None:
+    """The spec raw-inputs recorded in `folder` (None when there is none: older raws)."""
+    recorded = read_recorded_spec(folder)
+    return None if recorded is None else (recorded.input, recorded.output)
 
 
 def _values(values: tuple[float, ...]) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_fer.atomic import settle
 from edge_fer.errors import EdgeFerError, failure_reason
 from edge_fer.files import require_regular
 from edge_fer.finite import require_finite
@@ -32,6 +33,7 @@ FREEZE_TOLERANCE = 1e-4
 
 def find_checkpoint(run: Path, which: str = "best") -> Path:
     prefix = run / (BEST_CKPT if which == "best" else LAST_CKPT)
+    settle(prefix)  # a checkpoint folder a killed training left between two renames
     if not Path(f"{prefix}.index").is_file():
         raise EdgeFerError(f"{run}: no {which} checkpoint ({prefix}.index); train first with edge-fer train --out {run}")
     return prefix

@@ -1,7 +1,9 @@
 """Train an architecture from the registry as a tf.compat.v1 graph in a Session.
 
 A run folder holds: config.json (what was asked), best/ and last/ checkpoints as TF1 writes them
-(.meta/.index/.data-*), state.json (for --resume), tensorboard/ summaries and metrics.json.
+(.meta/.index/.data-*; each saved as one unit with its record, see checkpoints.py), state.json
+(for --resume; its copy in last/ is the one that belongs to last/'s weights), tensorboard/
+summaries and metrics.json.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ from edge_fer.preprocess import INPUT_SIZE, to_model_input
 from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME
 from edge_fer.training.augment import AUGMENTATIONS, augment_batch
 from edge_fer.training.bn_stats import BN_STATISTICS, load_statistics, population_statistics
+from edge_fer.training.checkpoints import (
+    BEST_RECORD,
+    has_checkpoint,
+    read_record,
+    recover_checkpoints,
+    save_checkpoint,
+)
 from edge_fer.training.distill import CACHE_NAME, distillation_loss, teacher_logits
 from edge_fer.training.model import Layers, get_architecture
 from edge_fer.training.pretrained import model_or_default
@@ -50,6 +59,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 CONFIG_NAME = "config.json"
 STATE_NAME = "state.json"
 METRICS_NAME = "metrics.json"
+BEST_DIR, LAST_DIR = "best", "last"
 BEST_CKPT = "best/model.ckpt"
 LAST_CKPT = "last/model.ckpt"
 
@@ -232,27 +242,39 @@ def settle_batch_norm(graph, t, run: Path, config: TrainConfig, train_split, val
         load_statistics(sess, t, population_statistics(sess, t, train_split.images))
         precise = evaluate(sess, t, val_split.images, val_split.labels, config.tta_flip)
         kept = precise["accuracy"] > moving["accuracy"]
+        chosen = precise if kept else moving
+        settled = {**best, "val_accuracy": chosen["accuracy"], "val_loss": chosen["loss"],
+                   "per_class_recall": chosen["per_class_recall"],
+                   "selection_accuracy": best.get("selection_accuracy", best["val_accuracy"]),
+                   "bn_statistics": "precise" if kept else "moving-average",
+                   "val_accuracy_moving_average": moving["accuracy"],
+                   "val_accuracy_precise": precise["accuracy"]}
         if kept:
-            t["best_saver"].save(sess, str(run / BEST_CKPT))
-    chosen = precise if kept else moving
+            save_checkpoint(t["best_saver"], sess, run / BEST_DIR, {BEST_RECORD: settled})
+        else:  # the same weights: only their record changes
+            atomic_write_text(run / BEST_DIR / BEST_RECORD, json.dumps(settled, indent=2))
     reporter.info(f"batch-norm statistics of epoch {best['epoch']} recomputed on {len(train_split.labels)} "
                   f"clean training images: validation accuracy {moving['accuracy']:.4f} (moving averages) → "
                   f"{precise['accuracy']:.4f}; {'precise statistics' if kept else 'moving averages'} kept")
-    return {**best, "val_accuracy": chosen["accuracy"], "val_loss": chosen["loss"],
-            "per_class_recall": chosen["per_class_recall"],
-            "selection_accuracy": best.get("selection_accuracy", best["val_accuracy"]),
-            "bn_statistics": "precise" if kept else "moving-average",
-            "val_accuracy_moving_average": moving["accuracy"], "val_accuracy_precise": precise["accuracy"]}
+    return settled
 
 
 def _load_state(run: Path) -> dict | None:
-    path = run / STATE_NAME
-    return json.loads(path.read_text()) if path.is_file() else None
+    """The state --resume continues from: the copy saved with last/ (its weights' own), else
+    the run folder's (runs trained before checkpoints carried it); `best` is best/'s own record."""
+    state = read_record(run / LAST_DIR, STATE_NAME) or read_record(run, STATE_NAME)
+    best = read_record(run / BEST_DIR, BEST_RECORD)
+    if state and best:
+        state["best"] = best  # best/'s own (after a kill between best/ and last/: a newer epoch)
+    return state
 
 
-def _save_state(run: Path, epoch: int, best: dict, history: list, wall_seconds: float) -> None:
-    atomic_write_text(run / STATE_NAME, json.dumps(
-        {"epoch": epoch, "best": best, "history": history, "wall_seconds": wall_seconds}, indent=2))
+def _state(epoch: int, best: dict, history: list, wall_seconds: float) -> dict:
+    return {"epoch": epoch, "best": best, "history": history, "wall_seconds": wall_seconds}
+
+
+def _save_state(run: Path, state: dict) -> None:
+    atomic_write_text(run / STATE_NAME, json.dumps(state, indent=2))
 
 
 # Settings a resumed run may change: more epochs continue it (a cosine schedule is recomputed
@@ -307,7 +329,12 @@ def prepare_run_dir(run: Path, config: TrainConfig, resume: bool, overwrite: boo
     state = _load_state(run)
     if state and resume:
         return {**state, "changes": resume_changes(run, config, state)}
-    if state and not overwrite:
+    checkpoint = has_checkpoint(run / LAST_DIR) or has_checkpoint(run / BEST_DIR)
+    if resume and checkpoint:
+        raise UsageError(f"{run}: holds checkpoints but no {STATE_NAME} (the epoch and history "
+                         f"they belong to), so it cannot be resumed; pass --overwrite to start "
+                         f"again (best/ and last/ are replaced only after the first epoch)")
+    if (state or checkpoint) and not overwrite:
         raise UsageError(f"{run}: holds a training run; pass --resume to continue it or --overwrite to start again")
     return None
 
@@ -337,8 +364,10 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     get_architecture(config.arch)
     precision = resolve_precision(config.precision)
     with staged_output(config.out, _is_run_output) as output:
+        recover_checkpoints(output.path, (BEST_DIR, LAST_DIR))  # what a killed training left
         state = prepare_run_dir(output.path, config, resume, overwrite)
-        if state or not _load_state(output.path):  # resume, or a new run: in place
+        if state or not (_load_state(output.path) or has_checkpoint(output.path / LAST_DIR)
+                         or has_checkpoint(output.path / BEST_DIR)):  # resume, or a new run: in place
             output.in_place()
         # An --overwrite trains in the staging folder; the old run stays until the new one has
         # its first epoch saved (then it is swapped in, and --resume works on it).
@@ -445,15 +474,16 @@ def _train(config: TrainConfig, output: StagedOutput, state: dict | None, precis
             if val["accuracy"] > best.get("selection_accuracy", best["val_accuracy"]):
                 best = {"epoch": epoch, "val_accuracy": val["accuracy"], "val_loss": val["loss"],
                         "per_class_recall": val["per_class_recall"], "selection_accuracy": val["accuracy"]}
-                t["best_saver"].save(sess, str(run / BEST_CKPT))
-            t["last_saver"].save(sess, str(run / LAST_CKPT))
+                save_checkpoint(t["best_saver"], sess, run / BEST_DIR, {BEST_RECORD: best})
+            wall = elapsed_before + time.perf_counter() - started
+            state_now = _state(epoch, best, history, wall)
+            save_checkpoint(t["last_saver"], sess, run / LAST_DIR, {STATE_NAME: state_now})
             summary = tf.compat.v1.Summary(value=[
                 tf.compat.v1.Summary.Value(tag=k, simple_value=float(record[k]))
                 for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "images_per_second")])
             writer.add_summary(summary, epoch)
             writer.flush()
-            wall = elapsed_before + time.perf_counter() - started
-            _save_state(run, epoch, best, history, wall)
+            _save_state(run, state_now)
             if not output.committed:
                 output.commit()
                 run = output.folder
@@ -467,7 +497,8 @@ def _train(config: TrainConfig, output: StagedOutput, state: dict | None, precis
     if config.bn_statistics == "precise" and t["batch_norm"] and best["epoch"] and len(val_split.labels) \
             and "bn_statistics" not in best:  # decided once per best checkpoint
         best = settle_batch_norm(graph, t, run, config, train_split, val_split, best)
-        _save_state(run, history[-1]["epoch"], best, history, elapsed_before + time.perf_counter() - started)
+        _save_state(run, _state(history[-1]["epoch"], best, history,
+                                elapsed_before + time.perf_counter() - started))
     wall = elapsed_before + time.perf_counter() - started
     metrics = {
         "arch": config.arch, "params": t["params"], "data": dataset.source,

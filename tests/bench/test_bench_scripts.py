@@ -22,7 +22,7 @@ def load(name: str):
 
 @pytest.fixture(scope="module")
 def tflite_model(frozen_model, tmp_path_factory) -> Path:
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
 
     report = convert_model(ConvertRequest(model=frozen_model, target="tflite", precision="fp32",
                                           out_dir=tmp_path_factory.mktemp("e2e_model"),
@@ -34,11 +34,16 @@ def test_e2e_prints_both_rates_and_ratio(tflite_model, tmp_path, capsys):
     e2e = load("e2e")
     code = e2e.main(["--model", str(tflite_model), "--images", "70", "--batch", "16",
                      "--work", str(tmp_path / "work"), "--json", str(tmp_path / "e2e.json"),
-                     "--target-rate", "1", "--target-ratio", "0.01"])
+                     "--target-rate", "1", "--target-ratio", "0.01", "--target-cli-rate", "1"])
     out = capsys.readouterr().out
     assert code == 0, out
     figures = json.loads((tmp_path / "e2e.json").read_text())
-    assert figures["product"]["images"] == figures["naive"]["images"] == 70
+    assert figures["product"]["images"] == figures["naive"]["images"] == figures["cli"]["images"] \
+        == 70
+    stages, floors = figures["stage_files_per_s"], figures["floor_files_per_s"]
+    assert f"{'classify (read Result folders)':40} {stages['classify']:9,.0f} " \
+        f"{floors['read_results']:9,.0f}" in out
+    assert f"= {figures['cli']['images_per_s']:,.0f} images/s" in out
     assert figures["labels_identical"] == 70  # both paths give the same labels
     assert f"ratio: {figures['ratio']:.2f}x" in out
     assert f"{figures['product']['images_per_s']:,.0f} images/s" in out
@@ -49,8 +54,10 @@ def test_e2e_prints_both_rates_and_ratio(tflite_model, tmp_path, capsys):
 
 def test_e2e_misses_are_exit_1(tflite_model, tmp_path, capsys):
     e2e = load("e2e")
-    code = e2e.main(["--model", str(tflite_model), "--images", "14", "--target-ratio", "1000"])
-    assert code == 1 and "MISSED" in capsys.readouterr().out
+    code = e2e.main(["--model", str(tflite_model), "--images", "14", "--target-ratio", "1000",
+                     "--target-cli-rate", "2000", "--no-cli"])
+    out = capsys.readouterr().out
+    assert code == 1 and "MISSED" in out and "commands ≥ 2,000 images/s not run" in out
 
 
 def test_train_throughput_prints_both_and_ratio(tmp_path, capsys):
@@ -94,3 +101,21 @@ def test_train_throughput_edge_networks_have_keras_twins_and_a_step_breakdown(tm
     for arch, params in (("fast", 231_335), ("tinyx", 49_783)):  # the twins' layers match
         model = train.KERAS_ARCHS[arch](0.5)
         assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == params
+
+
+def test_stages_prints_each_file_stage_in_wall_and_cpu_seconds(tflite_model, tmp_path, capsys):
+    e2e, stages = load("e2e"), load("stages")
+    e2e.make_jpegs(tmp_path / "jpegs", 21)
+    code = stages.main(["--model", str(tflite_model), "--jpegs", str(tmp_path / "jpegs"),
+                        "--work", str(tmp_path / "work"), "--repeats", "1", "--batch", "8"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0 and [line.split()[0] for line in lines] == ["raw-inputs", "run", "classify"]
+    assert all("files/s" in line and "files per CPU-second" in line for line in lines)
+    assert len(list((tmp_path / "work" / "output").glob("Result_*"))) == 21
+
+
+def test_e2e_without_goals_exits_0_as_the_readme_runs_it(tflite_model, capsys):
+    e2e = load("e2e")
+    code = e2e.main(["--model", str(tflite_model), "--images", "14"])
+    out = capsys.readouterr().out
+    assert code == 0 and "images/s" in out and "MISSED" not in out and "targets" not in out

@@ -57,11 +57,13 @@ def test_both_pipelines_label_the_same_faces(tiny_frozen_model, tmp_path, capsys
     code = load_bench().main(["--model", str(tiny_frozen_model), "--data", str(csv), "--batch", "4",
                               "--fer-site", str(fake_fer_site(tmp_path / "site")),
                               "--work", str(tmp_path / "work"), "--json", str(tmp_path / "vs.json"),
-                              "--target-rate", "1"])
+                              "--target-rate", "1", "--target-ratio", "0", "--target-cli-rate", "1"])
     out = capsys.readouterr().out
     assert code == 0, out
     figures = json.loads((tmp_path / "vs.json").read_text())
     assert figures["faces"] == figures["edge_fer"]["images"] == figures["fer"]["images"] == 12
+    assert figures["cli"]["images"] == 12 and f"{figures['cli']['images_per_s']:,.0f} images/s" in out
+    assert f"{figures['floor_files_per_s']['decode_write_raws']:9,.0f}" in out
     assert figures["fer"]["accuracy"] == 5 / 12  # the stand-in says happy for every face
     assert 0 <= figures["edge_fer"]["accuracy"] <= 1
     assert figures["model"].endswith("_int8.tflite")  # a .pb is converted to int8 TFLite first

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge_fer.convert.calibration import load_calibration, load_check_samples
+from edge_fer.converters.calibration import load_calibration, load_check_samples
 from edge_fer.data.synthetic import render_png_folder
 
 

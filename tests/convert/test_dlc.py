@@ -50,7 +50,8 @@ def test_fp32_argument_lists_follow_the_installed_flag_style(snpe_sdk, model, co
     assert convert["tool"] == "snpe-tensorflow-to-dlc"
     assert convert["argv"] == [input_flag, str(model.resolve()), "--input_dim", "x", "1,48,48,1",
                                "--out_node", "output", output_flag, staged]
-    assert staged.endswith("/model.dlc") and f"/{model.parent.name}/dlc/.model.dlc." in staged
+    # written in a staging folder beside the target folder, which is then replaced whole
+    assert staged.endswith("/model.dlc") and f"/{model.parent.name}/.dlc.edge-fer-" in staged
     assert info["tool"] == "snpe-dlc-info" and info["argv"] == ["-i", staged]
     final = model.parent / "dlc" / "model.dlc"
     assert final.read_bytes() == b"placeholder written by the SNPE stand-in"

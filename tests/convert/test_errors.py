@@ -87,7 +87,7 @@ def test_usage_errors_are_exit_2(frozen_model, tmp_path, convert_cli, args):
 
 def test_dry_run_all_lists_every_file_and_command_and_writes_nothing(frozen_model, tmp_path,
                                                                      convert_cli, no_sdk):
-    from edge_fer.convert import REGISTRY
+    from edge_fer.converters import REGISTRY
 
     out = tmp_path / "out"
     done = convert_cli(frozen_model, "--target", "all", "--precision", "int8", "--dry-run",

@@ -126,7 +126,7 @@ def test_manifests_say_what_the_files_are(exported, frozen_model):
 
 
 def test_all_converts_what_can_run_here_and_lists_dlc_as_skipped(exported):
-    from edge_fer.convert import REGISTRY
+    from edge_fer.converters import REGISTRY
 
     rows = exported["reports"]["all"]["results"]
     assert [r["target"] for r in rows] == [t for t in REGISTRY for r in rows if r["target"] == t]

@@ -92,7 +92,7 @@ FIDELITY_MIN = {"tflite": 0.975, "onnx": 0.98}   # top-1 agreement with the floa
 @pytest.mark.parametrize("name", shipped_names())
 def test_shipped_model_int8_files_agree_with_its_float_graph_on_real_faces(name, fer2013_dir,
                                                                            tmp_path):
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
 
     for target, floor in FIDELITY_MIN.items():
         report = convert_model(ConvertRequest(

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
 from edge_fer.atomic import (
     MAX_FOREIGN_FILES,
+    NO_EXCHANGE_ENV,
+    _mount_points,
+    _renameat2,
     atomic_dir,
     atomic_path,
     atomic_write_text,
+    check_not_inside,
+    exchange,
     output_lock,
-    publish_files,
     recover,
-    recover_files,
+    replaced_folder,
+    settle,
     staged_dir,
     write_plain,
 )
@@ -130,27 +136,91 @@ def test_an_existing_file_is_not_an_output_folder(tmp_path):
         pass
 
 
-def test_a_model_and_its_manifest_are_published_as_one_set(tmp_path):
-    """convert's pair: a kill after the commit point leaves a set the next command completes."""
-    (tmp_path / "m.onnx").write_text("old model")
-    (tmp_path / "m.json").write_text("old manifest")
-    commit = tmp_path / ".m.onnx.edge-fer-files"  # as a kill between the two moves leaves it
-    commit.mkdir()
-    (commit / "m.json").write_text("new manifest")
-    os.replace(tmp_path / "m.onnx", tmp_path / "kept")
-    (tmp_path / "m.onnx").write_text("new model")
-    (tmp_path / ".m.onnx.edge-fer-999999999-x.tmp").mkdir()  # a killed command's staging
-    with output_lock(tmp_path / "m.onnx"):
-        recover_files(tmp_path / "m.onnx")
-    assert (tmp_path / "m.json").read_text() == "new manifest"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "m.json", "m.onnx"]
-    stage = tmp_path / "stage"
-    stage.mkdir()
-    (stage / "m.onnx").write_text("newer model")
-    (stage / "m.json").write_text("newer manifest")
-    publish_files(stage, tmp_path / "m.onnx")
-    assert [(tmp_path / n).read_text() for n in ("m.onnx", "m.json")] == ["newer model",
-                                                                         "newer manifest"]
+def test_a_folder_replaced_with_its_kept_entries_as_one_unit(tmp_path):
+    """convert's target folder: the new model and manifest arrive together with the other
+    artifacts (the same files, hard-linked), and a failure leaves the old folder as it was."""
+    folder = tmp_path / "tflite"
+    folder.mkdir()
+    for name, text in (("m.tflite", "old model"), ("m.json", "old manifest"),
+                       ("m_int8.tflite", "other"), ("m_int8.json", "other's manifest")):
+        (folder / name).write_text(text)
+    inode = (folder / "m_int8.tflite").stat().st_ino
+    with pytest.raises(RuntimeError), replaced_folder(folder, lambda e: True) as stage:
+        (stage / "m.json").unlink()
+        (stage / "m.json").write_text("new manifest")
+        raise RuntimeError("killed before the model")
+    assert (folder / "m.json").read_text() == "old manifest"
+    with replaced_folder(folder, lambda e: not e.name.startswith("m.")) as stage:
+        (stage / "m.tflite").write_text("new model")
+        (stage / "m.json").write_text("new manifest")
+    assert [(folder / n).read_text() for n in ("m.tflite", "m.json")] == ["new model",
+                                                                         "new manifest"]
+    assert (folder / "m_int8.tflite").stat().st_ino == inode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tflite"]
+
+
+@pytest.mark.parametrize("exchange_possible", [True, False])
+def test_a_reader_never_finds_a_swapped_output_missing(tmp_path, monkeypatch, exchange_possible):
+    """Between the two renames of a swap without RENAME_EXCHANGE (or a writer killed there) the
+    output stands under a hidden name only: settle() puts it back before the reader looks."""
+    if not exchange_possible:
+        monkeypatch.setenv(NO_EXCHANGE_ENV, "1")
+    out = tmp_path / "out"
+    with staged_dir(out, _ours) as staging:
+        write_plain(staging / "a.raw", b"1")
+    with staged_dir(out, _ours) as staging:
+        write_plain(staging / "a.raw", b"2")
+    assert (out / "a.raw").read_bytes() == b"2"
+    os.rename(out, tmp_path / ".out.edge-fer-new")  # as a kill between the renames leaves it
+    (tmp_path / ".out.edge-fer-old").mkdir()
+    settle(out / "input_list.txt")  # a file in the output folder: its folder is settled
+    assert (out / "a.raw").read_bytes() == b"2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("wrapper", [True, False])
+def test_exchange_swaps_two_folders_in_one_step_where_the_kernel_can(tmp_path, monkeypatch,
+                                                                    wrapper):
+    """Through libc's renameat2, and through the raw system call (libc without the wrapper)."""
+    monkeypatch.setattr("edge_fer.atomic._EXCHANGE", _renameat2(wrapper))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").write_text("b")
+    if not exchange(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("this file system cannot exchange (the two-rename path is tested above)")
+    assert (tmp_path / "a").read_text() == "b" and (tmp_path / "b").is_dir()
+    with pytest.raises(FileNotFoundError):  # an error other than "cannot" is raised
+        exchange(tmp_path / "a", tmp_path / "missing")
+
+
+def test_an_output_folder_holding_a_mount_point_is_refused_before_any_work(tmp_path,
+                                                                          monkeypatch):
+    out = tmp_path / "out"
+    (out / "volume").mkdir(parents=True)
+    (out / "volume" / "data.bin").write_text("the volume's")
+    monkeypatch.setattr("edge_fer.atomic._mount_points", lambda: [Path("/"), out / "volume"])
+    with pytest.raises(EdgeFerError, match="volume: is a mount point inside the output folder"), \
+            staged_dir(out, _ours):
+        pytest.fail("work began")
+    monkeypatch.setattr("edge_fer.atomic._mount_points", lambda: [Path("/"), out])
+    monkeypatch.setattr("os.path.ismount", lambda path: Path(path) == out)
+    with pytest.raises(EdgeFerError, match="out: is a mount point"), staged_dir(out, _ours):
+        pytest.fail("work began")
+    assert (out / "volume" / "data.bin").read_text() == "the volume's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_the_mount_table_is_read(tmp_path):
+    points = _mount_points()
+    assert points is None or Path("/") in points
+
+
+def test_an_output_inside_its_input_is_refused(tmp_path):
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(EdgeFerError, match="is inside the input folder"):
+        check_not_inside(tmp_path / "photos" / "out", tmp_path / "photos")
+    with pytest.raises(EdgeFerError, match="holds the input folder"):
+        check_not_inside(tmp_path, tmp_path / "photos")
+    check_not_inside(tmp_path / "out", tmp_path / "photos")
 
 
 def test_the_current_folder_or_a_crowded_one_is_refused_before_any_work(tmp_path, monkeypatch):
@@ -164,21 +234,3 @@ def test_the_current_folder_or_a_crowded_one_is_refused_before_any_work(tmp_path
     with pytest.raises(EdgeFerError, match="is the current folder"), staged_dir(target, _ours):
         pass
     assert len(list((target / "docs").iterdir())) == MAX_FOREIGN_FILES + 1
-
-
-def test_a_folder_sweep_clears_what_killed_commands_left_of_other_files(tmp_path):
-    """A convert killed while writing m_int8.onnx leaves its staging, lock and committed set; the
-    next convert of another file in the folder finishes the set and removes the rest, but leaves
-    what live commands hold."""
-    (tmp_path / ".m_int8.onnx.edge-fer-999999999-x.tmp").mkdir()        # dead pid
-    (tmp_path / ".m_int8.onnx.edge-fer-lock").write_text("999999999")    # held by nobody
-    commit = tmp_path / ".m_fp16.onnx.edge-fer-files"
-    commit.mkdir()
-    (commit / "m_fp16.json").write_text("new manifest")
-    live = tmp_path / f".m_live.onnx.edge-fer-{os.getpid()}-y.tmp"
-    live.mkdir()
-    with output_lock(tmp_path / "held.onnx"):
-        with output_lock(tmp_path / "m.onnx"):
-            recover_files(tmp_path / "m.onnx")
-        assert sorted(p.name for p in tmp_path.iterdir()) == [
-            ".held.onnx.edge-fer-lock", live.name, "m_fp16.json"]

@@ -33,7 +33,7 @@ def test_completion_script_is_produced():
 
 
 def test_shell_completes_commands_and_choices():
-    from edge_fer.convert import TARGETS
+    from edge_fer.converters import TARGETS
 
     assert {"convert", "classify", "compare"} <= set(_complete("edge-fer c"))
     assert _complete("edge-fer convert --target ") == [t.name for t in TARGETS] + ["all"]

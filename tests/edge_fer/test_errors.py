@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -25,12 +26,30 @@ from edge_fer.errors import (
     (errno.ENOTDIR, "a part of this path is a file where a folder is wanted"),
     (errno.EACCES, "permission denied"),
     (errno.EROFS, "read-only file system"),
-    (errno.ENOSPC, "no space left on device"),
     (errno.ENAMETOOLONG, "file name too long"),
 ])
 def test_os_errors_become_path_and_what_exit_1(number, what):
     message, code = describe_failure(OSError(number, "strerror", "out/run.json"))
     assert (message, code) == (f"out/run.json: {what}", 1)
+
+
+def test_a_full_disk_names_the_file_system_and_the_file(tmp_path):
+    """The one line of every writer, TensorFlow's checkpoint saver included."""
+    import tensorflow as tf
+
+    target = tmp_path / "run" / "best" / "model.ckpt.index"
+    expected = (f"no space left on device {_mount_point(tmp_path)} writing {target}", 1)
+    assert describe_failure(OSError(errno.ENOSPC, "strerror", str(target))) == expected
+    saver = tf.errors.ResourceExhaustedError(
+        None, None, f"{target}.tempstate123; No space left on device [Op:SaveV2]")
+    assert describe_failure(saver)[0].startswith("no space left on device ")
+    assert describe_failure(saver)[0].endswith(f"writing {target}.tempstate123")
+
+
+def _mount_point(path):
+    while not os.path.ismount(path):
+        path = path.parent
+    return path
 
 
 def test_a_failed_rename_names_both_paths():

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from edge_fer.tensors.rawio import write_input_list, write_raw
 
@@ -67,3 +68,18 @@ def test_table_text_fits_the_width_keeps_file_names_and_stacks_items():
         assert "surprise 0.250" in lines[2]  # items stacked one per line, never split
     narrow = table_text(headers, rows, shrink=1, width=40)
     assert max(len(line) for line in narrow.splitlines()) <= 40 and "…" in narrow
+
+
+@pytest.mark.parametrize("columns", ["0", "-5", "abc", ""])
+def test_a_columns_that_is_not_a_width_is_ignored_not_obeyed(columns, tmp_path):
+    """COLUMNS=0 made rich drop every row and the error line; now it is as if unset."""
+    import os
+
+    env = {**os.environ, "COLUMNS": columns}
+    probe = "from edge_fer.cli import main; import sys; sys.argv = ['edge-fer', *sys.argv[1:]]; main()"
+    done = subprocess.run([sys.executable, "-c", probe, "inspect", "missing.pb"], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False)
+    assert done.returncode == 1 and "error: missing.pb: no such model file" in done.stderr
+    done = subprocess.run([sys.executable, "-c", probe, "models"], env=env, capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path, check=False)
+    assert done.returncode == 0 and "best" in done.stdout and "71.36" in done.stdout

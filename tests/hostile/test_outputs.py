@@ -199,7 +199,11 @@ def test_train_overwrite_killed_before_its_first_epoch_leaves_the_old_run(tmp_pa
     assert snapshot(run) == old
     assert _staging(run)  # what the killed command left: the next one removes it
     result = run_cli("train", "--overwrite", "--data", tmp_path / "missing.csv", "--out", run)
-    assert result.code != 0 and snapshot(run) == old
+    assert result.code != 0 and snapshot(run) == old  # refused before it touched anything
+    result = run_cli("train", "--overwrite", "--data", "synthetic", "--synthetic-train", "140",
+                     "--synthetic-val", "35", "--epochs", "1", "--out", run, "-q")
+    assert result.code == 0, str(result)
+    assert snapshot(run) != old and (run / "state.json").is_file()
     assert_no_leftovers(tmp_path)
 
 
@@ -212,7 +216,7 @@ def _visible(folder: Path) -> dict[str, str]:
 
 def test_convert_killed_leaves_the_old_model_and_no_staging_a_later_convert_keeps(tmp_path):
     """Killed once the new model is written in its staging folder (the latest instant a test
-    can catch from outside; a kill between the final renames is tests/edge_fer/test_atomic.py's)."""
+    can catch from outside; a kill at each rename is the next test's and test_kill_anywhere's)."""
     from tests.hostile.test_bad_inputs import write_dense_pb
 
     model = write_dense_pb(tmp_path / "m.pb", np.random.default_rng(3).normal(0, .05, (2304, 7)))
@@ -222,8 +226,9 @@ def test_convert_killed_leaves_the_old_model_and_no_staging_a_later_convert_keep
     (folder / "m.json").write_text('{"artifact": "m.tflite"}')
     old = _visible(folder)
 
-    def reached() -> bool:
-        stages = [folder / name for name in staging_leftovers(folder) if name.endswith(".tmp")]
+    def reached() -> bool:  # the staging folder is built beside the target folder
+        stages = [folder.parent / name for name in staging_leftovers(folder.parent)
+                  if name.endswith(".tmp")]
         return any((stage / "m.tflite").exists() for stage in stages)
 
     process = start_cli("convert", model, "-t", "tflite", "-p", "fp32", "--verify-count", "0",
@@ -231,33 +236,26 @@ def test_convert_killed_leaves_the_old_model_and_no_staging_a_later_convert_keep
     assert wait_until(reached, timeout=120, process=process), "never staged"
     kill_now(process)
     assert _visible(folder) == old  # no half-written model: the old pair, byte-identical
-    assert staging_leftovers(folder)  # what the killed command left
+    assert staging_leftovers(folder.parent)  # what the killed command left
     # A later convert of another file in the folder removes it (the killed one's is not redone).
     assert_ok(run_cli("convert", model, "-t", "tflite", "-p", "fp16", "--verify-count", "0",
                       "-o", tmp_path / "out", "-q", timeout=120))
     assert {k: v for k, v in _visible(folder).items() if k in old} == old
     assert (folder / "m_fp16.tflite").stat().st_size > 1000
-    assert_no_leftovers(folder)
+    assert_no_leftovers(folder, folder.parent)
 
 
-# A QNN context model and its binary, written by produce() and killed at its n-th rename (os._exit
-# in the middle of it: no cleanup runs, as with kill -9). The fake step writes the same shape of
-# pair as convert/qnn.py: `m_ctx.onnx` naming its binary, a companion `m_ctx_<token>_qnn.bin`.
+# A QNN context model and its binary, written by produce() and killed (SIGKILL: no cleanup runs)
+# at its n-th rename or exchange by atomic's fault-injection hook. The fake step writes the same
+# shape of pair as convert/qnn.py: `m_ctx.onnx` naming its binary, a companion
+# `m_ctx_<token>_qnn.bin`.
 _PAIR_WRITER = """
-import os, sys
+import sys
 from pathlib import Path
 from convert.base import ConvertJob, Step, produce
+from edge_fer import atomic
 
-folder, token, die_at = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-renames = [0]
-def dying(real):
-    def rename(*args, **kwargs):
-        renames[0] += 1
-        if renames[0] == die_at:
-            os._exit(9)
-        return real(*args, **kwargs)
-    return rename
-os.replace, os.rename = dying(os.replace), dying(os.rename)
+folder, token = Path(sys.argv[1]), sys.argv[2]
 
 def write_pair(staged):
     binary = f"m_ctx_{token}_qnn.bin"
@@ -269,17 +267,22 @@ job = ConvertJob(model=folder.parent / "m.pb", graph_def=None, out_dir=folder.pa
                  precision="int8")
 produce(job, Step("qnn", "int8", folder / "m_ctx.onnx", [], write_pair,
                   companion_glob="m_ctx_*qnn.bin"))
-print("renames", renames[0])
+print("renames", atomic._renames[0])
 """
 
 
-def _write_pair(folder: Path, token: str, die_at: int = 0) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", _PAIR_WRITER, str(folder), token, str(die_at)],
+def _write_pair(folder: Path, token: str, die_at: int = 0, **env: str
+                ) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _PAIR_WRITER, str(folder), token],
+                          env={**os.environ, "EDGE_FER_KILL_AT_RENAME": str(die_at), **env},
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False)
 
 
 def _pair_seen(folder: Path) -> str:
     """The token of the pair a reader finds: the context model and the binary it names agree."""
+    from edge_fer.atomic import settle
+
+    settle(folder / "m_ctx.onnx")  # what every reader does first
     binary = folder / (folder / "m_ctx.onnx").read_text()
     assert binary.is_file(), f"the context model names {binary.name}, which is not there"
     token = binary.read_text()
@@ -287,25 +290,28 @@ def _pair_seen(folder: Path) -> str:
     return token
 
 
-def test_a_qnn_context_pair_is_replaced_whole_at_every_instant_of_a_kill(tmp_path):
+@pytest.mark.parametrize("no_exchange", ["0", "1"])
+def test_a_qnn_context_pair_is_replaced_whole_at_every_instant_of_a_kill(tmp_path, no_exchange):
     folder = tmp_path / "qnn"
     folder.mkdir()
     (tmp_path / "m.pb").write_bytes(b"graph")
-    assert _write_pair(folder, "old").returncode == 0
-    done = _write_pair(folder, "new")
+    assert _write_pair(folder, "old", EDGE_FER_NO_EXCHANGE=no_exchange).returncode == 0
+    done = _write_pair(folder, "new", EDGE_FER_NO_EXCHANGE=no_exchange)
     total = int(done.stdout.split()[-1])  # the renames a whole write makes
-    assert done.returncode == 0 and total >= 4, done.stderr
+    assert done.returncode == 0 and total >= 1, done.stderr
     seen = set()
     for die_at in range(1, total + 1):
-        assert _write_pair(folder, "old").returncode == 0
-        assert _write_pair(folder, "new", die_at).returncode == 9
+        assert _write_pair(folder, "old", EDGE_FER_NO_EXCHANGE=no_exchange).returncode == 0
+        killed = _write_pair(folder, "new", die_at, EDGE_FER_NO_EXCHANGE=no_exchange)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
         seen.add(_pair_seen(folder))  # the old pair or the new one, never a mix
-        assert_ok_pair = _write_pair(folder, "newer")  # the next convert finishes and tidies
+        assert_ok_pair = _write_pair(folder, "newer", EDGE_FER_NO_EXCHANGE=no_exchange)
         assert assert_ok_pair.returncode == 0, assert_ok_pair.stderr
         assert _pair_seen(folder) == "newer"
         assert sorted(p.name for p in folder.iterdir()) == [
             "labels.txt", "m_ctx.json", "m_ctx.onnx", "m_ctx_newer_qnn.bin"]
-    assert seen == {"old", "new"}
+        assert_no_leftovers(tmp_path)
+    assert seen == ({"old"} if no_exchange == "0" else {"old", "new"})
 
 
 # ---- a full disk, a read-only file system ---------------------------------------------------
@@ -356,3 +362,31 @@ def test_an_output_path_that_is_a_file_is_one_error(many, tmp_path):
     assert_error(result, 1, out, "not a folder")
     assert out.read_text() == "not a folder"
     assert np.array_equal(sorted(p.name for p in tmp_path.iterdir()), ["out"])
+
+
+def test_a_full_disk_while_training_is_one_line_and_leaves_no_half_checkpoint(small_tmpfs):
+    """TensorFlow's saver fails inside the graph ('Graph execution error' before): the one line
+    names the file system and the file; no staging or half checkpoint stays."""
+    run = small_tmpfs / "run"
+    result = run_cli("train", "--data", "synthetic", "--synthetic-train", "70",
+                     "--synthetic-val", "14", "--epochs", "1", "--out", run, "-q", timeout=180)
+    line = assert_error(result, 1, "no space left on device", small_tmpfs)
+    assert "Graph execution error" not in line
+    assert not (run / "best").exists() and not (run / "last").exists()
+    assert_no_leftovers(small_tmpfs, run)
+
+
+def test_an_output_that_is_or_holds_a_mount_point_is_refused_before_any_work(many, small_tmpfs):
+    """`-o` naming a mounted volume, or a folder with a volume mounted inside: one line naming the
+    mount, nothing moved, nothing left that blocks a later command."""
+    (small_tmpfs / "data.bin").write_text("the volume's")
+    listing = many["few"]
+    result = run_cli("run", many["models"][0], "-i", listing, "-o", small_tmpfs, "-q")
+    assert_error(result, 1, small_tmpfs, "is a mount point")
+    out = small_tmpfs.parent
+    result = run_cli("run", many["models"][0], "-i", listing, "-o", out, "-q")
+    assert_error(result, 1, small_tmpfs, "mount point inside the output folder")
+    assert (small_tmpfs / "data.bin").read_text() == "the volume's"
+    assert sorted(p.name for p in small_tmpfs.iterdir()) == ["data.bin"]
+    assert_no_leftovers(out)
+    assert_ok(run_cli("run", many["models"][0], "-i", listing, "-o", small_tmpfs / "out", "-q"))

@@ -88,10 +88,16 @@ def test_table_with_accuracy_confusion_matrix_and_plot(raws, tmp_path):
     done = CliRunner().invoke(app, ["classify", str(tmp_path / "out"), "-i", str(raws),
                                     "--top-k", "2", "--plot", str(tmp_path / "cm.png")])
     assert done.exit_code == 0, done.output
-    assert "accuracy 0.8333 (5/6)" in done.output
+    assert "accuracy 0.8333 over 6 of 6 results (5 correct)" in done.output
     assert "confusion matrix (rows true, columns predicted)" in done.output
-    assert re.search(r"imgs/happy/face2\.jpg +sad 0\.880  angry 0\.020 +happy ✗", done.output)
+    assert re.search(r"happy +1\.0000 +0\.5000 +2 +1", done.output)  # precision, recall
+    assert f"confusion matrix picture {tmp_path / 'cm.png'}" in " ".join(done.output.split())
+    assert "face2.jpg" not in done.output  # a summary: no rows unless asked
     assert (tmp_path / "cm.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    done = CliRunner().invoke(app, ["classify", str(tmp_path / "out"), "-i", str(raws),
+                                    "--top-k", "2", "--rows"])
+    assert re.search(r"imgs/happy/face2\.jpg +sad 0\.880  angry 0\.020 +happy ✗", done.output)
+    assert "accuracy 0.8333 over 6 of 6 results" in done.output
 
 
 def test_table_fits_80_columns_and_long_sources_lose_their_start(tmp_path):
@@ -103,7 +109,8 @@ def test_table_fits_80_columns_and_long_sources_lose_their_start(tmp_path):
                                                          TRUE[i]) for i, p in enumerate(paths)])
     write_results(tmp_path / "out", confident(PREDICTED))
     done = CliRunner().invoke(app, ["classify", str(tmp_path / "out"), "-i",
-                                    str(folder / "input_list.txt")], env={"COLUMNS": "80"})
+                                    str(folder / "input_list.txt"), "--rows"],
+                              env={"COLUMNS": "80"})
     assert done.exit_code == 0, done.output
     lines = done.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80, done.stdout

@@ -31,7 +31,7 @@ EDGE_FER = Path(sys.executable).with_name("edge-fer")
 @pytest.fixture(scope="module")
 def converted(frozen_model, tmp_path_factory) -> dict[str, Path]:
     """model.tflite and model.onnx (fp32) written by the converters, manifests beside them."""
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
 
     out = tmp_path_factory.mktemp("bench_models")
     files = {}
@@ -105,7 +105,7 @@ def test_json_to_stdout_is_only_json(converted):
 
 def test_qnn_native_line_stays_out_of_json(frozen_model, tmp_path):
     """onnxruntime-qnn prints '# LIBNATIVE: ...' on fd 1 once per process (CONVENTIONS)."""
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
     from edge_fer.platform.qnn import unavailable_reason
 
     if unavailable_reason():
@@ -222,7 +222,7 @@ def test_a_file_without_a_manifest_is_labelled_by_what_its_tensors_hold(frozen_m
     import tensorflow as tf
 
     from edge_fer.benchmarks.bench import precision_of
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
     from edge_fer.tensors.graphio import load_graph_def
 
     report = convert_model(ConvertRequest(model=frozen_model, target="onnx", precision="int8",

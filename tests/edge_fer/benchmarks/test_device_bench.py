@@ -338,6 +338,24 @@ def test_snpe_flow_summarises_each_runtime_and_checks_labels(device, snpe_sdk, r
     assert (out / "dsp" / "device" / "run_1" / "SNPEDiag_0.log").is_file()
     assert (out / "dsp" / "results" / "Result_5" / "output.raw").is_file()
     assert not [p for p in device.rglob("*") if p.is_file()]  # the device is cleaned up
+    # A later run that fails on the device keeps the old results and the user's files beside them.
+    (out / "dsp" / "notes.txt").write_text("mine")
+    old = sorted(p.relative_to(out).as_posix() for p in (out / "dsp").rglob("*"))
+    import edge_fer.runners.snpe as snpe_runner
+
+    check = snpe_runner._check_net_run_output
+    monkeypatch.setattr(snpe_runner, "_check_net_run_output", _failing_net_run)
+    (summary,) = snpe_device_bench(dlc, input_list, out, ("dsp",), iterations=1, reference=reference)
+    assert summary.status == "failed"
+    assert sorted(p.relative_to(out).as_posix() for p in (out / "dsp").rglob("*")) == old
+    monkeypatch.setattr(snpe_runner, "_check_net_run_output", check)
+    (summary,) = snpe_device_bench(dlc, input_list, out, ("dsp",), iterations=1, reference=reference)
+    assert summary.status == "measured" and (out / "dsp" / "notes.txt").read_text() == "mine"
+    assert not (out / "dsp" / "device" / "run_1").exists()  # the new folder, whole
+
+
+def _failing_net_run(done, count):
+    raise EdgeFerError("snpe-net-run: the device went away")
 
 
 def test_snpe_flow_reports_disagreeing_labels(device, snpe_sdk, raws, tmp_path):
@@ -356,7 +374,7 @@ def test_snpe_flow_reports_disagreeing_labels(device, snpe_sdk, raws, tmp_path):
 @pytest.fixture
 def float_tflite(frozen_model, tmp_path_factory) -> Path:
     """The session model as float32 TFLite (float in/out), via the converter."""
-    from edge_fer.convert import ConvertRequest, convert_model
+    from edge_fer.converters import ConvertRequest, convert_model
 
     report = convert_model(ConvertRequest(model=frozen_model, target="tflite", precision="fp32",
                                           out_dir=tmp_path_factory.mktemp("tflite"),
@@ -392,3 +410,61 @@ def test_no_adb_or_no_device_is_exit_3(tmp_path, monkeypatch, raws, device):
     with pytest.raises(ToolMissingError, match="adb not found") as raised:
         snpe_device_bench(dlc, input_list, tmp_path / "out")
     assert raised.value.exit_code == 3
+
+
+FAKE_BENCHMARK_MODEL_ANY = '''#!{python}
+"""benchmark_model for any model: logs its flags; with --output_filepath, {classes} scores."""
+import json, os, sys
+from pathlib import Path
+import numpy as np
+flags = dict(a.lstrip("-").split("=", 1) for a in sys.argv[1:])
+with open(os.environ["FAKE_BM_LOG"], "a") as log:
+    log.write(json.dumps(flags) + "\\n")
+if "output_filepath" in flags:
+    name, path = flags["input_layer_value_files"].rsplit(":", 1)  # "name::0:path"
+    pixels = np.fromfile(path, dtype="<f4")
+    assert pixels.size == 64 * 64
+    scores = np.full({classes}, 1.0 / {classes}, np.float32)
+    scores[int(pixels.sum()) % {classes}] += 0.5
+    Path(flags["output_filepath"]).write_bytes((scores / scores.sum()).tobytes())
+print(\'\'\'{log}\'\'\', file=sys.stderr)
+'''
+
+
+def test_tflite_flow_takes_a_foreign_models_input_name_shape_and_classes(device, tmp_path,
+                                                                          monkeypatch):
+    """A 64×64 gray model with its own input name and eight classes: the device's command line
+    names that input and shape, the raws are read as 64×64 images, the results hold 8 scores."""
+    import keras
+    import tensorflow as tf
+
+    from edge_fer.tensors.raw_inputs import write_raw_set
+    from edge_fer.tensors.spec import InputSpec
+
+    inputs = keras.Input((64, 64, 1), name="pixels")
+    model = keras.Model(inputs, keras.layers.Dense(8, activation="softmax")(
+        keras.layers.GlobalAveragePooling2D()(inputs)))
+    path = tmp_path / "foreign.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    rng = np.random.default_rng(0)
+    spec = InputSpec(height=64, width=64)
+    items = ((f"face_{i}", f"face_{i}", "", rng.integers(0, 256, (64, 64), dtype=np.uint8))
+             for i in range(3))
+    written = write_raw_set(tmp_path / "raws", items, spec=spec)
+    tool = _script(tmp_path / "android" / "benchmark_model", FAKE_BENCHMARK_MODEL_ANY.format(
+        python=sys.executable, classes=8, log=BENCHMARK_MODEL_LOG))
+    monkeypatch.setenv("FAKE_BM_LOG", str(tmp_path / "bm.log"))
+    out = tmp_path / "out"
+    (summary,) = tflite_device_bench(path, written.input_list, out, tool, ("cpu",),
+                                     iterations=5, threads=2, check_count=3)
+    assert summary.status == "measured", summary.reason
+    calls = [json.loads(line) for line in (tmp_path / "bm.log").read_text().splitlines()]
+    checks = [c for c in calls if "output_filepath" in c]
+    assert len(checks) == 3
+    from edge_fer.artifacts.facts import file_facts
+
+    name = file_facts(path).input_name
+    assert {c["input_layer"] for c in checks} == {name.replace(":", "::")}
+    assert {c["input_layer_shape"] for c in checks} == {"1,64,64,1"}
+    result = np.fromfile(out / "cpu" / "results" / "Result_0" / "output.raw", dtype="<f4")
+    assert result.shape == (8,)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
+from edge_fer.errors import EdgeFerError
 from edge_fer.preprocess import preprocess_file
 from edge_fer.tensors import raw_inputs
 from edge_fer.tensors.raw_inputs import raw_inputs_from_csv, raw_inputs_from_folder
@@ -85,20 +86,21 @@ def test_uint8_raws_are_2304_bytes_of_the_same_pixels(mixed_folder, tmp_path):
         np.testing.assert_allclose(read_image_raw(u, "uint8"), read_image_raw(f), atol=1e-6)
 
 
-def test_the_process_pool_gives_the_same_raws_as_one_process(tmp_path, monkeypatch):
+def test_many_threads_give_the_same_raws_as_one_with_skips_between(tmp_path, monkeypatch):
     rng = np.random.default_rng(1)
     (tmp_path / "in").mkdir()
     for i in range(24):
         cv2.imwrite(str(tmp_path / "in" / f"{i:02d}.png"),
                     rng.integers(0, 256, (60 + i, 50, 3), np.uint8))
+    (tmp_path / "in" / "05.png").write_bytes(b"broken")  # numbering goes on without a gap
     single = raw_inputs_from_folder(tmp_path / "in", tmp_path / "one", workers=1)
-    monkeypatch.setattr(raw_inputs, "POOL_MIN_FILES", 1)
-    monkeypatch.setattr(raw_inputs, "POOL_MIN_BYTES", 0)
-    pooled = raw_inputs_from_folder(tmp_path / "in", tmp_path / "two", workers=2)
+    monkeypatch.setattr(raw_inputs, "MAX_CHUNK", 2)  # many chunks decoded and written at once
+    pooled = raw_inputs_from_folder(tmp_path / "in", tmp_path / "two", workers=3)
     for a, b in zip(read_input_list(single.input_list).raw_paths(),
                     read_input_list(pooled.input_list).raw_paths()):
         assert a.name == b.name and a.read_bytes() == b.read_bytes()
-    assert pooled.written == 24
+    assert pooled.written == 23 and sorted(p.name for p in (tmp_path / "two").glob("*.raw"))[5] \
+        == "000005_06.raw"
 
 
 def test_a_second_smaller_run_leaves_no_stale_raws(mixed_folder, tmp_path):
@@ -153,17 +155,25 @@ def test_a_fer2013_csv_split_becomes_labelled_raws(tmp_path):
     assert "fer2013.csv.gz:11" in (tmp_path / "raws" / "skipped.csv").read_text()
 
 
-def test_small_files_are_decoded_in_this_process_unless_faces_are_detected(tmp_path, monkeypatch):
+def test_a_raw_that_cannot_be_written_fails_the_run_and_leaves_no_output(tmp_path, monkeypatch):
     (tmp_path / "in").mkdir()
-    paths = []
-    for i in range(3):
-        path = tmp_path / "in" / f"{i}.png"
-        cv2.imwrite(str(path), np.full((48, 48), 40 * i, np.uint8))
-        paths.append(path)
-    assert raw_inputs._little_work(paths, detect_faces=False)
-    assert not raw_inputs._little_work(paths, detect_faces=True)
-    monkeypatch.setattr(raw_inputs, "POOL_MIN_BYTES", sum(p.stat().st_size for p in paths))
-    assert not raw_inputs._little_work(paths, detect_faces=False)
+    for i in range(9):
+        cv2.imwrite(str(tmp_path / "in" / f"{i}.png"), np.full((48, 48), 20 * i, np.uint8))
+    monkeypatch.setattr(raw_inputs, "MAX_CHUNK", 2)
+    real_write = raw_inputs.write_image_raw
+
+    def full_after_five(path, *args, **kwargs):
+        if path.name.startswith("000005"):
+            raise OSError(28, "No space left on device", str(path))
+        return real_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(raw_inputs, "write_image_raw", full_after_five)
+    with pytest.raises(EdgeFerError, match="no space left"):
+        raw_inputs_from_folder(tmp_path / "in", tmp_path / "raws", workers=2)
+    assert not (tmp_path / "raws").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".raws")]
+    monkeypatch.setattr(raw_inputs, "write_image_raw", real_write)
+    assert raw_inputs_from_folder(tmp_path / "in", tmp_path / "raws", workers=2).written == 9
 
 
 def test_detect_faces_counts_the_images_without_a_face(mixed_folder, tmp_path):
@@ -174,3 +184,21 @@ def test_detect_faces_counts_the_images_without_a_face(mixed_folder, tmp_path):
     shown = CliRunner().invoke(app, ["raw-inputs", str(mixed_folder), "--out",
                                      str(tmp_path / "cli"), "--detect-faces", "-q"])
     assert shown.exit_code == 0 and "no face found in 4 of 4 images" in shown.output
+
+
+def test_raws_inside_the_image_folder_are_refused_and_linked_class_folders_read(tmp_path):
+    """A second run would read its own output back: refused before any work. A class folder
+    that is a symbolic link is read like the others (raw-inputs skipped it before)."""
+    faces = tmp_path / "faces"
+    for label in ("happy", "sad"):
+        (tmp_path / "store" / label).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "store" / label / "a.png"), np.full((48, 48), 9, np.uint8))
+    (faces / "happy").mkdir(parents=True)
+    cv2.imwrite(str(faces / "happy" / "b.png"), np.full((48, 48), 9, np.uint8))
+    (faces / "sad").symlink_to(tmp_path / "store" / "sad", target_is_directory=True)
+    shown = CliRunner().invoke(app, ["raw-inputs", str(faces), "-o", str(faces / "raws")])
+    assert shown.exit_code == 1 and "is inside the input folder" in shown.output, shown.output
+    assert sorted(p.name for p in faces.iterdir()) == ["happy", "sad"]
+    result = raw_inputs_from_folder(faces, tmp_path / "raws", workers=1)
+    labels = sorted(row.label for row in read_manifest(result.manifest))
+    assert labels == ["happy", "sad"]

@@ -62,13 +62,16 @@ def test_loaded_statistics_make_inference_match_the_training_tower(faces):
     np.testing.assert_allclose(after, training, atol=2e-3 * np.abs(training).max())
 
 
-def test_train_keeps_precise_statistics_that_validate_better_and_resume_leaves_them(tmp_path):
+def test_train_keeps_precise_statistics_that_validate_better_and_resume_leaves_them(resxs_run,
+                                                                                    tmp_path):
+    import shutil
+
     from edge_fer.training.freeze import freeze_run
 
     run = tmp_path / "run"
-    config = TrainConfig(data="synthetic", arch="resxs", epochs=2, lr=3e-3, synthetic_train=448,
-                         synthetic_val=140, precision="fp32", out=str(run))
-    best = train(config)["best"]
+    shutil.copytree(resxs_run.path, run)  # the session's resxs run, resumed here
+    config = TrainConfig(**resxs_run.config, out=str(run))
+    best = resxs_run.metrics["best"]
     # after 14 steps the moving averages are still near their initial values: precise ones win by far
     # (measured 0.17 → 0.48)
     assert best["bn_statistics"] == "precise"

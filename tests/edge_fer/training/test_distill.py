@@ -10,7 +10,6 @@ import pytest
 
 from edge_fer.errors import UsageError
 from edge_fer.training.distill import CACHE_NAME, run_teacher
-from edge_fer.training.freeze import freeze_run
 from edge_fer.training.train import TrainConfig, build_training_graph, train
 
 SMALL = {"data": "synthetic", "synthetic_train": 140, "synthetic_val": 70, "batch_size": 32}
@@ -41,12 +40,8 @@ def test_distillation_term_follows_the_teacher_and_alpha_zero_is_plain_cross_ent
         pytest.approx(plain, rel=1e-5)
 
 
-def test_train_with_a_teacher_caches_its_logits_and_records_it(tmp_path):
-    teacher_run = tmp_path / "teacher"
-    train(TrainConfig(arch="tiny", epochs=1, out=str(teacher_run), **SMALL))
-    teacher = tmp_path / "teacher.pb"
-    freeze_run(teacher_run, teacher)
-
+def test_train_with_a_teacher_caches_its_logits_and_records_it(frozen_model, tmp_path):
+    teacher = frozen_model  # the session's trained model, frozen (no teacher trained here)
     student = tmp_path / "student"
     config = TrainConfig(arch="tiny", epochs=1, out=str(student), teacher=str(teacher),
                          distill_alpha=0.6, distill_temperature=3.0, **SMALL)

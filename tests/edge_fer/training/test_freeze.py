@@ -74,19 +74,16 @@ def test_tta_flip_graph_averages_the_mirror_image_with_snpe_ops(trained_run, fro
 
 
 def test_several_runs_freeze_into_one_ensemble_averaging_their_softmaxes(trained_run, frozen_model,
-                                                                         synthetic_inputs, tmp_path):
-    from edge_fer.training.train import TrainConfig, train
-
-    other = tmp_path / "bn4"
-    train(TrainConfig(data="synthetic", arch="bn4", epochs=1, max_steps=20, synthetic_train=700,
-                      synthetic_val=70, seed=1, out=str(other)))
-    single = tmp_path / "bn4.pb"
+                                                                         resxs_run, synthetic_inputs,
+                                                                         tmp_path):
+    other = resxs_run.path  # the session's second trained architecture
+    single = tmp_path / "resxs.pb"
     assert runner.invoke(app, ["freeze", str(other), "--out", str(single)]).exit_code == 0
     result = runner.invoke(app, ["freeze", str(trained_run), str(other), "--out", str(tmp_path / "ens.pb"),
                                  "--tta-flip", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
-    assert summary["arch"] == "seed003+bn4" and summary["members"] == 2
+    assert summary["arch"] == "seed003+resxs" and summary["members"] == 2
     graph_def = load_graph_def(tmp_path / "ens.pb")
     assert {node.op for node in graph_def.node} <= SNPE_OPS
     x = synthetic_inputs[:6]

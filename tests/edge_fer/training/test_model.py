@@ -21,15 +21,21 @@ def _random_weights(arch: str) -> tuple[dict, object, object]:
     with tf.compat.v1.Session(graph=graph) as sess:
         sess.run(t["init"])
         rng = np.random.default_rng(1)
+        # One run for all the statistics and one for all the weights: a run per variable costs
+        # a new callable each (seconds for the larger architectures).
+        statistics = {}
         for var in tf.compat.v1.global_variables():
             if "/bn/" in var.name:
                 shape = var.shape.as_list()
                 value = rng.uniform(0.5, 1.5, shape) if "variance" in var.name or "gamma" in var.name \
                     else rng.normal(0, 0.2, shape)
-                var.load(value.astype(np.float32), sess)
+                statistics[var] = value.astype(np.float32)
+        if statistics:
+            sess.run([var.initializer for var in statistics],
+                     {var.initializer.inputs[1]: value for var, value in statistics.items()})
         x = rng.random((4, 48, 48, 1), dtype=np.float32)
         expected = sess.run(t["output"], {t["x"]: x})
-        weights = {v.op.name: sess.run(v) for v in tf.compat.v1.global_variables()}
+        weights = sess.run({v.op.name: v for v in tf.compat.v1.global_variables()})
     return weights, x, expected
 
 

@@ -63,7 +63,7 @@ def _info_lines(done, shipped_model) -> list[str]:
     return [said] * flat.count(said)
 
 
-def test_convert_without_model_converts_the_shipped_one_into_the_current_folder(
+def test_convert_without_model_converts_the_shipped_one_into_a_new_runs_folder(
         shipped, tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
@@ -71,9 +71,10 @@ def test_convert_without_model_converts_the_shipped_one_into_the_current_folder(
     done = _invoke("convert", "--target", "onnx", "--verify-count", "0")
     assert done.exit_code == 0, done.output
     assert len(_info_lines(done, shipped)) == 1
-    manifest = json.loads((work / "onnx" / "model.json").read_text())
+    written = work / "runs" / "convert" / "best"  # the output convention: runs/<command>/<name>
+    manifest = json.loads((written / "onnx" / "model.json").read_text())
     assert manifest["source_model"]["path"] == str(shipped.resolve())
-    assert (work / "onnx" / "model.onnx").is_file()
+    assert (written / "onnx" / "model.onnx").is_file()
     assert sorted(p.name for p in shipped.parent.iterdir()) == ["model.pb"]  # nothing beside it
 
 

@@ -66,6 +66,26 @@ def test_resume_continues_from_the_last_epoch_with_the_saved_settings(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fer.csv.gz", "run"]
 
 
+def test_checkpoints_are_saved_whole_with_their_records_and_resume_needs_its_state(tmp_path):
+    """best/ and last/ each carry the record of their own epoch; without any state.json a
+    --resume is one usage error and nothing is overwritten."""
+    out = tmp_path / "run"
+    args = ["train", "--data", "synthetic", "--synthetic-train", "70", "--synthetic-val", "14",
+            "--epochs", "1", "--out", str(out), "-q"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert json.loads((out / "last" / "state.json").read_text())["epoch"] == 1
+    assert json.loads((out / "best" / "best.json").read_text())["epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging left
+    (out / "state.json").unlink()
+    (out / "last" / "state.json").unlink()
+    before = {p: p.read_bytes() for p in (out / "best").iterdir()}
+    for again in (args[:-3] + ["--epochs", "2", "--out", str(out), "--resume", "-q"], args):
+        result = runner.invoke(app, again)
+        assert result.exit_code == 2, result.output
+        assert "state.json" in result.output or "holds a training run" in result.output
+    assert {p: p.read_bytes() for p in (out / "best").iterdir()} == before
+
+
 def _csv_with_bad_rows(path):
     rng = np.random.default_rng(0)
     lines = ["emotion,pixels,Usage"]

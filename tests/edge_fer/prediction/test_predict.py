@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -15,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from edge_fer.cli import app
-from edge_fer.predict.detect import Box, load_detector
-from edge_fer.predict.pipeline import predict
-from edge_fer.predict.scenes import background, moving_faces, paste, sample_faces, write_video
+from edge_fer.prediction.detect import Box, load_detector
+from edge_fer.prediction.pipeline import predict
+from edge_fer.prediction.scenes import background, moving_faces, paste, sample_faces, write_video
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_DIR = REPO_ROOT.parent / "shared" / "data" / "fer2013" / "sample"
@@ -156,8 +157,9 @@ def test_photos_every_face_upright_and_labels_equal_classify_on_the_same_crops(p
     assert [p.label for p in classified.predictions] == [r["label"] for r in report.row_dicts()]
 
 
-def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_path):
+def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_path, monkeypatch):
     folder, _ = photos
+    monkeypatch.chdir(tmp_path)  # without -o, predict writes a new runs/predict/exp<N> here
     runner = CliRunner()
     model = str(frozen_model)
     shown = runner.invoke(app, ["predict", str(folder / "group.png"), model, "--json"])
@@ -167,6 +169,8 @@ def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_pat
     shown = runner.invoke(app, ["predict", str(folder / "group.png"), model, "-f", "csv", "-q"])
     assert shown.stdout.splitlines()[0].startswith("source,frame,time_s,face,track,x0")
     assert len(shown.stdout.splitlines()) == 4
+    made = sorted(p.name for p in (tmp_path / "runs" / "predict").iterdir())
+    assert made == ["exp", "exp2"] and (tmp_path / "runs/predict/exp2/annotated/group.png").is_file()
     (tmp_path / "bad.mp4").write_bytes(b"\x00" * 4096)
     for args, code, words in (([str(tmp_path / "bad.mp4")], 1, "bad.mp4"),
                               ([str(folder / "broken.jpg")], 1, "broken.jpg"),
@@ -180,7 +184,7 @@ def test_the_command_line_json_csv_and_bad_sources(photos, frozen_model, tmp_pat
 
 
 def test_tracker_keeps_ids_across_overlapping_boxes_and_classify_every_reuses_results():
-    from edge_fer.predict.track import Tracker
+    from edge_fer.prediction.track import MAX_MISSED, Tracker
 
     tracker = Tracker(smooth=0.5)
     first = tracker.assign([Box(0, 0, 10, 10), Box(50, 50, 60, 60)])
@@ -190,13 +194,27 @@ def test_tracker_keeps_ids_across_overlapping_boxes_and_classify_every_reuses_re
     assert [t.id for t in again] == [1, 0, 2]
     assert not again[1].due(2, 3) and again[1].due(3, 3)
     np.testing.assert_allclose(tracker.observe(again[1], np.array([0.0, 1.0]), 3), [0.5, 0.5])
-    for _ in range(6):
+    for _ in range(MAX_MISSED + 1):
         tracker.assign([])
     assert tracker.tracks == []
 
 
+def test_a_face_lost_for_a_few_frames_keeps_its_track_though_it_moved():
+    from edge_fer.prediction.track import MAX_MISSED, Tracker
+
+    tracker = Tracker()
+    ids = [t.id for t in tracker.assign([Box(100, 100, 200, 200), Box(400, 100, 500, 200)])]
+    for _ in range(4):  # the first face is not detected for 4 frames while it moves right
+        tracker.assign([Box(400, 100, 500, 200)])
+    back = tracker.assign([Box(190, 110, 290, 210), Box(402, 100, 502, 200)])
+    assert [t.id for t in back] == ids  # no overlap with its last box, but near and alike
+    stranger = tracker.assign([Box(190, 110, 290, 210), Box(402, 100, 502, 200),
+                               Box(20, 20, 60, 60)])
+    assert stranger[2].id not in ids  # a small face far away is someone new
+    assert MAX_MISSED >= 10
+
 def test_blazeface_anchor_tables_match_the_models_outputs():
-    from edge_fer.predict.detect import BLAZEFACE_MODELS, ssd_anchors
+    from edge_fer.prediction.detect import BLAZEFACE_MODELS, ssd_anchors
 
     assert len(ssd_anchors(BLAZEFACE_MODELS["blazeface"])) == 896
     assert len(ssd_anchors(BLAZEFACE_MODELS["blazeface-full"])) == 2304
@@ -205,7 +223,8 @@ def test_blazeface_anchor_tables_match_the_models_outputs():
 
 
 def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_path, monkeypatch):
-    from edge_fer.predict import model as predict_model
+    from edge_fer.files import sha256_file
+    from edge_fer.prediction import model as predict_model
     from edge_fer.training.pretrained import default_model
 
     monkeypatch.setenv("EDGE_FER_CACHE", str(tmp_path))
@@ -214,10 +233,11 @@ def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_p
     def fake_convert(request):  # the real conversion takes ~50 s; its own tests cover it
         converted.append(request)
         path = request.out_dir / "tflite" / "model_int8.tflite"
-        path.parent.mkdir(parents=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"tflite")
+        path.with_suffix(".json").write_text(json.dumps({"sha256": sha256_file(path)}))
 
-    monkeypatch.setattr("edge_fer.convert.convert_model", fake_convert)
+    monkeypatch.setattr("edge_fer.converters.convert_model", fake_convert)
     first, runtime = predict_model.resolve_model(None, None)
     again, _ = predict_model.resolve_model(None, "tflite")
     assert first == again and runtime == "tflite" and len(converted) == 1
@@ -227,6 +247,9 @@ def test_the_shipped_model_is_converted_once_and_then_taken_from_the_cache(tmp_p
     assert predict_model.resolve_model(None, "tf") == (default_model(), "tf")
     # The shipped model named by name runs as the same cached int8 TFLite, not on tf.
     assert predict_model.resolve_model("best", None) == (first, "tflite") and len(converted) == 1
+    first.write_bytes(b"tflite, damaged")  # fails its sha256 check: converted again
+    assert predict_model.resolve_model(None, None) == (first, "tflite") and len(converted) == 2
+    assert first.read_bytes() == b"tflite"
 
 
 def test_a_video_frame_that_fails_to_decode_is_skipped_and_counted(frozen_model, tmp_path):
@@ -254,7 +277,7 @@ def test_the_table_fits_80_columns_and_keeps_file_names_whole(photos, frozen_mod
     deep.mkdir(parents=True)
     (deep / "group_photo_2026.png").write_bytes((folder / "group.png").read_bytes())
     shown = CliRunner().invoke(app, ["predict", str(deep), str(frozen_model), "-o",
-                                     str(tmp_path / "o"), "-q"], env={"COLUMNS": "80"})
+                                     str(tmp_path / "o"), "-q", "--rows"], env={"COLUMNS": "80"})
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80, shown.stdout
@@ -264,14 +287,79 @@ def test_the_table_fits_80_columns_and_keeps_file_names_whole(photos, frozen_mod
     assert "3 faces" in shown.stdout
 
 
-def test_mean_and_std_given_for_the_model_reach_it(photos, frozen_model, tmp_path):
+def test_mean_and_std_given_for_the_model_reach_it(photos, frozen_model, tmp_path, monkeypatch):
     """--mean/--std (a model brought without a manifest): the same faces, fed (x - 0.5) / 0.5."""
     folder, _ = photos
     plain = predict(str(folder), frozen_model, "tf")
     given = predict(str(folder), frozen_model, "tf", input_flags={"mean": "0.5", "std": "0.5"})
     assert [r.box.as_list() for r in plain.rows] == [r.box.as_list() for r in given.rows]
     assert not np.allclose([r.probs for r in plain.rows], [r.probs for r in given.rows], atol=1e-3)
+    monkeypatch.chdir(tmp_path)  # its default output folder goes under runs/ here
     done = CliRunner().invoke(app, ["predict", str(folder), str(frozen_model), "--mean", "0.5",
                                     "--std", "0.5", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["faces"] == len(given.rows)
+
+
+def test_two_sources_never_share_an_annotated_name_and_an_output_inside_the_input_is_refused(
+        photos, frozen_model, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image = cv2.imread(str(photos[0] / "group.png"))
+    cv2.imwrite(str(folder / "a.png"), image)
+    _, gif = cv2.imencode(".png", image)  # OpenCV writes no GIF: a PNG under a .gif name
+    (folder / "a.gif").write_bytes(gif.tobytes())
+    predict(str(folder), frozen_model, "tf", out_dir=tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out" / "annotated").iterdir()) == [
+        "a.gif.png", "a.png"]
+    shown = CliRunner().invoke(app, ["predict", str(folder), str(frozen_model), "-o",
+                                     str(folder / "out")])
+    assert shown.exit_code == 1 and "is inside the input folder" in shown.output, shown.output
+    assert sorted(p.name for p in folder.iterdir()) == ["a.gif", "a.png"]
+
+
+def test_a_second_first_use_of_the_cache_waits_for_the_conversion_under_way(tmp_path,
+                                                                           monkeypatch):
+    import threading
+
+    from edge_fer.atomic import output_lock
+    from edge_fer.files import sha256_file
+    from edge_fer.prediction import model as predict_model
+    from edge_fer.training.pretrained import default_model
+
+    monkeypatch.setenv("EDGE_FER_CACHE", str(tmp_path))
+    converted = []
+    monkeypatch.setattr("edge_fer.converters.convert_model", converted.append)
+    entry = tmp_path / "predict" / sha256_file(default_model())[:16]
+    entry.parent.mkdir(parents=True)
+    found = []
+    with output_lock(entry.parent / f"{entry.name}-tflite"):  # another predict converting
+        waiting = threading.Thread(target=lambda: found.append(
+            predict_model.converted_model(default_model(), "tflite")))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and not found  # it waits instead of failing
+        model = entry / "tflite" / "model_int8.tflite"
+        model.parent.mkdir(parents=True)
+        model.write_bytes(b"converted by the other")
+        model.with_suffix(".json").write_text(json.dumps({"sha256": sha256_file(model)}))
+    waiting.join(30)
+    assert found == [model] and converted == []  # the other's conversion is taken as it is
+
+
+def test_a_summary_by_default_rows_on_request_and_names_shown_escaped(photos, frozen_model,
+                                                                       tmp_path, monkeypatch):
+    import shutil
+
+    folder, _ = photos
+    evil = tmp_path / "evil\x1b[31m.png"  # a name holding a terminal escape sequence
+    shutil.copy(folder / "group.png", evil)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["predict", evil.name, str(frozen_model)])
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in shown.output and "evil\\x1b[31m.png: 1 image, 3 faces" in shown.output
+    assert "box x0" not in shown.output and re.search(r"label +faces +share", shown.stdout)
+    listed = runner.invoke(app, ["predict", evil.name, str(frozen_model), "--rows"])
+    rows = [line for line in listed.stdout.splitlines() if "\\x1b[31m.png" in line]
+    assert len(rows) == 3 and "\x1b" not in listed.output

@@ -22,13 +22,19 @@ import cv2
 import numpy as np
 
 from edge_fer import reporter
-from edge_fer.atomic import atomic_write_bytes, atomic_write_text, staged_dir, write_plain
+from edge_fer.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    check_not_inside,
+    staged_dir,
+    write_plain,
+)
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS
-from edge_fer.predict.annotate import VIDEO_SUFFIX, VideoOut, draw_face, plot_emotions
-from edge_fer.predict.detect import Box, load_detector
-from edge_fer.predict.sources import Frame, Source, open_source
-from edge_fer.predict.track import Tracker
+from edge_fer.prediction.annotate import VIDEO_SUFFIX, Face, VideoOut, draw_faces, plot_emotions
+from edge_fer.prediction.detect import Box, load_detector
+from edge_fer.prediction.sources import Frame, Source, open_source
+from edge_fer.prediction.track import Tracker
 from edge_fer.preprocess import preprocess
 
 ANNOTATED_DIR = "annotated"
@@ -151,8 +157,8 @@ class _Outputs:
 def _annotated_name(frame: Frame, source: Source) -> str:
     path = Path(frame.source)
     relative = path.relative_to(source.name) if source.kind == "folder" else Path(path.name)
-    if relative.suffix.lower() not in WRITABLE_SUFFIXES:
-        relative = relative.with_suffix(".png")
+    if relative.suffix.lower() not in WRITABLE_SUFFIXES:  # a.gif → a.gif.png: never a.png's
+        relative = relative.with_name(relative.name + ".png")
     return str(Path(ANNOTATED_DIR) / relative)
 
 
@@ -171,7 +177,7 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
     """Run the whole loop on `source`; write annotated images/video, plot, rows and summary into
     out_dir (None: report only). `input_flags`: what the user says of the model's input where
     its file and manifest do not (mean/std/colour of a model brought from elsewhere)."""
-    from edge_fer.predict.model import resolve_model
+    from edge_fer.prediction.model import resolve_model
     from edge_fer.runners import load_runner
 
     if not 0.0 <= smooth < 1.0:
@@ -183,6 +189,8 @@ def predict(source: str, model: Path | None = None, runtime: str | None = None,
                          "track)")
     if max_frames is not None and max_frames < 1:
         raise UsageError(f"--max-frames must be at least 1, not {max_frames}")
+    if out_dir is not None and Path(source).is_dir():  # before any work
+        check_not_inside(Path(out_dir), Path(source))
     opened = open_source(source)
     try:
         face_detector = load_detector(detector, min_score)
@@ -283,7 +291,7 @@ def _frame(frame: Frame, report: PredictReport, face_detector, runner, tracker, 
         scores = runner.infer(_model_input(crops, spec))
         probs = dict(zip(due, runner.output_spec.probabilities(scores)))
         report.classify_s += time.perf_counter() - start
-    annotated = image.copy() if draw else None
+    drawn: list[Face] = []
     for number, (box, track) in enumerate(zip(boxes, tracks)):
         classified = number in probs
         p = probs[number] if classified else track.last_probs
@@ -292,9 +300,12 @@ def _frame(frame: Frame, report: PredictReport, face_detector, runner, tracker, 
             smoothed = tracker.observe(track, p, frame.index) if classified else track.probs
         report.rows.append(FaceRow(frame.source, frame.index, frame.time_s, number, box, p,
                                    None if track is None else track.id, smoothed, classified))
-        if draw:
-            draw_face(annotated, box, smoothed if smoothed is not None else p, report.labels,
-                      None if track is None else track.id)
+        drawn.append(Face(box, smoothed if smoothed is not None else p,
+                          None if track is None else track.id))
+    if not draw:
+        return None
+    annotated = image.copy()
+    draw_faces(annotated, drawn, report.labels)
     return annotated
 
 

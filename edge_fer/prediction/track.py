@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edge_fer.predict.detect import Box
+from edge_fer.prediction.detect import Box
 
 MIN_IOU = 0.3          # a box overlapping a track's last box this much continues it
-MAX_MISSED = 5         # frames a track survives without a face before it is dropped
+MAX_MISSED = 15        # frames a track survives without a face before it is dropped
+# A face the detector lost for a few frames may have moved past any overlap with the track's
+# last box: a box whose centre is within REACH track-box diagonals of it (more for every frame
+# missed) and of a similar size (within SIZE_RATIO) continues the track too.
+REACH, REACH_PER_MISSED, SIZE_RATIO = 0.5, 0.25, 2.0
 
 
 @dataclass
@@ -50,6 +54,9 @@ class Tracker:
                 continue
             matched[b] = self.tracks[t]
             used.add(t)
+        for b, t in self._near(boxes, matched, used):
+            matched[b] = self.tracks[t]
+            used.add(t)
         for t, track in enumerate(self.tracks):
             track.missed = 0 if t in used else track.missed + 1
         self.tracks = [track for track in self.tracks if track.missed <= MAX_MISSED]
@@ -63,6 +70,31 @@ class Tracker:
             track.box = box
             assigned.append(track)
         return assigned
+
+    def _near(self, boxes: list[Box], matched: dict[int, Track], used: set[int]):
+        """(box, track) pairs left by the overlap round whose centres are close and whose sizes
+        are alike (closest first): a face that moved while it was not detected."""
+        pairs = []
+        for b, box in enumerate(boxes):
+            if b in matched:
+                continue
+            for t, track in enumerate(self.tracks):
+                if t in used:
+                    continue
+                last = track.box
+                diagonal = float(np.hypot(last.width, last.height)) or 1.0
+                ratio = (box.width * box.height) / max(last.width * last.height, 1e-9)
+                distance = float(np.hypot((box.x0 + box.x1 - last.x0 - last.x1) / 2,
+                                          (box.y0 + box.y1 - last.y0 - last.y1) / 2)) / diagonal
+                if distance <= REACH + REACH_PER_MISSED * track.missed and \
+                        1 / SIZE_RATIO <= ratio <= SIZE_RATIO:
+                    pairs.append((distance, b, t))
+        taken_boxes, taken_tracks = set(), set()
+        for _, b, t in sorted(pairs):
+            if b not in taken_boxes and t not in taken_tracks:
+                taken_boxes.add(b)
+                taken_tracks.add(t)
+                yield b, t
 
     def observe(self, track: Track, probs: np.ndarray, frame: int) -> np.ndarray:
         """Fold a new classification into the track's smoothed probabilities."""
