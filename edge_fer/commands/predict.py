@@ -29,6 +29,10 @@ Examples:
   edge-fer predict photos/ model_int8.tflite --format csv > faces.csv
 
   edge-fer predict 0 --max-frames 300 -o runs/predict/webcam    (camera 0; Ctrl-C stops and keeps the run)
+
+For speed on video: the shipped model is `best` (909 MFLOP per face; edge-fer models lists the
+shipped ones and their cost); --classify-every 3 classifies each track every third frame and
+keeps its label between (docs/predict.md has the frames per second of each).
 """
 
 
