@@ -34,6 +34,16 @@ def not_regular(path: str | Path) -> str | None:
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 
 
+def _open_settled(path: str | Path) -> int:
+    """os.open for reading; a path missing because its folder is in the middle of a swap is
+    settled (atomic.settle) and opened once more, as require_regular does before its check."""
+    try:
+        return os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        settle(path)
+        return os.open(path, _READ_FLAGS)
+
+
 def read_regular(path: str | Path, what: str, reading: str | None = None) -> bytes:
     """A regular file's bytes with one open and no stat by name: open (non-blocking), fstat,
     read, close. Anything else is refused after the open, by what fstat says it is: `<path>: is a
@@ -42,7 +52,7 @@ def read_regular(path: str | Path, what: str, reading: str | None = None) -> byt
     reading = what if reading is None else reading
     cannot = f"cannot read {reading} (" if reading else "cannot read ("
     try:
-        fd = os.open(path, _READ_FLAGS)
+        fd = _open_settled(path)
     except (OSError, ValueError) as exc:
         raise EdgeFerError(f"{path}: {cannot}{failure_reason(exc)})") from None
     try:

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from edge_fer.errors import EdgeFerError, failure_reason
-from edge_fer.files import not_regular, require_regular
+from edge_fer.errors import EdgeFerError
+from edge_fer.files import not_regular, read_regular
 
 EXTERNAL = 1  # onnx.TensorProto.EXTERNAL
 
@@ -139,11 +139,7 @@ def read_onnx(path: str | Path):
     from onnx import ModelProto
 
     path = Path(path)
-    require_regular(path, "an ONNX model")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EdgeFerError(f"{path}: cannot read the model ({failure_reason(exc)})") from None
+    data = read_regular(path, "an ONNX model", "the model")
     if not data:
         raise EdgeFerError(f"{path}: empty file, not an ONNX model")
     model = ModelProto()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from edge_fer.artifacts.tfops import check_graph_ops
 from edge_fer.atomic import atomic_write_bytes
-from edge_fer.errors import EdgeFerError, failure_reason
-from edge_fer.files import require_regular
+from edge_fer.errors import EdgeFerError
+from edge_fer.files import read_regular
 
 INPUT_NAME = "x"
 OUTPUT_NAME = "output"
@@ -27,14 +27,10 @@ def load_graph_def(path: str | Path, required: tuple[str, ...] = (INPUT_NAME, OU
     inference ops (edge_fer.artifacts.tfops), is a one-line EdgeFerError.
     `required`: node names it must hold (edge-fer's own `x`/`output` unless told otherwise)."""
     path = Path(path)
-    require_regular(path, "a frozen TensorFlow graph")  # before TensorFlow's seconds of import
+    data = read_regular(path, "a frozen TensorFlow graph", "graph")  # before TensorFlow's import
     import tensorflow as tf
     from google.protobuf.message import DecodeError
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EdgeFerError(f"{path}: cannot read graph ({failure_reason(exc)})") from None
     if not data:
         raise EdgeFerError(f"{path}: empty file, not a frozen TensorFlow graph")
     graph_def = tf.compat.v1.GraphDef()

@@ -204,11 +204,7 @@ def _resolved(raw: str, base: Path) -> Path:
 def read_input_list(path: str | Path) -> InputList:
     """Read and parse an input list; relative raw paths are taken from the list's folder."""
     path = Path(path)
-    require_regular(path, "an input list")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EdgeFerError(f"{path}: cannot read input list ({failure_reason(exc)})") from None
+    data = read_regular(path, "an input list", "input list")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
