@@ -76,7 +76,7 @@ def test_an_edge_model_is_distilled_from_the_shipped_best_and_ships_under_its_na
     runs, out = tmp_path / "runs", tmp_path / "shipped"
     assert build_pretrained.main(["--model", "tiny", "--data", str(data), "--run", str(runs), "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["name"] == "tiny" and metrics["arch"] == "tiny"
+    assert metrics["name"] == "tiny" and metrics["arch"] == "tiny4"
     assert metrics["command"] == "python scripts/build_pretrained.py --model tiny --data fer2013.csv.gz"
     assert metrics["flops_per_image"] <= 15e6
     (command,) = metrics["training"]["members"][0]["train_commands"]
