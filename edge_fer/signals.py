@@ -63,14 +63,20 @@ def _handler(signum: int, frame) -> None:
 
 
 def is_command_line() -> bool:
-    """This process is the `edge-fer` command (its script, or `python -c` calling cli.main), not
-    a program or test run importing the library, nor a worker the command started (spawned and
-    forkserver workers run `python -c` too, and import edge_fer): only then are its signals ours
-    to handle."""
+    """This process is the `edge-fer` command (its script, or `python -c` code that calls
+    edge_fer.cli), not a program or test run importing the library, nor another `python -c`
+    program (a spawned worker of the command, a test runner's worker process): only then are its
+    signals ours to handle."""
     owner = os.environ.get(COMMAND_ENV)
     if owner and owner != str(os.getpid()):
         return False
-    return Path(sys.argv[0]).name in ("edge-fer", "-c") if sys.argv else False
+    if not sys.argv:
+        return False
+    if sys.argv[0] == "-c":
+        interpreter_argv = getattr(sys, "orig_argv", [])
+        code = interpreter_argv[interpreter_argv.index("-c") + 1] if "-c" in interpreter_argv[:-1] else ""
+        return "edge_fer.cli" in code
+    return Path(sys.argv[0]).name == "edge-fer"
 
 
 def install() -> None:

@@ -148,3 +148,13 @@ def test_ctrl_c_to_a_command_with_workers_is_one_line(tmp_path):
         "error: interrupted"], str(result)
     assert not out.exists()
     assert_no_leftovers(tmp_path)
+
+
+def test_another_python_c_program_importing_edge_fer_keeps_its_own_signals():
+    """A test runner's worker or any `python -c` program is not the command: importing edge_fer
+    installs nothing there, and the processes it starts are not taken for a command's workers."""
+    code = ("import os, signal, edge_fer; from edge_fer import signals; "
+            "print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, signals.COMMAND_ENV in os.environ)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={k: v for k, v in os.environ.items() if k != "EDGE_FER_COMMAND_PID"})
+    assert done.stdout.split() == ["True", "False"]
