@@ -285,7 +285,7 @@ def format_summary(summaries: list[RuntimeSummary]) -> str:
 
 def reference_model(model: Path, reference: Path | None) -> Path | None:
     """The host reference for the label check: --reference, else the model's source `.pb`."""
-    from edge_fer.benchmarks.bench import source_graph
+    from edge_fer.benchmarks.facts import source_graph
 
     if reference is not None:  # a model file, or a folder of Result_<i> (as edge-fer compare)
         if not Path(reference).exists():
