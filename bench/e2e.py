@@ -140,7 +140,7 @@ def naive_loop(paths: list[Path], work: Path, model: Path) -> dict:
 
 
 def flop_floor(model: Path) -> int | None:
-    from edge_fer.benchmarks.bench import flops_per_image, source_graph
+    from edge_fer.benchmarks.facts import flops_per_image, source_graph
 
     graph = source_graph(model)
     return flops_per_image(graph) if graph else None

@@ -269,19 +269,19 @@ def terminal_width() -> int:
 
 def table_text(headers: list[str], rows: list[list[str]], *, shrink: int = 0,
                right: tuple[int, ...] = (), stack: int | None = None,
-               width: int | None = None) -> str:
+               width: int | None = None, gap: int = 2) -> str:
     """Rows as an aligned plain-text table (rich, no colours) that fits `width` (default: the
     terminal's): column `shrink` (a path or a name) gets what the others leave, but at least
     its file names (up to half the width), and its long cells lose their start
     (left_ellipsis), never broken mid-word; column `stack` holds items separated by two spaces
     (`happy 0.880  sad 0.020`), put one per line when the row would not fit; the other columns
-    wrap at spaces if they must. Lines carry no trailing spaces."""
+    wrap at spaces if they must; `gap` spaces between columns (1 for a table of many figures,
+    bench's). Lines carry no trailing spaces."""
     import io
 
     from rich.table import Table
 
     width = width or terminal_width()
-    gap = 2
 
     def natural_widths() -> list[int]:
         return [max([len(line) for line in header.split("\n")]

@@ -192,7 +192,9 @@ def default_run(name: str) -> Path:
 def int8_latency(model: Path) -> dict:
     """The int8 TFLite file's latency on this machine: batch 1, one thread (edge-fer bench's
     measurement, in its own process)."""
-    from edge_fer.benchmarks.bench import BenchSettings, host_facts, run_bench
+    from edge_fer.benchmarks.bench import run_bench
+    from edge_fer.benchmarks.facts import host_facts
+    from edge_fer.benchmarks.report import BenchSettings
     from edge_fer.errors import EdgeFerError
 
     row = run_bench([model], ["tflite"], [1], [1], BenchSettings(**LATENCY_SETTINGS)).rows[0]

@@ -56,15 +56,11 @@ def register(app: typer.Typer) -> None:
         plot: Path = typer.Option(None, "--plot", help="Write a bar chart (PNG, or the format "
                                   "of the suffix)."),
     ) -> None:
-        from edge_fer.benchmarks.bench import (
-            BenchSettings,
-            format_json,
-            parse_int_list,
-            plot_report,
-            print_table,
-            run_bench,
-            write_json,
-        )
+        from edge_fer.benchmarks.bench import run_bench
+        from edge_fer.benchmarks.cases import parse_int_list
+        from edge_fer.benchmarks.plot import plot_report
+        from edge_fer.benchmarks.report import BenchSettings, format_json, write_json
+        from edge_fer.benchmarks.table import table_text
         from edge_fer.errors import UsageError
 
         if out is not None and str(out) == "-":
@@ -74,10 +70,7 @@ def register(app: typer.Typer) -> None:
             models, chosen or None, parse_int_list(batch, "--batch"),
             parse_int_list(threads, "--threads", allow_auto=True),
             BenchSettings(iterations=iterations, warmup=warmup, max_seconds=max_seconds))
-        if as_json:
-            typer.echo(format_json(report), nl=False)
-        else:
-            print_table(report)
+        reporter.emit(format_json(report) if as_json else table_text(report))
         if out is not None:
             write_json(report, out)
             reporter.info(f"wrote {out}")

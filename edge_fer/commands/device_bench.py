@@ -1,10 +1,9 @@
 """`edge-fer device-bench snpe|tflite`: a model on an Android device over adb, per runtime or
-delegate, with the device's labels checked against the host (edge_fer.benchmarks.device_bench;
+delegate, with the device's labels checked against the host (edge_fer.benchmarks.device;
 scripts/snpe_device_bench.py and scripts/tflite_device_bench.py call these)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -73,13 +72,10 @@ def _names(values: list[str] | None, allowed: tuple[str, ...], option: str,
 
 def _finish(summaries, out: Path, name: str, min_agreement: float, as_json: bool) -> None:
     from edge_fer import reporter
-    from edge_fer.benchmarks.device_bench import format_summary
+    from edge_fer.benchmarks.device.summary import summary_json, summary_text
     from edge_fer.errors import EdgeFerError
 
-    if as_json:
-        typer.echo(json.dumps([s.to_row() for s in summaries], indent=2))
-    else:
-        typer.echo(format_summary(summaries), nl=False)
+    reporter.emit(summary_json(summaries) if as_json else summary_text(summaries))
     reporter.info(f"summary: {out / (name + '.csv')}, {out / (name + '.json')}")
     failed = [s.runtime for s in summaries if s.status != "measured"
               or (s.agreement is not None and s.agreement < min_agreement)]
@@ -124,7 +120,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the per-runtime rows as "
                                      "JSON."),
     ) -> None:
-        from edge_fer.benchmarks.device_bench import snpe_device_bench
+        from edge_fer.benchmarks.device.snpe import snpe_device_bench
         from edge_fer.outputs import output_dir
 
         out = output_dir(out, "device-bench", "snpe")
@@ -168,7 +164,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the per-delegate rows as "
                                      "JSON."),
     ) -> None:
-        from edge_fer.benchmarks.device_bench import tflite_device_bench
+        from edge_fer.benchmarks.device.tflite import tflite_device_bench
         from edge_fer.outputs import output_dir
 
         out = output_dir(out, "device-bench", "tflite")

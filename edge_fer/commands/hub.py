@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Latency, memory and slowest layers of a model on hosted devices."""
         from edge_fer.atomic import atomic_write_text
-        from edge_fer.benchmarks.bench import synthetic_faces
+        from edge_fer.benchmarks.measure import synthetic_faces
         from edge_fer.hub import connection, jobs
         from edge_fer.hub.runner import profile_row
         from edge_fer.tensors.spec import model_inputs

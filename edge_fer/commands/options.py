@@ -28,8 +28,8 @@ CHECKPOINTS = ("best", "last")                          # training/freeze.py fin
 RUNTIMES = ("tf", "tflite", "onnx", "snpe", "qnn")      # runners/__init__.py REGISTRY
 PERF_PROFILES = ("high_performance", "burst", "sustained_high_performance", "balanced",
                  "default", "power_saver", "low_power_saver", "high_power_saver",
-                 "system_settings")                     # benchmarks/device_bench.py PERF_PROFILES
-TFLITE_DELEGATES = ("cpu", "gpu", "nnapi")              # benchmarks/device_bench.py TFLITE_DELEGATE_FLAGS
+                 "system_settings")                     # benchmarks/device/snpe.py PERF_PROFILES
+TFLITE_DELEGATES = ("cpu", "gpu", "nnapi")              # benchmarks/device/tflite.py TFLITE_DELEGATE_FLAGS
 ROW_FORMATS = ("table", "csv", "json")                  # classify, compare, evaluate: rows
 
 

@@ -86,7 +86,8 @@ def profile_row(runner: HubRunner, images: np.ndarray):
     """One inference job with profiling on `images` (model input, float) → a bench row (the same
     table and JSON as `edge-fer bench`: latency per call of one image, peak memory) and the
     hosted device's own figures (compute units, the ten slowest layers)."""
-    from edge_fer.benchmarks.bench import MEASURED, BenchRow, precision_of
+    from edge_fer.benchmarks.facts import precision_of
+    from edge_fer.benchmarks.report import MEASURED, BenchRow
     from edge_fer.runners.tflite import quantize
 
     images = quantize(images, runner._input_detail) if runner._input_detail else images

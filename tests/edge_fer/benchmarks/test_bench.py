@@ -11,17 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from edge_fer.benchmarks.bench import (
-    FAILED,
-    MEASURED,
-    SKIPPED,
-    BenchSettings,
-    default_runtimes,
-    parse_int_list,
-    plan_cases,
-    run_bench,
-    table_notes,
-)
+from edge_fer.benchmarks.bench import run_bench
+from edge_fer.benchmarks.cases import default_runtimes, parse_int_list, plan_cases
+from edge_fer.benchmarks.report import FAILED, MEASURED, SKIPPED, BenchSettings
+from edge_fer.benchmarks.table import table_notes
 from edge_fer.errors import UsageError
 from edge_fer.runners.base import available_cores
 
@@ -189,7 +182,7 @@ def test_qdq_onnx_runs_on_qnn_only_with_a_fixed_batch(tmp_path, batch, expected)
 
 
 def test_table_names_files_by_the_shortest_unique_path():
-    from edge_fer.benchmarks.bench import display_names
+    from edge_fer.benchmarks.table import display_names
 
     names = display_names(["m/onnx/model_int8.onnx", "dyn/onnx/model_int8.onnx",
                            "m/tflite/model.tflite", "m/onnx/model_int8.onnx"])
@@ -221,7 +214,7 @@ def test_a_file_without_a_manifest_is_labelled_by_what_its_tensors_hold(frozen_m
 
     import tensorflow as tf
 
-    from edge_fer.benchmarks.bench import precision_of
+    from edge_fer.benchmarks.facts import precision_of
     from edge_fer.converters import ConvertRequest, convert_model
     from edge_fer.tensors.graphio import load_graph_def
 

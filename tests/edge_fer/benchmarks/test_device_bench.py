@@ -12,16 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_fer.benchmarks.device_bench import (
-    DiagStats,
-    parse_benchmark_model,
-    parse_diagview,
-    snpe_device_bench,
+from edge_fer.benchmarks.device.logs import DiagStats, parse_benchmark_model, parse_diagview
+from edge_fer.benchmarks.device.snpe import snpe_device_bench
+from edge_fer.benchmarks.device.summary import (
     summarize_benchmark_model,
     summarize_diag,
-    tflite_device_bench,
     write_summary,
 )
+from edge_fer.benchmarks.device.tflite import tflite_device_bench
 from edge_fer.errors import EdgeFerError, ToolMissingError
 
 # snpe-diagview --input_log SNPEDiag_0.log, SNPE 2.9 (CPU runtime; layer lines shortened).

@@ -23,7 +23,8 @@ def test_choice_lists_are_the_library_lists():
     assert (options.COLORS, options.LAYOUTS) == (COLORS, LAYOUTS)
     assert options.RUNTIMES == tuple(REGISTRY)
     assert options.COLORS == COLORS and options.LAYOUTS == LAYOUTS
-    from edge_fer.benchmarks.device_bench import PERF_PROFILES, TFLITE_DELEGATE_FLAGS
+    from edge_fer.benchmarks.device.snpe import PERF_PROFILES
+    from edge_fer.benchmarks.device.tflite import TFLITE_DELEGATE_FLAGS
 
     assert options.PERF_PROFILES == PERF_PROFILES
     assert options.TFLITE_DELEGATES == tuple(TFLITE_DELEGATE_FLAGS)
