@@ -154,6 +154,13 @@ def _conv_side(side: int, kernel: int, stride: int, dilation: int, padding: str)
 def _flops(layers: list[dict]) -> int | None:
     """Multiply-adds × 2 of Conv2D, DepthwiseConv2D and Dense, counted like the frozen graph's,
     from each layer's recorded input shape (Keras 3's build_config; None without it)."""
+    try:
+        return _counted_flops(layers)
+    except (KeyError, TypeError, ValueError):  # a config written otherwise: not counted
+        return None
+
+
+def _counted_flops(layers: list[dict]) -> int | None:
     flops = 0
     for layer in layers:
         kind, config = layer["class_name"], layer["config"]

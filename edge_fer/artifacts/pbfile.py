@@ -16,15 +16,20 @@ FORMAT = "tensorflow frozen graph"
 _FLOP_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
 
 
-def graph_flops(graph) -> int:
+def graph_flops(graph) -> int | None:
     """Multiply-adds × 2 of Conv2D, DepthwiseConv2dNative and MatMul for one forward pass (the
-    .tflite and .onnx readers count theirs the same way)."""
+    .tflite and .onnx readers count theirs the same way); None when a shape other than the
+    batch is not fixed in the graph."""
     flops = 0
     for op in graph.get_operations():
         if op.type not in _FLOP_OPS:
             continue
+        if op.outputs[0].shape.rank is None or op.inputs[1].shape.rank is None:
+            return None
         out_shape = op.outputs[0].shape.as_list()
         kernel_shape = op.inputs[1].shape.as_list()
+        if None in out_shape[1:] or None in kernel_shape:
+            return None
         batch = out_shape[0] or 1
         if op.type == "MatMul":
             flops += 2 * batch * kernel_shape[0] * kernel_shape[1]
