@@ -121,7 +121,7 @@ def _convert(job: ConvertJob, path: Path) -> dict:
     import tensorflow as tf
     import tf2onnx
 
-    from edge_fer.analysis.inspect_artifacts import inspect_onnx
+    from edge_fer.artifacts.onnxfile import describe_onnx
     from edge_fer.converters.verify import compare
 
     graph_def, rewritten = job.graph_def, []
@@ -146,7 +146,7 @@ def _convert(job: ConvertJob, path: Path) -> dict:
     _finish(model, job, path)
     if job.dynamic_batch:
         _check_dynamic_batch(job, path)
-    described = inspect_onnx(path)
+    described = describe_onnx(path).report()
     return {
         "tool_versions": _tool_versions(),
         "opset": OPSET,
@@ -197,7 +197,7 @@ def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
     import onnx
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from edge_fer.analysis.inspect_artifacts import inspect_onnx
+    from edge_fer.artifacts.onnxfile import describe_onnx
     from edge_fer.converters.verify import compare
 
     if not fp32.is_file():
@@ -211,7 +211,7 @@ def _quantize(job: ConvertJob, fp32: Path, path: Path) -> dict:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EdgeFerError(f"{fp32}: ONNX int8 quantization failed ({first})") from None
     _finish(onnx.load(str(path)), job, path)
-    described = inspect_onnx(path)
+    described = describe_onnx(path).report()
     return {
         "tool_versions": _tool_versions(),
         "opset": OPSET,

@@ -180,7 +180,7 @@ def _quantize(job: ConvertJob, path: Path) -> dict:
 
     import onnx
 
-    from edge_fer.analysis.inspect_artifacts import inspect_onnx
+    from edge_fer.artifacts.onnxfile import describe_onnx
     from edge_fer.converters import onnx as onnx_target
 
     chosen = setting(job)
@@ -199,7 +199,7 @@ def _quantize(job: ConvertJob, path: Path) -> dict:
     except EdgeFerError as exc:  # named after the staging file: say which model and file instead
         why = str(exc).removeprefix(f"{path}: ")
         raise EdgeFerError(f"{job.model} → {qdq_path(job).name}: {why}; not written") from None
-    described = inspect_onnx(path)
+    described = describe_onnx(path).report()
     return {
         "tool_versions": _tool_versions(),
         "backend": _backend_facts(),

@@ -17,10 +17,10 @@ elsewhere: NoOps, biases reshaped at run time) is folded into `frozen/<stem>.pb`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from edge_fer.analysis.inspect import KERAS_SUFFIXES
+from edge_fer.artifacts.formats import KERAS_SUFFIXES
 from edge_fer.artifacts.manifest import manifest_path
 from edge_fer.atomic import atomic_write_text
 from edge_fer.errors import EdgeFerError, UsageError
@@ -305,7 +305,8 @@ def load_source(path: Path, out_dir: Path, input_name: str | None = None,
                 unsafe_keras: bool = False, labels_file: str | Path | None = None,
                 **spec_flags) -> Source:
     """The graph to convert, its input/output and their specs (file → manifest → flags)."""
-    from edge_fer.artifacts.facts import FileFacts
+    from edge_fer.artifacts.facts import facts_of
+    from edge_fer.artifacts.pbfile import describe_graph_def
     from edge_fer.runners.model_io import spec_from_facts
     from edge_fer.tensors.graphio import graph_io_names, load_graph_def, node_shapes
 
@@ -347,14 +348,9 @@ def load_source(path: Path, out_dir: Path, input_name: str | None = None,
         graph_def, input_name, output_name, dims, facts_how = freeze(path, kind, dims_text,
                                                                      unsafe_keras)
         original, model = path, frozen_path(path, out_dir)
-    from edge_fer.tensors.graphio import import_graph, producer_op
-
-    graph = import_graph(graph_def)
-    out_shape = graph.get_tensor_by_name(f"{output_name}:0").shape
-    classes = int(out_shape[-1]) if out_shape.rank and out_shape[-1] is not None else None
-    output_node = producer_op(graph_def, output_name)
-    facts = FileFacts(input_name, list(dims), output_name=output_name, classes=classes,
-                      softmax=True if output_node == "Softmax" else None)
+    # the graph in hand (checked, perhaps frozen or folded here) read like any .pb file
+    description = describe_graph_def(graph_def, model, input_name, output_name)
+    facts = replace(facts_of(description), input_shape=list(dims))
     input_spec, output_spec = spec_from_facts(original or path, facts, labels_file=labels_file,
                                               **spec_flags)
     if input_spec.image_shape != tuple(dims[1:]):

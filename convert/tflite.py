@@ -155,7 +155,7 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
 
     import tensorflow as tf
 
-    from edge_fer.analysis.inspect_artifacts import inspect_tflite
+    from edge_fer.artifacts.tflitefile import describe_tflite
     from edge_fer.converters.verify import compare
 
     converter = converter_for(job, flavour)
@@ -164,7 +164,7 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
     except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError, ValueError, RuntimeError...
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EdgeFerError(f"{job.model}: TFLite {flavour.precision} conversion failed ({first})") from None
-    described = inspect_tflite(path)
+    described = describe_tflite(path).report()
     facts = {
         "tool_versions": {"tensorflow": tf.__version__,
                           "ai-edge-litert": importlib.metadata.version("ai-edge-litert")},

@@ -1,5 +1,6 @@
-"""Read an `.onnx` file as data: its protobuf parsed once, and its external data confined to the
-model's own folder before ONNX or ONNX Runtime follows a path out of it (docs/trust.md).
+"""The ONNX reader (`.onnx`, `_ctx.onnx`): the protobuf parsed once, its external data confined to
+the model's own folder before ONNX or ONNX Runtime follows a path out of it (docs/trust.md), then
+described (describe_onnx).
 
 A tensor may keep its bytes in another file (`external_data` `location`, relative to the model's
 folder). A location that is absolute, climbs with `..`, or resolves (through a symlink) outside
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from edge_fer.artifacts.description import Description, Tensor, product
 from edge_fer.errors import EdgeFerError
 from edge_fer.files import not_regular, read_regular
 
@@ -152,3 +155,150 @@ def read_onnx(path: str | Path):
     check_external_data(model, path)
     check_context_binaries(model, path)
     return model
+
+
+# --- the description (edge_fer/artifacts/description.py) -----------------------------------
+
+FORMAT = "onnx"
+# Constant inputs that hold shapes or quantisation parameters, not weights: (op, input index).
+_NOT_WEIGHTS = {("Reshape", 1), ("QuantizeLinear", 1), ("QuantizeLinear", 2),
+                ("DequantizeLinear", 1), ("DequantizeLinear", 2)}
+
+
+def _dtype(elem_type: int) -> str:
+    import numpy as np
+    import onnx
+
+    try:
+        return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)).name
+    except (KeyError, TypeError, ValueError):
+        return onnx.TensorProto.DataType.Name(elem_type).lower()
+
+
+def _tensor(value) -> Tensor:
+    tensor_type = value.type.tensor_type
+    shape = None
+    if tensor_type.HasField("shape"):
+        shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+                 for d in tensor_type.shape.dim]
+    return Tensor(value.name, shape, _dtype(tensor_type.elem_type))
+
+
+def _softmax(graph, name: str) -> bool | None:
+    """Whether output `name` is a Softmax's; None for a renamed or dequantised tensor (the
+    values tell, not the graph)."""
+    producer = next((n for n in graph.node if name in n.output), None)
+    if producer is None or producer.op_type in ("Identity", "DequantizeLinear"):
+        return None
+    return producer.op_type == "Softmax"
+
+
+def _flops(model) -> int | None:
+    """Multiply-adds × 2 of Conv, ConvTranspose, MatMul and Gemm with constant weights (through
+    a DequantizeLinear in QDQ models), counted like the frozen graph's; shapes by ONNX's own
+    inference (a free batch counts as 1). None when the shapes cannot be inferred."""
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - onnx raises assorted errors on unusual graphs
+        return None
+    graph = inferred.graph
+    shapes = {}
+    for value in [*graph.input, *graph.value_info, *graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        shapes[value.name] = [d.dim_value if d.HasField("dim_value") else 1 for d in dims]
+    weights = {init.name: list(init.dims) for init in graph.initializer}
+    for node in graph.node:  # QDQ: the weight a DequantizeLinear gives is its initializer's
+        if node.op_type == "DequantizeLinear" and node.input[0] in weights:
+            weights[node.output[0]] = weights[node.input[0]]
+    flops, counted = 0, False
+    for node in graph.node:
+        if len(node.input) < 2 or node.input[1] not in weights or not node.output:
+            continue
+        w, out = weights[node.input[1]], shapes.get(node.output[0])
+        if not out:
+            continue
+        if node.op_type == "Conv":                      # w [out, in/groups, kh, kw]
+            flops += 2 * product(out) * product(w[1:])
+        elif node.op_type == "ConvTranspose":           # w [in, out/groups, kh, kw]
+            source = shapes.get(node.input[0])
+            flops += 2 * product(source or [1]) * product(w[1:])
+        elif node.op_type in ("MatMul", "Gemm"):        # w [in, out] (Gemm may transpose it)
+            flops += 2 * product(out) * int(product(w) // max(1, out[-1]))
+        else:
+            continue
+        counted = True
+    return flops if counted else None  # e.g. a compiled QNN context model: nothing to count
+
+
+def _quantization(graph, initializers: dict) -> dict | None:
+    """QDQ facts: how many weights a DequantizeLinear gives, and each QuantizeLinear's tensor with
+    its scale and zero point."""
+    from onnx import numpy_helper
+
+    def constant(name: str):
+        return numpy_helper.to_array(initializers[name]) if name in initializers else None
+
+    activations, weights = [], 0
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in initializers:
+            weights += 1
+        if node.op_type != "QuantizeLinear":
+            continue
+        scale = constant(node.input[1])
+        zero_point = constant(node.input[2]) if len(node.input) > 2 else None
+        entry = {"tensor": node.input[0]}
+        if scale is not None:
+            entry["scale"] = scale.tolist()
+        if zero_point is not None:
+            entry["zero_point"] = zero_point.tolist()
+            entry["dtype"] = zero_point.dtype.name
+        activations.append(entry)
+    if not (activations or weights):
+        return None
+    return {"format": "QDQ", "quantized_weights": weights, "activations": activations}
+
+
+def describe_onnx(path: Path) -> Description:
+    """Inputs/outputs, op histogram, weights, FLOPs, opsets, checker verdict, QDQ quantisation,
+    metadata, and the context binaries a compiled `_ctx.onnx` names (their contents are QNN's
+    own format, read only by the QNN SDK)."""
+    import numpy as np
+    import onnx
+    from onnx.external_data_helper import load_external_data_for_model
+
+    path = Path(path)
+    model = read_onnx(path)  # external data checked to lie in the model's folder
+    binaries = check_context_binaries(model, path)
+    load_external_data_for_model(model, str(path.parent))
+    graph = model.graph
+    try:
+        onnx.checker.check_model(model)
+        checker = "passed"
+    except onnx.checker.ValidationError as exc:
+        checker = f"failed: {str(exc).strip().splitlines()[0]}"
+    initializers = {init.name: init for init in graph.initializer}
+    not_weights = {node.input[i] for node in graph.node for op, i in _NOT_WEIGHTS
+                   if node.op_type == op and i < len(node.input)}
+    parameters = sum(int(np.prod(init.dims)) if init.dims else 1
+                     for name, init in initializers.items()
+                     if name not in not_weights and init.data_type != onnx.TensorProto.INT64)
+    outputs = [_tensor(v) for v in graph.output]
+    for tensor in outputs:
+        tensor.softmax = _softmax(graph, tensor.name)
+    facts = {"ir_version": int(model.ir_version),
+             "opset": {(o.domain or "ai.onnx"): int(o.version) for o in model.opset_import},
+             "producer": f"{model.producer_name} {model.producer_version}".strip(),
+             "checker": checker,
+             "metadata": {prop.key: prop.value for prop in model.metadata_props}}
+    quantization = _quantization(graph, initializers)
+    if quantization:
+        facts["quantization"] = quantization
+    if binaries:
+        facts["context_binaries"] = [{"file": b.name, "bytes": b.stat().st_size} for b in binaries]
+    ops = Counter(node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+                  for node in graph.node)
+    return Description(path, FORMAT, path.stat().st_size,
+                       [_tensor(v) for v in graph.input if v.name not in initializers], outputs,
+                       dict(ops), parameters, _flops(model), facts)

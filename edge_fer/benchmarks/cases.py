@@ -43,16 +43,16 @@ def parse_int_list(text: str, flag: str, allow_auto: bool = False) -> list[int |
 
 
 def _onnx_facts(model: Path) -> tuple[set[str], bool]:
-    """The op types of an .onnx, and whether its inputs all have a fixed batch."""
-    from edge_fer.artifacts.onnxfile import read_onnx
+    """The op types of an .onnx (without their domain), and whether its inputs all have a fixed
+    batch."""
+    from edge_fer.artifacts.formats import describe
 
     try:
-        proto = read_onnx(model)
+        described = describe(model)
     except (EdgeFerError, ImportError):  # unreadable: the runner reports it when the case runs
         return set(), True
-    fixed = all(i.type.tensor_type.shape.dim and i.type.tensor_type.shape.dim[0].dim_value > 0
-                for i in proto.graph.input)
-    return {node.op_type for node in proto.graph.node}, fixed
+    fixed = all(tensor.dims() and tensor.dims()[0] for tensor in described.inputs)
+    return {op.rsplit(".", 1)[-1] for op in described.ops}, fixed
 
 
 def default_runtimes(model: Path) -> list[str]:

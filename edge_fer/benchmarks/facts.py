@@ -36,17 +36,17 @@ def file_precision(model: Path) -> str | None:
     """What a TFLite or ONNX file computes in, read from its tensors and ops: int8 (quantised
     activations), int8w (int8 weights, float activations: "dynamic range"), fp16 (float16
     weights), fp32; None when the file cannot be read here."""
-    from edge_fer.analysis.inspect_artifacts import inspect_onnx, inspect_tflite
+    from edge_fer.artifacts.formats import describe
 
     try:
         if model.suffix.lower() == ".tflite":
-            dtypes = inspect_tflite(model)["tensor_dtypes"]
+            dtypes = describe(model).facts["tensor_dtypes"]
             integer = dtypes.get("int8", 0) + dtypes.get("uint8", 0) + dtypes.get("int16", 0)
             if integer:
                 return "int8" if integer >= dtypes.get("float32", 0) else "int8w"
             return "fp16" if dtypes.get("float16") else "fp32"
         if model.suffix.lower() == ".onnx":
-            ops = inspect_onnx(model)["ops"]
+            ops = describe(model).ops
             if "QuantizeLinear" in ops or any(op.startswith("QLinear") for op in ops):
                 return "int8"
             return "int8w" if "DynamicQuantizeLinear" in ops else "fp32"
@@ -68,18 +68,18 @@ def source_graph(model: Path) -> Path | None:
 
 
 def flops_per_image(graph_path: Path) -> int | None:
-    """2 × multiply-adds of one image through the frozen graph (edge_fer.analysis.inspect.graph_flops)."""
-    from edge_fer.analysis.inspect import graph_flops
-    from edge_fer.tensors.graphio import import_graph, load_graph_def
+    """2 × multiply-adds of one image through the frozen graph (edge_fer.artifacts.pbfile)."""
+    from edge_fer.artifacts.formats import describe
 
     try:
-        graph = import_graph(load_graph_def(graph_path))
+        described = describe(graph_path)
     except EdgeFerError as exc:
         reporter.warn(f"FLOPs unknown: {exc}")
         return None
-    flops = graph_flops(graph)
-    batch = graph.get_tensor_by_name("x:0").shape.as_list()[0] if flops else None
-    return flops // batch if batch and batch > 1 else flops
+    image = next((t for t in described.inputs
+                  if described.picked and t.name == described.picked[0]), None)
+    batch = (image.dims() or [None])[0] if image is not None and described.flops else None
+    return described.flops // batch if batch and batch > 1 else described.flops
 
 
 def load_average() -> list[float]:

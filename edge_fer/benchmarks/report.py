@@ -32,7 +32,7 @@ class BenchRow:
     status: str = MEASURED
     reason: str = ""
     bytes: int | None = None
-    flops_per_image: int | None = None   # 2 × multiply-adds of Conv2D/MatMul (edge_fer.analysis.inspect)
+    flops_per_image: int | None = None   # 2 × multiply-adds of Conv2D/MatMul (edge_fer.artifacts.pbfile)
     calls: int = 0
     load_s: float | None = None
     first_call_ms: float | None = None   # the first infer() after loading (the first warm-up call)

@@ -1,4 +1,4 @@
-"""`edge-fer inspect`: what a model file holds (frozen .pb, .tflite, .onnx)."""
+"""`edge-fer inspect`: what a model file holds (frozen .pb, .tflite, .onnx, Keras, .dlc)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,19 @@ def _print_report(report: dict) -> None:
     for key in ("parameters", "flops"):
         if report.get(key) is not None:
             echo(f"{key}: {report[key]:,}")
+    if report.get("not_read"):
+        echo(reporter.wrapped(f"not read: {report['not_read']}", indent="  "))
     for role in ("inputs", "outputs"):
+        if not report[role]:
+            continue
         columns = list(dict.fromkeys(key for tensor in report[role] for key in tensor))
         echo(f"{role}:")
         echo(reporter.table_text(columns, [[str(tensor.get(c, "")) for c in columns]
                                            for tensor in report[role]],
                                  shrink=columns.index("name") if "name" in columns else 0), nl=False)
-    echo(reporter.wrapped("ops: " + ", ".join(f"{op} {n}" for op, n in report["ops"].items()),
-                          indent="  "))
+    if report["ops"]:
+        echo(reporter.wrapped("ops: " + ", ".join(f"{op} {n}" for op, n in report["ops"].items()),
+                              indent="  "))
     spec = report.get("spec") or {}
     if "problem" in spec:
         echo(reporter.wrapped(f"spec: {spec['problem']}", indent="  "))
@@ -41,7 +46,7 @@ def register(app: typer.Typer) -> None:
     @app.command("inspect", epilog="Example:\n\n  edge-fer inspect model.pb --json")
     @reports_errors
     def inspect(
-        model: Path = typer.Argument(..., help="A frozen .pb, a .tflite or an .onnx model."),
+        model: Path = typer.Argument(..., help="A frozen .pb, .tflite, .onnx, Keras (.keras/.h5) or .dlc model."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     ) -> None:
         """Inputs, outputs, op histogram, parameter count, FLOPs and size of a model file."""

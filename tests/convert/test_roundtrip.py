@@ -44,17 +44,17 @@ def test_int8_files_agree_on_top1_and_are_small(exported, run_artifact, syntheti
 
 
 def test_tflite_tensors_keep_their_names_and_io_types(exported):
-    from edge_fer.analysis.inspect_artifacts import inspect_tflite
+    from edge_fer.artifacts.formats import describe
 
     expected = {"tflite-fp32": "float32", "tflite-fp16": "float32", "tflite-int8": "int8",
                 "tflite-int8-float-io": "float32"}
     for name, dtype in expected.items():
-        info = inspect_tflite(exported["files"][name])
+        info = describe(exported["files"][name]).report()
         (source,), (sink,) = info["inputs"], info["outputs"]
         assert (source["name"], source["shape"], source["dtype"]) == ("x", [1, 48, 48, 1], dtype)
         assert (sink["name"], sink["shape"], sink["dtype"]) == ("output", [1, 7], dtype)
         assert ("quantization" in source) == (dtype == "int8")
-    assert inspect_tflite(exported["files"]["tflite-int8"])["inputs"][0]["quantization"]["scale"] == \
+    assert describe(exported["files"]["tflite-int8"]).report()["inputs"][0]["quantization"]["scale"] == \
         pytest.approx(1 / 255, rel=1e-3)  # pixels in [0, 1] → int8 with zero point -128
 
 
@@ -144,20 +144,19 @@ def test_all_converts_what_can_run_here_and_lists_dlc_as_skipped(exported):
 
 
 def test_inspect_reads_the_files_back(exported, frozen_model):
-    from edge_fer.analysis.inspect import inspect_pb
-    from edge_fer.analysis.inspect_artifacts import inspect_onnx, inspect_tflite
+    from edge_fer.artifacts.formats import describe
 
-    parameters = inspect_pb(frozen_model)["parameters"]
+    parameters = describe(frozen_model).report()["parameters"]
     for name, path in exported["files"].items():
-        info = (inspect_tflite if path.suffix == ".tflite" else inspect_onnx)(path)
+        info = describe(path).report()
         assert info["bytes"] == path.stat().st_size
         assert info["parameters"] == parameters, name
         assert sum(info["ops"].values()) > 0
-    int8 = inspect_onnx(exported["files"]["onnx-int8"])["quantization"]
+    int8 = describe(exported["files"]["onnx-int8"]).report()["quantization"]
     assert int8["quantized_weights"] > 0
     first = int8["activations"][0]  # the input, past tf2onnx's NHWC→NCHW reshape
     assert first["dtype"] == "uint8" and first["scale"] == pytest.approx(1 / 255, rel=1e-3)
-    tflite = inspect_tflite(exported["files"]["tflite-int8"])
+    tflite = describe(exported["files"]["tflite-int8"]).report()
     assert tflite["ops"]["CONV_2D"] == 3 and tflite["quantized_tensors"] > 0
 
 

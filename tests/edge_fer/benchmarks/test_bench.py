@@ -36,7 +36,7 @@ def converted(frozen_model, tmp_path_factory) -> dict[str, Path]:
 
 
 def _flops(frozen_model: Path) -> int:
-    from edge_fer.analysis.inspect import graph_flops
+    from edge_fer.artifacts.pbfile import graph_flops
     from edge_fer.tensors.graphio import import_graph, load_graph_def
 
     return graph_flops(import_graph(load_graph_def(frozen_model)))
