@@ -149,7 +149,7 @@ def test_csv_without_usage_column_is_all_training(tmp_path):
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV file"),
     (b"label,image\n1,2\n", "header lacks emotion, pixels"),
     (b"emotion,pixels,Usage\n\xff\xfe\xfa bad bytes\n", "not UTF-8"),
-    (gzip.compress(b"emotion,pixels,Usage\n" + b"3,1 2 3,Training\n" * 50)[:-20], "gzip"),
+    (gzip.compress(b"emotion,pixels,Usage\n" + b"3,1 2 3,Training\n" * 50, mtime=0)[:-20], "gzip"),
 ])
 def test_unreadable_files_are_one_line_errors(tmp_path, content, message):
     path = tmp_path / "data.csv"
