@@ -95,4 +95,4 @@ def file_facts(path: str | Path) -> FileFacts | None:
 
     if reader_for(path) is None or Path(path).suffix.lower() == ".dlc":
         return None  # a .dlc is handed to the SDK as it is; its container is only for inspect
-    return facts_of(describe(path))
+    return facts_of(describe(path, full=False))

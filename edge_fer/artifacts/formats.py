@@ -6,6 +6,7 @@ goes through `describe`, so a format is parsed in one place and checked the same
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from edge_fer.artifacts import dlcfile, kerasfile, onnxfile, pbfile, tflitefile
@@ -21,17 +22,22 @@ READERS: dict[str, Callable[[Path], Description]] = {
     **dict.fromkeys(KERAS_SUFFIXES, kerasfile.describe_keras),
     ".dlc": dlcfile.describe_dlc,           # the container only (dlcfile.UNREAD)
 }
+# Where the same reader can skip what a runner does not need (FLOPs, checker, quantisation).
+TENSORS_ONLY: dict[str, Callable[[Path], Description]] = {
+    ".onnx": partial(onnxfile.describe_onnx, full=False),
+}
 
 
 def reader_for(path: str | Path) -> Callable[[Path], Description] | None:
     return READERS.get(Path(path).suffix.lower())
 
 
-def describe(path: str | Path) -> Description:
-    """The description of a model file; an unknown suffix is a usage error, a file that is not
-    there or not a regular file one line."""
+def describe(path: str | Path, full: bool = True) -> Description:
+    """The description of a model file (without `full`: its tensors, ops and format facts, not
+    what costs more to work out); an unknown suffix is a usage error, a file that is not there
+    or not a regular file one line."""
     path = Path(path)
-    reader = reader_for(path)
+    reader = (None if full else TENSORS_ONLY.get(path.suffix.lower())) or reader_for(path)
     if reader is None:
         raise UsageError(f"{path}: edge-fer reads no {path.suffix or 'suffix-less'} model files; "
                          f"known: {', '.join(READERS)}")

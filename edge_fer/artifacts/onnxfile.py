@@ -10,8 +10,10 @@ from the external files here: they are only checked to exist and be long enough.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,34 @@ from edge_fer.errors import EdgeFerError
 from edge_fer.files import not_regular, read_regular
 
 EXTERNAL = 1  # onnx.TensorProto.EXTERNAL
+INT64 = 7     # onnx.TensorProto.INT64
+# numpy's names of ONNX's element types (onnx.helper.tensor_dtype_to_np_dtype, without importing
+# onnx); the rest are named by ONNX's own enum, lower-cased.
+_NUMPY_NAMES = {"FLOAT": "float32", "DOUBLE": "float64", "FLOAT16": "float16", "BOOL": "bool",
+                "STRING": "object", "COMPLEX64": "complex64", "COMPLEX128": "complex128"}
+
+
+def onnx_proto():
+    """ONNX's generated protobuf module (ModelProto, TensorProto, …). `import onnx` costs about
+    0.6 s (its ml_dtypes extension), more than a small model takes to run, so a command that
+    only reads a model loads the generated module by itself, under its own name, where the
+    onnx package finds it if it is imported later (one registration of onnx-ml.proto)."""
+    module = sys.modules.get("onnx.onnx_ml_pb2")
+    if module is not None:
+        return module
+    package = importlib.util.find_spec("onnx")
+    if package is None or not package.submodule_search_locations:
+        raise ImportError("onnx is not installed")
+    spec = importlib.util.spec_from_file_location(
+        "onnx.onnx_ml_pb2", Path(package.submodule_search_locations[0]) / "onnx_ml_pb2.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[spec.name]
+        raise
+    return module
 
 
 def _tensors_of_graph(graph) -> Iterator:
@@ -139,13 +169,12 @@ def read_onnx(path: str | Path):
     """The ModelProto of an `.onnx` file (external data not loaded, but checked): an empty,
     non-ONNX or truncated file, or external data outside the model's folder, is one line."""
     from google.protobuf.message import DecodeError
-    from onnx import ModelProto
 
     path = Path(path)
     data = read_regular(path, "an ONNX model", "the model")
     if not data:
         raise EdgeFerError(f"{path}: empty file, not an ONNX model")
-    model = ModelProto()
+    model = onnx_proto().ModelProto()
     try:
         model.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as exc:
@@ -166,13 +195,11 @@ _NOT_WEIGHTS = {("Reshape", 1), ("QuantizeLinear", 1), ("QuantizeLinear", 2),
 
 
 def _dtype(elem_type: int) -> str:
-    import numpy as np
-    import onnx
-
     try:
-        return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)).name
-    except (KeyError, TypeError, ValueError):
-        return onnx.TensorProto.DataType.Name(elem_type).lower()
+        name = onnx_proto().TensorProto.DataType.Name(elem_type)
+    except ValueError:
+        return f"type {elem_type}"
+    return _NUMPY_NAMES.get(name, name.lower())
 
 
 def _tensor(value) -> Tensor:
@@ -260,39 +287,41 @@ def _quantization(graph, initializers: dict) -> dict | None:
     return {"format": "QDQ", "quantized_weights": weights, "activations": activations}
 
 
-def describe_onnx(path: Path) -> Description:
-    """Inputs/outputs, op histogram, weights, FLOPs, opsets, checker verdict, QDQ quantisation,
-    metadata, and the context binaries a compiled `_ctx.onnx` names (their contents are QNN's
-    own format, read only by the QNN SDK)."""
+def describe_onnx(path: Path, full: bool = True) -> Description:
+    """Inputs/outputs, op histogram, weights, opsets, metadata, the context binaries a compiled
+    `_ctx.onnx` names (their contents are QNN's own format, read only by the QNN SDK); and with
+    `full` (inspect, convert's manifests, bench) the checker's verdict, QDQ quantisation and
+    FLOPs, which need the onnx package and the external data — a runner needs neither."""
     import numpy as np
-    import onnx
-    from onnx.external_data_helper import load_external_data_for_model
 
     path = Path(path)
     model = read_onnx(path)  # external data checked to lie in the model's folder
     binaries = check_context_binaries(model, path)
-    load_external_data_for_model(model, str(path.parent))
     graph = model.graph
-    try:
-        onnx.checker.check_model(model)
-        checker = "passed"
-    except onnx.checker.ValidationError as exc:
-        checker = f"failed: {str(exc).strip().splitlines()[0]}"
+    facts = {"ir_version": int(model.ir_version),
+             "opset": {(o.domain or "ai.onnx"): int(o.version) for o in model.opset_import},
+             "producer": f"{model.producer_name} {model.producer_version}".strip()}
+    if full:
+        import onnx
+        from onnx.external_data_helper import load_external_data_for_model
+
+        load_external_data_for_model(model, str(path.parent))
+        try:
+            onnx.checker.check_model(model)
+            facts["checker"] = "passed"
+        except onnx.checker.ValidationError as exc:
+            facts["checker"] = f"failed: {str(exc).strip().splitlines()[0]}"
+    facts["metadata"] = {prop.key: prop.value for prop in model.metadata_props}
     initializers = {init.name: init for init in graph.initializer}
     not_weights = {node.input[i] for node in graph.node for op, i in _NOT_WEIGHTS
                    if node.op_type == op and i < len(node.input)}
     parameters = sum(int(np.prod(init.dims)) if init.dims else 1
                      for name, init in initializers.items()
-                     if name not in not_weights and init.data_type != onnx.TensorProto.INT64)
+                     if name not in not_weights and init.data_type != INT64)
     outputs = [_tensor(v) for v in graph.output]
     for tensor in outputs:
         tensor.softmax = _softmax(graph, tensor.name)
-    facts = {"ir_version": int(model.ir_version),
-             "opset": {(o.domain or "ai.onnx"): int(o.version) for o in model.opset_import},
-             "producer": f"{model.producer_name} {model.producer_version}".strip(),
-             "checker": checker,
-             "metadata": {prop.key: prop.value for prop in model.metadata_props}}
-    quantization = _quantization(graph, initializers)
+    quantization = _quantization(graph, initializers) if full else None
     if quantization:
         facts["quantization"] = quantization
     if binaries:
@@ -301,4 +330,4 @@ def describe_onnx(path: Path) -> Description:
                   for node in graph.node)
     return Description(path, FORMAT, path.stat().st_size,
                        [_tensor(v) for v in graph.input if v.name not in initializers], outputs,
-                       dict(ops), parameters, _flops(model), facts)
+                       dict(ops), parameters, _flops(model) if full else None, facts)

@@ -50,3 +50,21 @@ def test_a_folder_or_fifo_named_onnx_is_refused_before_reading(tmp_path):
     os.mkfifo(tmp_path / "pipe.onnx")
     with pytest.raises(EdgeFerError, match="FIFO"):
         read_onnx(tmp_path / "pipe.onnx")
+
+
+def test_a_runner_reads_an_onnx_model_without_the_onnx_package_and_it_still_loads_after(tmp_path):
+    """`import onnx` costs more than a small model's whole run: a runner's read of the file
+    (file_facts) parses it with ONNX's generated protobuf module alone, and the onnx package
+    imported afterwards shares that module (one ModelProto, no second registration)."""
+    import subprocess
+    import sys
+
+    from tests.hostile.conftest import write_tiny_onnx
+
+    model = write_tiny_onnx(tmp_path / "m.onnx")
+    code = ("import sys; from edge_fer.artifacts.facts import file_facts; "
+            f"facts = file_facts({str(model)!r}); print(facts.input_name, facts.classes, 'onnx' in sys.modules); "
+            "import onnx; from edge_fer.artifacts.onnxfile import read_onnx; "
+            f"print(type(read_onnx({str(model)!r})) is onnx.ModelProto)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["x", "7", "False", "True"]
