@@ -2,7 +2,9 @@
 said and what it left on disk.
 
 Every case runs `edge-fer` in a subprocess with a timeout (a hang fails the case, it does not stall
-the suite) and asserts, through these helpers: the exit code, one `error:` line naming the file and
+the suite) — or, where what is checked is not the process itself (no hang, kill, signal, file
+descriptor or native output at stake), in this process with `invoke_cli`, which spares a Python
+and often a TensorFlow start-up — and asserts, through these helpers: the exit code, one `error:` line naming the file and
 the problem, no traceback, and the state on disk (the old output byte-identical, or the new one
 complete, and no hidden staging left behind).
 """
@@ -60,6 +62,25 @@ def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = TIMEOUT
         pytest.fail(f"edge-fer {' '.join(argv)} hung: no exit within {timeout:.0f} s "
                     f"(stderr so far: {exc.stderr!r})")
     return CliResult(argv, done.returncode, done.stdout, done.stderr)
+
+
+def invoke_cli(*args: str | Path, env: dict[str, str] | None = None) -> CliResult:
+    """`edge-fer <args>` run in this process (click's test runner, the user's environment of
+    cli_env); the same CliResult as run_cli, an unexpected exception's traceback in its stderr
+    (so assert_ok and assert_error fail on it)."""
+    import traceback
+
+    from typer.testing import CliRunner
+
+    from edge_fer.cli import app
+
+    argv = [str(a) for a in args]
+    changed = {key: value for key, value in (env or cli_env()).items() if os.environ.get(key) != value}
+    done = CliRunner().invoke(app, argv, env=changed)
+    stderr = done.stderr
+    if done.exception is not None and not isinstance(done.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(done.exception))
+    return CliResult(argv, done.exit_code, done.stdout, stderr)
 
 
 def start_cli(*args: str | Path, cwd: Path | None = None,

@@ -6,6 +6,9 @@ new one, whole, and the next command on the same output works.
 Both ways of swapping a folder are covered: one exchange (renameat2 RENAME_EXCHANGE, the default
 where the file system offers it) and two renames (EDGE_FER_NO_EXCHANGE=1, as on a file system
 without it), where a reader settles what a kill between the two left.
+
+Only the killed command runs in its own process; the command after each kill, which shows the
+output left behind is usable, runs in this one (invoke_cli: no second start-up per kill).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from tests.hostile.conftest import (
     assert_no_leftovers,
     assert_ok,
     cli_env,
+    invoke_cli,
     run_cli,
     snapshot,
     write_face_pngs,
@@ -86,7 +90,7 @@ def test_run(inputs, tmp_path, mode):
     def check(number):
         assert _results(out) in inputs["refs"], f"killed at rename {number}: a mix"
         assert (out / "notes.txt").read_text() == "the user's"
-        assert_ok(run_cli("run", inputs["models"][1], "-i", listing, "-o", out, "-q"))
+        assert_ok(invoke_cli("run", inputs["models"][1], "-i", listing, "-o", out, "-q"))
         assert _results(out) == inputs["refs"][1]
         assert_no_leftovers(tmp_path, out)
 
@@ -110,9 +114,9 @@ def test_raw_inputs(inputs, tmp_path, mode):
         settle(out / "input_list.txt")
         assert snapshot(out) in sets, f"killed at rename {number}: a mix of two raw sets"
         # a reader of the list (run) works on it, then the next raw-inputs
-        assert_ok(run_cli("run", inputs["models"][0], "-i", out / "input_list.txt",
-                          "-o", tmp_path / "res", "-q"))
-        assert_ok(run_cli("raw-inputs", root / "new_faces", "-o", out, "-q", "--workers", "1"))
+        assert_ok(invoke_cli("run", inputs["models"][0], "-i", out / "input_list.txt",
+                             "-o", tmp_path / "res", "-q"))
+        assert_ok(invoke_cli("raw-inputs", root / "new_faces", "-o", out, "-q", "--workers", "1"))
         assert snapshot(out) == sets[1]
         assert_no_leftovers(tmp_path, out)
 
@@ -158,7 +162,7 @@ def test_convert(tmp_path, mode):
     def check(number):
         assert _pair(out / "tflite", "m.tflite") in (old, new), f"killed at rename {number}"
         assert _pair(out / "tflite", "m_fp16.tflite") == other  # the folder's other model stays
-        assert_ok(run_cli("convert", new_pb, *args, timeout=120))
+        assert_ok(invoke_cli("convert", new_pb, *args))
         assert _pair(out / "tflite", "m.tflite") == new
         assert_no_leftovers(out, out / "tflite")
 
@@ -181,11 +185,11 @@ def test_predict(inputs, tmp_path):
 
     def prepare():
         shutil.rmtree(out, ignore_errors=True)
-        assert_ok(run_cli("predict", root / "old_faces", model, "-o", out, "-q"))
+        assert_ok(invoke_cli("predict", root / "old_faces", model, "-o", out, "-q"))
 
     def check(number):
         assert annotated() in names, f"killed at rename {number}: a mix"
-        assert_ok(run_cli("predict", root / "new_faces", model, "-o", out, "-q"))
+        assert_ok(invoke_cli("predict", root / "new_faces", model, "-o", out, "-q"))
         assert annotated() == names[1]
         assert_no_leftovers(tmp_path, out)
 
@@ -218,7 +222,7 @@ def test_train(tmp_path):
         step = tf.train.load_checkpoint(str(run / "last" / "model.ckpt")).get_tensor(
             "global_step")
         assert epoch in (1, 2) and step == epoch * 2, "last/'s record is another epoch's"
-        assert_ok(run_cli(*base, "--resume", "--epochs", "3", timeout=180))
+        assert_ok(invoke_cli(*base, "--resume", "--epochs", "3"))
         assert json.loads((run / "state.json").read_text())["epoch"] == 3
         assert_no_leftovers(tmp_path, run)
 
