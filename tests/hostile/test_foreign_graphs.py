@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.hostile.conftest import assert_error, run_cli, write_face_pngs
+from tests.hostile.conftest import assert_error, invoke_cli, write_face_pngs
 
 
 def _write_op_graph(path: Path, target: Path, in_function: bool = False) -> Path:
@@ -70,14 +70,14 @@ def test_a_graph_that_writes_a_file_is_refused_by_every_command(command, hostile
     values = {"pb": hostile["pb"], "list": raws_dir / "input_list.txt", "out": tmp_path / "out",
               "image": image}
     args = [arg.format(**values) for arg in COMMANDS[command]]
-    result = run_cli(*args, timeout=240)
+    result = invoke_cli(*args)
     assert_error(result, 1, hostile["pb"], "'write'", "WriteFile")
     assert not hostile["target"].exists()
 
 
 def test_a_write_inside_a_library_function_is_refused_naming_the_function(hostile, raws_dir,
                                                                           tmp_path):
-    result = run_cli("run", hostile["fn_pb"], "-i", raws_dir / "input_list.txt", "-o",
+    result = invoke_cli("run", hostile["fn_pb"], "-i", raws_dir / "input_list.txt", "-o",
                      tmp_path / "out")
     line = assert_error(result, 1, hostile["fn_pb"], "WriteFile", "in function")
     assert "touch" in line
@@ -95,7 +95,7 @@ def test_a_call_of_an_op_by_name_is_refused(hostile, raws_dir, tmp_path):
     write.attr["f"].func.name = "WriteFile"
     model = tmp_path / "call.pb"
     model.write_bytes(graph_def.SerializeToString())
-    result = run_cli("run", model, "-i", raws_dir / "input_list.txt", "-o", tmp_path / "out")
+    result = invoke_cli("run", model, "-i", raws_dir / "input_list.txt", "-o", tmp_path / "out")
     assert_error(result, 1, model, "'write'", "'WriteFile'", "no function of the graph")
     assert not hostile["target"].exists()
 
@@ -119,8 +119,7 @@ def test_a_saved_model_whose_serving_function_writes_a_file_is_refused_by_conver
     folder = tmp_path / "evil_saved_model"
     tf.saved_model.save(module, str(folder), signatures={"serving_default": module.serve})
     assert not target.exists()
-    result = run_cli("convert", folder, "--target", "onnx", "--out", tmp_path / "out",
-                     timeout=240)
+    result = invoke_cli("convert", folder, "--target", "onnx", "--out", tmp_path / "out")
     assert_error(result, 1, folder, "WriteFile")
     assert not target.exists() and not (tmp_path / "out" / "onnx").exists()
 
@@ -145,6 +144,6 @@ def test_a_tflite_file_carrying_a_tensorflow_write_op_does_not_run_it(tmp_path, 
                                            tf.lite.OpsSet.SELECT_TF_OPS]
     model = tmp_path / "flex.tflite"
     model.write_bytes(converter.convert())
-    result = run_cli("run", model, "-i", raws_dir / "input_list.txt", "-o", tmp_path / "out")
+    result = invoke_cli("run", model, "-i", raws_dir / "input_list.txt", "-o", tmp_path / "out")
     assert_error(result, 1, model, "FlexWriteFile", "refused")
     assert not target.exists() and not (tmp_path / "out").exists()
