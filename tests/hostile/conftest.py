@@ -64,10 +64,13 @@ def run_cli(*args: str | Path, cwd: Path | None = None, timeout: float = TIMEOUT
     return CliResult(argv, done.returncode, done.stdout, done.stderr)
 
 
-def invoke_cli(*args: str | Path, env: dict[str, str] | None = None) -> CliResult:
+def invoke_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+               timeout: float | None = None) -> CliResult:
     """`edge-fer <args>` run in this process (click's test runner, the user's environment of
     cli_env); the same CliResult as run_cli, an unexpected exception's traceback in its stderr
-    (so assert_ok and assert_error fail on it)."""
+    (so assert_ok and assert_error fail on it). `timeout` is run_cli's and ignored: in process,
+    a hang is the test runner's to catch, so a case about hangs uses run_cli."""
+    import contextlib
     import traceback
 
     from typer.testing import CliRunner
@@ -76,7 +79,13 @@ def invoke_cli(*args: str | Path, env: dict[str, str] | None = None) -> CliResul
 
     argv = [str(a) for a in args]
     changed = {key: value for key, value in (env or cli_env()).items() if os.environ.get(key) != value}
-    done = CliRunner().invoke(app, argv, env=changed)
+    environment = dict(os.environ)  # what the command sets (--debug: EDGE_FER_DEBUG) ends with it
+    try:
+        with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
+            done = CliRunner().invoke(app, argv, env=changed)
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
     stderr = done.stderr
     if done.exception is not None and not isinstance(done.exception, SystemExit):
         stderr += "".join(traceback.format_exception(done.exception))

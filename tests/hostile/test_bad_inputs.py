@@ -21,7 +21,7 @@ from tests.hostile.conftest import (
     assert_no_leftovers,
     assert_ok,
     cli_env,
-    run_cli,
+    invoke_cli,
     snapshot,
     write_face_pngs,
 )
@@ -120,16 +120,16 @@ def open_dir():
     (["raw-inputs", "faces", "-o", "out", "--layout", "chwn"], "chwn"),
 ])
 def test_bad_option_values_are_usage_errors_naming_the_value(tmp_path, args, value):
-    result = run_cli(*args, cwd=tmp_path)
+    result = invoke_cli(*args, cwd=tmp_path)
     line = assert_error(result, 2, value, args[0])
     assert "--help" in line
     assert snapshot(tmp_path) == {}  # nothing made, nothing looked for
 
 
 def test_help_lists_the_choices():
-    result = assert_ok(run_cli("run", "--help", env=cli_env(COLUMNS="200")))
+    result = assert_ok(invoke_cli("run", "--help", env=cli_env(COLUMNS="200")))
     assert "cpu" in result.stdout and "aip" in result.stdout and "uint8" in result.stdout
-    result = assert_ok(run_cli("raw-inputs", "--help", env=cli_env(COLUMNS="200")))
+    result = assert_ok(invoke_cli("raw-inputs", "--help", env=cli_env(COLUMNS="200")))
     assert "gray|rgb|bgr" in result.stdout and "nhwc|nchw" in result.stdout
 
 
@@ -137,7 +137,7 @@ def test_help_lists_the_choices():
 
 
 def test_a_folder_where_a_file_is_wanted(tmp_path, tiny_onnx, raws_dir):
-    result = run_cli("run", tiny_onnx, "-i", raws_dir, "-o", tmp_path / "out")
+    result = invoke_cli("run", tiny_onnx, "-i", raws_dir, "-o", tmp_path / "out")
     assert_error(result, 1, str(raws_dir), "is a folder, not an input list")
     assert not (tmp_path / "out").exists()
 
@@ -145,14 +145,14 @@ def test_a_folder_where_a_file_is_wanted(tmp_path, tiny_onnx, raws_dir):
 def test_an_output_path_that_is_a_file(tmp_path, tiny_onnx, raws_dir):
     blocker = tmp_path / "out"
     blocker.write_text("notes")
-    result = run_cli("run", tiny_onnx, "-i", small_list(raws_dir, tmp_path), "-o", blocker / "run")
+    result = invoke_cli("run", tiny_onnx, "-i", small_list(raws_dir, tmp_path), "-o", blocker / "run")
     assert_error(result, 1, str(blocker))
     assert blocker.read_text() == "notes"
 
 
 def test_a_nul_byte_in_a_path_of_the_input_list(tmp_path, tiny_onnx, raws_dir):
     listing = small_list(raws_dir, tmp_path, extra=["raws/a\0b.raw"])
-    result = run_cli("run", tiny_onnx, "-i", listing, "-o", tmp_path / "out")
+    result = invoke_cli("run", tiny_onnx, "-i", listing, "-o", tmp_path / "out")
     assert_error(result, 1, f"{listing}:4", "NUL byte")
     assert not (tmp_path / "out").exists()
 
@@ -219,7 +219,7 @@ def test_run_refuses_a_nan_raw_naming_it_and_its_line(tmp_path, tiny_onnx, raws_
     bad = tmp_path / "nan.raw"
     np.full(2304, np.nan, np.float32).tofile(bad)
     listing = small_list(raws_dir, tmp_path, extra=[str(bad)])
-    result = run_cli("run", tiny_onnx, "-i", listing, "-o", tmp_path / "out")
+    result = invoke_cli("run", tiny_onnx, "-i", listing, "-o", tmp_path / "out")
     assert_error(result, 1, str(bad), f"{listing}:4", "2,304 of 2,304 values are NaN")
     assert not (tmp_path / "out").exists()
     assert_no_leftovers(tmp_path)
@@ -230,7 +230,7 @@ def test_run_refuses_to_write_nan_outputs(tmp_path, raws_dir):
     weights[5, 3] = np.nan
     model = write_onnx_with_input(tmp_path / "nan.onnx", [1, 48, 48, 1], weights)
     listing = small_list(raws_dir, tmp_path)
-    result = run_cli("run", model, "-i", listing, "-o", tmp_path / "out")
+    result = invoke_cli("run", model, "-i", listing, "-o", tmp_path / "out")
     assert_error(result, 1, "onnx output of nan.onnx", f"{listing}:1", "nothing written")
     assert not (tmp_path / "out").exists()
 
@@ -241,7 +241,7 @@ def test_an_all_nan_float_image_is_skipped_not_made_black(tmp_path, faces_dir):
     folder = tmp_path / "faces"
     shutil.copytree(faces_dir / "happy", folder / "happy")
     cv2.imwrite(str(folder / "happy" / "nan.tiff"), np.full((48, 48), np.nan, np.float32))
-    result = assert_ok(run_cli("raw-inputs", folder, "-o", tmp_path / "raws"))
+    result = assert_ok(invoke_cli("raw-inputs", folder, "-o", tmp_path / "raws"))
     assert "nan.tiff: float image: 2,304 of 2,304 values are NaN" in result.stderr
     manifest = (tmp_path / "raws" / "manifest.csv").read_text()
     assert "nan.tiff" not in manifest
@@ -252,7 +252,7 @@ def test_convert_refuses_a_nan_graph(tmp_path):
     weights = np.zeros((2304, 7), np.float32)
     weights[0, 0] = np.nan
     model = write_dense_pb(tmp_path / "nan.pb", weights)
-    result = run_cli("convert", model, "--target", "tflite", "--precision", "fp32",
+    result = invoke_cli("convert", model, "--target", "tflite", "--precision", "fp32",
                      "--verify-count", "8", "-o", tmp_path / "out", timeout=180)
     assert_error(result, 1, "nan.pb", "values are NaN")
     assert not list((tmp_path / "out").rglob("*.tflite"))
@@ -265,14 +265,14 @@ def test_convert_rejects_a_nan_calibration_raw_naming_it(tmp_path, raws_dir):
     data[100] = np.nan
     data.tofile(bad)
     listing = small_list(raws_dir, tmp_path, extra=[str(bad)])
-    result = run_cli("convert", model, "--target", "tflite", "--precision", "int8", "--calib",
+    result = invoke_cli("convert", model, "--target", "tflite", "--precision", "int8", "--calib",
                      listing, "-o", tmp_path / "out", timeout=180)
     assert_error(result, 1, str(bad), "calibration raw", f"{listing}:4", "1 of 2,304 values are NaN")
     assert not list((tmp_path / "out").rglob("*.tflite"))
 
 
 def test_training_stops_on_a_non_finite_loss(tmp_path):
-    result = run_cli("train", "--lr", "1e9", "--epochs", "1", "--synthetic-train", "140",
+    result = invoke_cli("train", "--lr", "1e9", "--epochs", "1", "--synthetic-train", "140",
                      "--synthetic-val", "14", "--batch-size", "32", "--out", tmp_path / "run",
                      "-q", timeout=240)
     assert_error(result, 1, str(tmp_path / "run"), "training loss became nan", "--lr")
@@ -292,7 +292,7 @@ def test_input_lists_outside_the_grammar(tmp_path, tiny_onnx, raws_dir, content,
     raw = str(min(raws_dir.glob("*.raw"))).encode()
     listing = tmp_path / "list.txt"
     listing.write_bytes(content.replace(b"{raw}", raw))
-    result = run_cli("run", tiny_onnx, "-i", listing, "-o", tmp_path / "out")
+    result = invoke_cli("run", tiny_onnx, "-i", listing, "-o", tmp_path / "out")
     assert_error(result, 1, f"{listing}:{line}", problem)
     assert not (tmp_path / "out").exists()
 
@@ -304,13 +304,13 @@ def test_a_raw_of_9215_bytes_is_reported_as_9215(tmp_path, tiny_onnx, raws_dir):
     short = tmp_path / "short.raw"
     short.write_bytes(b"\0" * 9215)
     listing = small_list(raws_dir, tmp_path, extra=[str(short)])
-    result = run_cli("run", tiny_onnx, "-i", listing, "-o", tmp_path / "out")
+    result = invoke_cli("run", tiny_onnx, "-i", listing, "-o", tmp_path / "out")
     assert_error(result, 1, str(short), "9,215 bytes", "9,216 bytes each")
 
 
 def test_a_model_whose_input_is_not_what_the_raws_hold(tmp_path, raws_dir):
     model = write_onnx_with_input(tmp_path / "rgb.onnx", [1, 32, 32, 3])
-    result = run_cli("run", model, "-i", small_list(raws_dir, tmp_path), "-o", tmp_path / "out")
+    result = invoke_cli("run", model, "-i", small_list(raws_dir, tmp_path), "-o", tmp_path / "out")
     # checked before anything runs (runners/base.py check_input_list): what the raw holds and
     # what the model takes, both named
     assert_error(result, 1, "rgb.onnx", "000000_00000.raw", "9,216 bytes", "[1,32,32,3]")
@@ -324,7 +324,7 @@ def test_gif_files_are_read(tmp_path):
     folder.mkdir(parents=True)
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 50), np.uint8)).save(
         folder / "a.gif")
-    result = assert_ok(run_cli("raw-inputs", tmp_path / "faces", "-o", tmp_path / "raws"))
+    result = assert_ok(invoke_cli("raw-inputs", tmp_path / "faces", "-o", tmp_path / "raws"))
     assert "wrote 1 raws" in result.stdout and "non-image" not in result.stdout
     assert "a.gif,sad" in (tmp_path / "raws" / "manifest.csv").read_text()
 
@@ -335,7 +335,7 @@ def test_evaluate_reports_skipped_rows(tmp_path, tiny_onnx):
     rows += [f"{i % 7},{pixels},PublicTest" for i in range(5)]
     rows += ["3,12 34,PublicTest", f"9,{pixels},PublicTest"]
     (tmp_path / "f.csv").write_text("\n".join(rows) + "\n")
-    result = assert_ok(run_cli("evaluate", tiny_onnx, "--data", tmp_path / "f.csv", "--split",
+    result = assert_ok(invoke_cli("evaluate", tiny_onnx, "--data", tmp_path / "f.csv", "--split",
                                "PublicTest", "--json"))
     assert "skipped 2 bad rows/files" in result.stderr and "f.csv:7" in result.stderr
     import json
@@ -347,11 +347,11 @@ def test_evaluate_reports_skipped_rows(tmp_path, tiny_onnx):
 def test_a_malformed_manifest_names_its_line(tmp_path, tiny_onnx, raws_dir):
     raws = tmp_path / "raws"
     shutil.copytree(raws_dir, raws)
-    assert_ok(run_cli("run", tiny_onnx, "-i", raws / "input_list.txt", "-o", tmp_path / "out", "-q"))
+    assert_ok(invoke_cli("run", tiny_onnx, "-i", raws / "input_list.txt", "-o", tmp_path / "out", "-q"))
     lines = (raws / "manifest.csv").read_text().splitlines()
     lines[3] = "three," + lines[3].split(",", 1)[1]
     (raws / "manifest.csv").write_text("\n".join(lines) + "\n")
-    assert_error(run_cli("classify", tmp_path / "out"), 1, "manifest.csv:4", "malformed")
+    assert_error(invoke_cli("classify", tmp_path / "out"), 1, "manifest.csv:4", "malformed")
 
 
 # ---- family: tracebacks only when asked ------------------------------------------------------
@@ -367,12 +367,12 @@ def test_debug_shows_the_traceback(tmp_path, tiny_onnx, how):
         args.insert(0, "--debug")
     else:
         env["EDGE_FER_DEBUG"] = "1"
-    result = run_cli(*args, env=env)
+    result = invoke_cli(*args, env=env)
     assert result.code == 1 and "Traceback" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "missing.txt" in result.stderr
 
 
 def test_without_debug_no_traceback(tmp_path, tiny_onnx):
-    assert_error(run_cli("run", tiny_onnx, "-i", tmp_path / "missing.txt", "-o", tmp_path / "o"),
+    assert_error(invoke_cli("run", tiny_onnx, "-i", tmp_path / "missing.txt", "-o", tmp_path / "o"),
                  1, "missing.txt", "no such file or folder")

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from tests.hostile.conftest import assert_error, assert_ok, run_cli
+from tests.hostile.conftest import assert_error, assert_ok, invoke_cli
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def model(tmp_path, tiny_onnx):
 
 
 def _run(model, raws_dir, tmp_path, *extra):
-    return run_cli("run", model, "-i", raws_dir / "input_list.txt", "-o", tmp_path / "out", *extra)
+    return invoke_cli("run", model, "-i", raws_dir / "input_list.txt", "-o", tmp_path / "out", *extra)
 
 
 @pytest.mark.parametrize(("manifest", "needle"), [
@@ -49,7 +49,7 @@ def test_a_labels_file_of_the_wrong_length_is_an_error_until_labels_are_named(
 
     named = tmp_path / "seven.txt"
     named.write_text("\n".join(LABELS) + "\n")
-    assert_ok(run_cli("evaluate", model, "--data", "synthetic", "--limit", "14", "--labels",
+    assert_ok(invoke_cli("evaluate", model, "--data", "synthetic", "--limit", "14", "--labels",
                       named))
 
 
@@ -66,7 +66,7 @@ def test_a_labels_file_that_disagrees_with_the_manifest_is_an_error(model, raws_
 def test_duplicate_label_names_are_refused(model, raws_dir, tmp_path):
     labels = tmp_path / "dup.txt"
     labels.write_text("a\nb\nc\nd\ne\nf\nA\n")
-    assert_error(run_cli("evaluate", model, "--data", "synthetic", "--limit", "14", "--labels",
+    assert_error(invoke_cli("evaluate", model, "--data", "synthetic", "--limit", "14", "--labels",
                          labels), 1, labels, "'A' (position 6) is label 'a'", "its own name")
 
 
@@ -81,6 +81,6 @@ def test_sizes_that_would_exhaust_memory_are_refused_at_once(
         faces_dir, model, raws_dir, tmp_path, args, needle):
     values = {"faces": faces_dir, "out": tmp_path / "out", "model": model,
               "list": raws_dir / "input_list.txt"}
-    result = run_cli(*[arg.format(**values) for arg in args], timeout=30)
+    result = invoke_cli(*[arg.format(**values) for arg in args], timeout=30)
     assert_error(result, 2, needle)
     assert not (tmp_path / "out").exists()

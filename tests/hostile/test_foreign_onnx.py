@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import assert_error, assert_ok, run_cli, write_tiny_onnx
+from tests.hostile.conftest import assert_error, assert_ok, invoke_cli, write_tiny_onnx
 
 
 def _with_external_data(folder: Path, location: str) -> Path:
@@ -35,7 +35,7 @@ def _with_external_data(folder: Path, location: str) -> Path:
 
 
 def _run(model: Path, raws_dir: Path, out: Path):
-    return run_cli("run", model, "-i", raws_dir / "input_list.txt", "-o", out)
+    return invoke_cli("run", model, "-i", raws_dir / "input_list.txt", "-o", out)
 
 
 def test_external_data_inside_the_folder_runs(tmp_path, raws_dir):
@@ -59,7 +59,7 @@ def test_external_data_outside_the_folder_or_missing_is_refused(location, proble
     os.symlink(outside, folder / "link.bin")
     for command in (("run", model, "-i", raws_dir / "input_list.txt", "-o", tmp_path / "out"),
                     ("inspect", model), ("bench", model, "-n", "1", "--warmup", "0")):
-        assert_error(run_cli(*command), 1, model, "'w'", problem)
+        assert_error(invoke_cli(*command), 1, model, "'w'", problem)
     assert not (tmp_path / "out").exists()
 
 

@@ -21,8 +21,8 @@ from tests.hostile.conftest import (
     assert_no_leftovers,
     assert_ok,
     finish,
+    invoke_cli,
     kill_now,
-    run_cli,
     snapshot,
     staging_leftovers,
     start_cli,
@@ -54,15 +54,15 @@ def many(tmp_path_factory):
     """MANY tiny faces, their raws, two tiny models and each model's complete output."""
     root = tmp_path_factory.mktemp("many")
     write_face_pngs(root / "faces", MANY, seed=1)
-    assert_ok(run_cli("raw-inputs", root / "faces", "-o", root / "raws", "-q"))
+    assert_ok(invoke_cli("raw-inputs", root / "faces", "-o", root / "raws", "-q"))
     models = [write_tiny_onnx(root / f"m{i}.onnx", seed=i) for i in (1, 2)]
     outputs = []
     for model in models:
         out = root / f"ref_{model.stem}"
-        assert_ok(run_cli("run", model, "-i", root / "raws" / "input_list.txt", "-o", out, "-q"))
+        assert_ok(invoke_cli("run", model, "-i", root / "raws" / "input_list.txt", "-o", out, "-q"))
         outputs.append(_results(out))
     write_face_pngs(root / "few_faces", 20, seed=7)
-    assert_ok(run_cli("raw-inputs", root / "few_faces", "-o", root / "few_raws", "-q"))
+    assert_ok(invoke_cli("raw-inputs", root / "few_faces", "-o", root / "few_raws", "-q"))
     few = root / "raws" / "few_list.txt"
     few.write_text("".join((root / "raws" / "input_list.txt").read_text().splitlines(True)[:5]))
     return {"root": root, "faces": root / "faces", "raws": root / "raws", "models": models,
@@ -92,7 +92,7 @@ def test_run_killed_at_any_instant_leaves_the_old_output_or_the_new_one(many, tm
     assert snapshot(out) == old or results == many["outputs"][1], "a mix of two runs"
     assert (out / "cm.png").read_bytes() == b"the user's plot"
     # The next command on the folder finishes or undoes the swap and clears the staging.
-    assert_ok(run_cli("run", many["models"][1], "-i", many["few"], "-o", out, "-q"))
+    assert_ok(invoke_cli("run", many["models"][1], "-i", many["few"], "-o", out, "-q"))
     assert sorted(_results(out)) == list(range(5))
     assert (out / "cm.png").read_bytes() == b"the user's plot"
     assert_no_leftovers(tmp_path, out)
@@ -108,7 +108,7 @@ def test_raw_inputs_killed_leaves_the_old_raws_or_the_new_ones(many, tmp_path, i
     kill_now(process)
     now = snapshot(out)
     assert now == old or now == snapshot(many["raws"]), "a mix of two raw sets"
-    assert_ok(run_cli("raw-inputs", many["few_faces"], "-o", out, "-q", "--workers", "1"))
+    assert_ok(invoke_cli("raw-inputs", many["few_faces"], "-o", out, "-q", "--workers", "1"))
     assert snapshot(out) == old
     assert_no_leftovers(tmp_path, out)
 
@@ -125,7 +125,7 @@ def test_a_run_failing_midway_leaves_the_old_results_and_the_users_files(many, t
     bad_list = many["raws"].parent / "bad_list.txt"
     bad_list.write_text("\n".join(f"raws/{line}" for line in lines) + "\n")
     old = snapshot(out)
-    result = run_cli("run", many["models"][1], "-i", bad_list, "-o", out, "-q")
+    result = invoke_cli("run", many["models"][1], "-i", bad_list, "-o", out, "-q")
     assert_error(result, 1, "missing.raw")
     assert snapshot(out) == old
     assert_no_leftovers(tmp_path, out)
@@ -138,10 +138,10 @@ def test_a_shorter_run_leaves_no_results_of_the_longer_one_and_keeps_foreign_fil
     (out / "cm.png").write_bytes(b"plot")
     short = many["raws"] / "short_list.txt"
     short.write_text("".join((many["raws"] / "input_list.txt").read_text().splitlines(True)[:50]))
-    assert_ok(run_cli("run", many["models"][1], "-i", short, "-o", out, "-q"))
+    assert_ok(invoke_cli("run", many["models"][1], "-i", short, "-o", out, "-q"))
     assert sorted(_results(out)) == list(range(50))
     assert (out / "cm.png").read_bytes() == b"plot"
-    assert_ok(run_cli("classify", out))  # run.json's list: 50 results, no missing ones
+    assert_ok(invoke_cli("classify", out))  # run.json's list: 50 results, no missing ones
 
 
 def test_two_concurrent_runs_into_one_folder_never_mix(many, tmp_path):
@@ -154,7 +154,7 @@ def test_two_concurrent_runs_into_one_folder_never_mix(many, tmp_path):
     os.killpg(first.pid, signal.SIGSTOP)
     try:
         assert _staging(out), "the first run finished before it could be paused"
-        second = run_cli("run", many["models"][1], "-i", listing, "-o", out, "-q")
+        second = invoke_cli("run", many["models"][1], "-i", listing, "-o", out, "-q")
     finally:
         os.killpg(first.pid, signal.SIGCONT)
     assert_error(second, 1, out, "another edge-fer command")
@@ -182,7 +182,7 @@ def test_train_overwrite_reads_the_new_data_before_touching_the_old_run(tmp_path
     """The issue's case: `--overwrite --data missing.csv` left only config.json."""
     run = tmp_path / "run"
     old = _old_run(run)
-    result = run_cli("train", "--overwrite", "--data", tmp_path / "missing.csv", "--out", run)
+    result = invoke_cli("train", "--overwrite", "--data", tmp_path / "missing.csv", "--out", run)
     assert result.code != 0 and "missing.csv" in result.output, str(result)
     assert snapshot(run) == old
     assert_no_leftovers(tmp_path)
@@ -198,9 +198,9 @@ def test_train_overwrite_killed_before_its_first_epoch_leaves_the_old_run(tmp_pa
     kill_now(process)
     assert snapshot(run) == old
     assert _staging(run)  # what the killed command left: the next one removes it
-    result = run_cli("train", "--overwrite", "--data", tmp_path / "missing.csv", "--out", run)
+    result = invoke_cli("train", "--overwrite", "--data", tmp_path / "missing.csv", "--out", run)
     assert result.code != 0 and snapshot(run) == old  # refused before it touched anything
-    result = run_cli("train", "--overwrite", "--data", "synthetic", "--synthetic-train", "140",
+    result = invoke_cli("train", "--overwrite", "--data", "synthetic", "--synthetic-train", "140",
                      "--synthetic-val", "35", "--epochs", "1", "--out", run, "-q")
     assert result.code == 0, str(result)
     assert snapshot(run) != old and (run / "state.json").is_file()
@@ -238,7 +238,7 @@ def test_convert_killed_leaves_the_old_model_and_no_staging_a_later_convert_keep
     assert _visible(folder) == old  # no half-written model: the old pair, byte-identical
     assert staging_leftovers(folder.parent)  # what the killed command left
     # A later convert of another file in the folder removes it (the killed one's is not redone).
-    assert_ok(run_cli("convert", model, "-t", "tflite", "-p", "fp16", "--verify-count", "0",
+    assert_ok(invoke_cli("convert", model, "-t", "tflite", "-p", "fp16", "--verify-count", "0",
                       "-o", tmp_path / "out", "-q", timeout=120))
     assert {k: v for k, v in _visible(folder).items() if k in old} == old
     assert (folder / "m_fp16.tflite").stat().st_size > 1000
@@ -335,7 +335,7 @@ def test_a_full_disk_is_one_error_and_leaves_the_old_raws(many, small_tmpfs, tmp
     out = small_tmpfs / "raws"
     shutil.copytree(many["few_raws"], out)
     old = snapshot(out)
-    result = run_cli("raw-inputs", many["faces"], "-o", out, "-q")  # 600 × 9 KiB > 1 MiB
+    result = invoke_cli("raw-inputs", many["faces"], "-o", out, "-q")  # 600 × 9 KiB > 1 MiB
     assert_error(result, 1, out, "no space left on device")
     assert snapshot(out) == old
     assert_no_leftovers(small_tmpfs, out)
@@ -344,13 +344,13 @@ def test_a_full_disk_is_one_error_and_leaves_the_old_raws(many, small_tmpfs, tmp
 def test_a_read_only_file_system_is_one_error_and_leaves_the_old_output(many, small_tmpfs):
     out = small_tmpfs / "out"
     few = many["few"]
-    assert_ok(run_cli("run", many["models"][0], "-i", few, "-o", out, "-q"))
+    assert_ok(invoke_cli("run", many["models"][0], "-i", few, "-o", out, "-q"))
     old = snapshot(out)
     subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
-    result = run_cli("run", many["models"][1], "-i", few, "-o", out, "-q")
+    result = invoke_cli("run", many["models"][1], "-i", few, "-o", out, "-q")
     assert_error(result, 1, out, "read-only file system")
     report = small_tmpfs / "report.csv"
-    assert_error(run_cli("classify", out, "--format", "csv", "--out", report), 1, report,
+    assert_error(invoke_cli("classify", out, "--format", "csv", "--out", report), 1, report,
                  "read-only file system")
     assert snapshot(out) == old and not report.exists()
 
@@ -358,7 +358,7 @@ def test_a_read_only_file_system_is_one_error_and_leaves_the_old_output(many, sm
 def test_an_output_path_that_is_a_file_is_one_error(many, tmp_path):
     out = tmp_path / "out"
     out.write_text("not a folder")
-    result = run_cli("run", many["models"][0], "-i", many["raws"] / "input_list.txt", "-o", out)
+    result = invoke_cli("run", many["models"][0], "-i", many["raws"] / "input_list.txt", "-o", out)
     assert_error(result, 1, out, "not a folder")
     assert out.read_text() == "not a folder"
     assert np.array_equal(sorted(p.name for p in tmp_path.iterdir()), ["out"])
@@ -368,7 +368,7 @@ def test_a_full_disk_while_training_is_one_line_and_leaves_no_half_checkpoint(sm
     """TensorFlow's saver fails inside the graph ('Graph execution error' before): the one line
     names the file system and the file; no staging or half checkpoint stays."""
     run = small_tmpfs / "run"
-    result = run_cli("train", "--data", "synthetic", "--synthetic-train", "70",
+    result = invoke_cli("train", "--data", "synthetic", "--synthetic-train", "70",
                      "--synthetic-val", "14", "--epochs", "1", "--out", run, "-q", timeout=180)
     line = assert_error(result, 1, "no space left on device", small_tmpfs)
     assert "Graph execution error" not in line
@@ -381,12 +381,12 @@ def test_an_output_that_is_or_holds_a_mount_point_is_refused_before_any_work(man
     mount, nothing moved, nothing left that blocks a later command."""
     (small_tmpfs / "data.bin").write_text("the volume's")
     listing = many["few"]
-    result = run_cli("run", many["models"][0], "-i", listing, "-o", small_tmpfs, "-q")
+    result = invoke_cli("run", many["models"][0], "-i", listing, "-o", small_tmpfs, "-q")
     assert_error(result, 1, small_tmpfs, "is a mount point")
     out = small_tmpfs.parent
-    result = run_cli("run", many["models"][0], "-i", listing, "-o", out, "-q")
+    result = invoke_cli("run", many["models"][0], "-i", listing, "-o", out, "-q")
     assert_error(result, 1, small_tmpfs, "mount point inside the output folder")
     assert (small_tmpfs / "data.bin").read_text() == "the volume's"
     assert sorted(p.name for p in small_tmpfs.iterdir()) == ["data.bin"]
     assert_no_leftovers(out)
-    assert_ok(run_cli("run", many["models"][0], "-i", listing, "-o", small_tmpfs / "out", "-q"))
+    assert_ok(invoke_cli("run", many["models"][0], "-i", listing, "-o", small_tmpfs / "out", "-q"))
