@@ -41,8 +41,12 @@ def onnx_proto():
     package = importlib.util.find_spec("onnx")
     if package is None or not package.submodule_search_locations:
         raise ImportError("onnx is not installed")
-    spec = importlib.util.spec_from_file_location(
-        "onnx.onnx_ml_pb2", Path(package.submodule_search_locations[0]) / "onnx_ml_pb2.py")
+    source = Path(package.submodule_search_locations[0]) / "onnx_ml_pb2.py"
+    if not source.is_file():  # laid out otherwise than the wheels we pin: the package's own way
+        from onnx import onnx_ml_pb2
+
+        return onnx_ml_pb2
+    spec = importlib.util.spec_from_file_location("onnx.onnx_ml_pb2", source)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     try:
