@@ -67,12 +67,12 @@ def inputs(tmp_path_factory):
     write_face_pngs(root / "old_faces", 12, seed=1)
     write_face_pngs(root / "new_faces", 20, seed=2)
     for name in ("old", "new"):
-        assert_ok(run_cli("raw-inputs", root / f"{name}_faces", "-o", root / f"{name}_raws",
-                          "-q", "--workers", "1"))
+        assert_ok(invoke_cli("raw-inputs", root / f"{name}_faces", "-o", root / f"{name}_raws",
+                             "-q", "--workers", "1"))
     models = [write_tiny_onnx(root / f"m{i}.onnx", seed=i) for i in (1, 2)]
     for number, model in enumerate(models):
-        assert_ok(run_cli("run", model, "-i", root / "old_raws" / "input_list.txt",
-                          "-o", root / f"ref{number}", "-q"))
+        assert_ok(invoke_cli("run", model, "-i", root / "old_raws" / "input_list.txt",
+                             "-o", root / f"ref{number}", "-q"))
     return {"root": root, "models": models,
             "refs": [_results(root / f"ref{n}") for n in (0, 1)]}
 
@@ -145,13 +145,13 @@ def test_convert(tmp_path, mode):
     new_pb = write_dense_pb(tmp_path / "new" / "m.pb", rng.normal(0, .05, (2304, 7)))
     out = tmp_path / "out"
     args = ["-t", "tflite", "-p", "fp32", "--verify-count", "0", "-o", out, "-q"]
-    assert_ok(run_cli("convert", old_pb, *args, timeout=120))
-    assert_ok(run_cli("convert", old_pb, "-t", "tflite", "-p", "fp16", "--verify-count", "0",
-                      "-o", out, "-q", timeout=120))
+    assert_ok(invoke_cli("convert", old_pb, *args))
+    assert_ok(invoke_cli("convert", old_pb, "-t", "tflite", "-p", "fp16", "--verify-count", "0",
+                         "-o", out, "-q"))
     saved = tmp_path / "saved"
     shutil.copytree(out, saved)
     old = _pair(out / "tflite", "m.tflite")
-    assert_ok(run_cli("convert", new_pb, *args, timeout=120))
+    assert_ok(invoke_cli("convert", new_pb, *args))
     new = _pair(out / "tflite", "m.tflite")
     other = _pair(out / "tflite", "m_fp16.tflite")
 
@@ -203,7 +203,7 @@ def test_train(tmp_path):
     run = tmp_path / "run"
     base = ["train", "--data", "synthetic", "--synthetic-train", "70", "--synthetic-val", "14",
             "--out", run, "-q"]
-    assert_ok(run_cli(*base, "--epochs", "1", timeout=180))
+    assert_ok(invoke_cli(*base, "--epochs", "1"))
     saved = tmp_path / "saved"
     shutil.copytree(run, saved)
 
