@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -38,15 +39,37 @@ def fer2013_dir() -> Path:
     return SHARED_FER2013
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> Path:
+    """A folder built once per test run and shared by every pytest-xdist worker (read-only by
+    convention): the first worker to ask builds it under a lock, the others wait for it."""
+    import fcntl
+    import shutil
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's own temporary folder, the same for every worker
+    folder = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
-    """A seed003 run on 4,200 synthetic faces, 3 epochs (about 15 s on 2 cores)."""
+    """A seed003 run on 4,200 synthetic faces, 3 epochs (about 15 s on 2 cores), trained once per
+    test run for all workers (read-only: a test that resumes or changes it works on a copy)."""
     from edge_fer.training.train import TrainConfig, train
 
-    out = tmp_path_factory.mktemp("run") / "seed003"
-    train(TrainConfig(data="synthetic", arch="seed003", epochs=3, synthetic_train=4200,
-                      synthetic_val=350, out=str(out)))
-    return out
+    def build(folder: Path) -> None:
+        train(TrainConfig(data="synthetic", arch="seed003", epochs=3, synthetic_train=4200,
+                          synthetic_val=350, out=str(folder / "seed003")))
+
+    return built_once(tmp_path_factory, "trained_run", build) / "seed003"
 
 
 # The second trained model of a test run: another architecture (residual, batch norm), trained
@@ -105,11 +128,11 @@ def tiny_frozen_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def frozen_model(trained_run) -> Path:
+def frozen_model(trained_run, tmp_path_factory) -> Path:
     """The trained run frozen to model.pb (input x [1,48,48,1], output `output`), labels.txt beside it."""
     from edge_fer.training.freeze import freeze_run
 
-    out = trained_run.parent / "frozen" / "model.pb"
+    out = tmp_path_factory.mktemp("frozen") / "model.pb"  # this worker's: files are added beside it
     freeze_run(trained_run, out)
     return out
 
