@@ -8,6 +8,7 @@ in its own process (measure), collect the rows (report); the command prints them
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from edge_fer import reporter
@@ -36,10 +37,11 @@ def run_bench(models: list[Path], runtimes: list[str] | None = None, batches: li
     cases = plan_cases([Path(m) for m in models], runtimes, list(batches), list(threads))
     images = synthetic_faces(max(case.batch for case in cases))
     measure = isolated if isolate else in_process
-    flops_cache: dict[Path, int | None] = {}
+    # one read of each model file and each source graph, however many cases share it
+    precision, flops = functools.cache(precision_of), functools.cache(flops_per_image)
     report = BenchReport([], settings, host_facts())
     for number, case in enumerate(cases, start=1):
-        row = _facts_row(case, flops_cache)
+        row = _facts_row(case, precision, flops)
         why_not = REGISTRY[case.runtime].unavailable_reason()
         if why_not:
             row.status, row.reason = SKIPPED, f"{case.runtime} runner unavailable: {why_not}"
@@ -55,14 +57,12 @@ def run_bench(models: list[Path], runtimes: list[str] | None = None, batches: li
     return report
 
 
-def _facts_row(case: BenchCase, flops_cache: dict[Path, int | None]) -> BenchRow:
-    """The case's row before timing: its file's size, precision and FLOPs (one graph read per
-    source graph however many cases share it)."""
-    row = BenchRow(str(case.model), case.runtime, precision_of(case.model, case.runtime),
+def _facts_row(case: BenchCase, precision, flops) -> BenchRow:
+    """The case's row before timing: its file's size, precision (`precision(model, runtime)`)
+    and FLOPs (`flops(source graph)`)."""
+    row = BenchRow(str(case.model), case.runtime, precision(case.model, case.runtime),
                    case.batch, case.threads, bytes=case.model.stat().st_size)
     graph = source_graph(case.model)
     if graph is not None:
-        if graph not in flops_cache:
-            flops_cache[graph] = flops_per_image(graph)
-        row.flops_per_image = flops_cache[graph]
+        row.flops_per_image = flops(graph)
     return row

@@ -48,7 +48,7 @@ def _onnx_facts(model: Path) -> tuple[set[str], bool]:
     from edge_fer.artifacts.formats import describe
 
     try:
-        described = describe(model)
+        described = describe(model, full=False)  # ops and inputs: no checker or FLOPs
     except (EdgeFerError, ImportError):  # unreadable: the runner reports it when the case runs
         return set(), True
     fixed = all(tensor.dims() and tensor.dims()[0] for tensor in described.inputs)

@@ -40,13 +40,13 @@ def file_precision(model: Path) -> str | None:
 
     try:
         if model.suffix.lower() == ".tflite":
-            dtypes = describe(model).facts["tensor_dtypes"]
+            dtypes = describe(model, full=False).facts["tensor_dtypes"]
             integer = dtypes.get("int8", 0) + dtypes.get("uint8", 0) + dtypes.get("int16", 0)
             if integer:
                 return "int8" if integer >= dtypes.get("float32", 0) else "int8w"
             return "fp16" if dtypes.get("float16") else "fp32"
         if model.suffix.lower() == ".onnx":
-            ops = describe(model).ops
+            ops = describe(model, full=False).ops
             if "QuantizeLinear" in ops or any(op.startswith("QLinear") for op in ops):
                 return "int8"
             return "int8w" if "DynamicQuantizeLinear" in ops else "fp32"
