@@ -18,7 +18,7 @@ batch 64; He-normal / Glorot initialisation as edge-fer's) on the same synthetic
 Sides alternate (`--repeats` rounds) so a change in machine load hits both; the median of the
 timed epochs is reported, with the ratio and the load average.
 
-    python bench/train_throughput.py [--arch seed003|resxs|tiny|tiny4|fast|tinyx] [--precision fp32|bf16]
+    python bench/train_throughput.py [--arch seed003|resxs|tiny|tiny4|fast|fast5|tinyx] [--precision fp32|bf16]
                                      [--images 4200] [--epochs 2] [--repeats 2] [--breakdown STEPS]
 
 tiny, fast and tinyx are the edge networks (depthwise-separable, batch norm, weight decay 5e-5);
@@ -165,6 +165,7 @@ KERAS_ARCHS = {"seed003": keras_seed003, "resxs": keras_resxs,
                "tiny": keras_separable(16, (32, 64, 128), (1, 1, 1), pool_stem=True),
                "tiny4": keras_separable(16, (32, 64, 128, 256), (1, 1, 1, 1), pool_stem=True),
                "fast": keras_separable(32, (32, 64, 128, 256), (0, 1, 1, 1), pool_stem=False),
+               "fast5": keras_separable(32, (32, 64, 128, 256, 512), (0, 1, 1, 1, 1), pool_stem=False),
                "tinyx": keras_tinyx}
 
 
