@@ -31,6 +31,7 @@ class PixelSpec(Protocol):
     color: str      # gray | rgb | bgr
     layout: str     # nhwc | nchw
     face_crop: bool
+    normalises: bool  # False when mean is 0 and std 1
 
     def mean_array(self) -> np.ndarray: ...
 
@@ -77,7 +78,8 @@ def exif_orientation(data: np.ndarray | bytes) -> int:
     photo taken upright would reach the model sideways.
     """
     head = bytes(memoryview(data)[:65536])
-    if not any(head.startswith(magic) and marker in head for magic, marker in _EXIF_MARKERS):
+    marker = next((marker for magic, marker in _EXIF_MARKERS if head.startswith(magic)), None)
+    if marker is None or marker not in head:
         return 1
     import io
 
@@ -208,9 +210,8 @@ def preprocess(image: np.ndarray, detect_faces: bool = False,
     values = pixels / np.float32(255.0)  # float32, as astype(float32) then / 255
     if values.ndim == 2:
         values = values[:, :, None]
-    mean, std = spec.mean_array(), spec.std_array()
-    if mean.any() or (std != 1).any():  # (v - 0) / 1 is v, bit for bit: skipped
-        values = (values - mean) / std
+    if spec.normalises:  # (v - 0) / 1 is v, bit for bit: skipped
+        values = (values - spec.mean_array()) / spec.std_array()
     if spec.layout == "nchw":
         values = values.transpose(2, 0, 1)
     return np.ascontiguousarray(values, dtype=np.float32)

@@ -4,17 +4,22 @@ Every image goes through `preprocess.preprocess`, the function training used, on
 the input spec of the model the raws are for (size, colour, layout, normalisation; edge-fer's own
 48×48 gray in [0, 1] by default), recorded beside them in input_spec.json. A file that cannot be
 decoded is listed in skipped.csv with its reason and the rest go on.
+
+A folder's images are decoded, preprocessed and written by worker processes (`parallel.worker_pool`),
+each writing its chunk's raws into the staged folder itself; the main process numbers them in order
+and closes the gap a skipped file leaves with a rename (only after a skip).
 """
 
 from __future__ import annotations
 
 import csv
-import functools
 import io
+import itertools
+import os
 import re
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,7 +31,7 @@ from edge_fer.atomic import atomic_write_text, check_not_inside, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import walk_files
 from edge_fer.labels import LABELS
-from edge_fer.parallel import available_cores, chunk_size, chunks, ordered_map
+from edge_fer.parallel import available_cores, chunk_size, chunks, ordered_map, worker_pool
 from edge_fer.tensors.rawio import (
     MANIFEST_NAME,
     ManifestRow,
@@ -126,26 +131,49 @@ def _preprocess_or_reason(path: Path, spec: InputSpec) -> np.ndarray | str:
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
 
 
-def _preprocess_chunk(paths: list[Path], spec: InputSpec) -> list[np.ndarray | str]:
-    return [_preprocess_or_reason(path, spec) for path in paths]
+@dataclass(frozen=True)
+class WrittenRaw:
+    """An image a worker already wrote into the staged folder, as `name`."""
+
+    name: str
 
 
-def preprocess_files(paths: list[Path], spec: InputSpec = OWN_INPUT,
-                     workers: int | None = None) -> Iterator[tuple[Path, np.ndarray | str]]:
-    """(path, one float32 image of `spec` or the reason it failed) in path order, decoded on
-    `workers` threads (default: every core; OpenCV's decoding, resizing and face detection run
-    without the GIL)."""
+def _write_chunk(task: tuple[Path, int, list[Path], InputSpec, str]) -> list[tuple[str, bool] | str]:
+    """In a worker: decode, preprocess and write one chunk's raws into the staged folder, numbered
+    from `first` on as if no earlier file were skipped; per file, its raw's name and whether
+    --detect-faces found no face in it, or why it was skipped. A failed write stops the run."""
+    folder, first, paths, spec, dtype = task
+    outcomes: list[tuple[str, bool] | str] = []
+    for path in paths:
+        image = _preprocess_or_reason(path, spec)
+        if isinstance(image, str):
+            outcomes.append(image)
+            continue
+        name = raw_name(first, path.stem)
+        write_image_raw(f"{folder}/{name}", image, dtype, atomic=False, elements=spec.elements)
+        outcomes.append((name, isinstance(image, NoFace)))
+        first += 1
+    return outcomes
+
+
+def write_files(paths: list[Path], folder: Path, spec: InputSpec, dtype: str,
+                workers: int | None = None) -> Iterator[tuple[Path, tuple[str, bool] | str]]:
+    """(path, (raw name, no face found) or the reason it was skipped) in path order, each image
+    written by `_write_chunk` on `workers` processes (default: every core)."""
     workers = workers or available_cores()
-    size = chunk_size(len(paths), workers, MAX_CHUNK)
-    parts = chunks(paths, size)
-    with reporter.make_progress() as bar, \
-            ThreadPoolExecutor(workers, thread_name_prefix="edge-fer-decode") as pool:
-        task = bar.add_task("preprocessing", total=len(paths), status="")
-        decoded = ordered_map(pool, functools.partial(_preprocess_chunk, spec=spec), parts,
-                              AHEAD_PER_WORKER * workers)
-        for part, outcome in zip(parts, decoded):
-            yield from zip(part, outcome)
-            bar.advance(task, len(part))
+    parts = chunks(paths, chunk_size(len(paths), workers, MAX_CHUNK))
+    firsts = itertools.accumulate((len(part) for part in parts[:-1]), initial=0)
+    tasks = [(folder, first, part, spec, dtype) for first, part in zip(firsts, parts)]
+    pool = worker_pool(workers, len(paths))  # before the progress bar: no thread to fork with
+    try:
+        with reporter.make_progress() as bar:
+            task = bar.add_task("preprocessing", total=len(paths), status="")
+            for part, outcome in zip(parts, ordered_map(pool, _write_chunk, tasks,
+                                                         AHEAD_PER_WORKER * workers)):
+                yield from zip(part, outcome)
+                bar.advance(task, len(part))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # no worker writes into a discarded folder
 
 
 def raw_name(index: int, stem: str) -> str:
@@ -153,12 +181,16 @@ def raw_name(index: int, stem: str) -> str:
     return f"{index:06d}_{_UNSAFE.sub('_', stem)[:60].strip('_') or 'image'}.raw"
 
 
-def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray | str]],
+RawItem = tuple[str, str, str, "np.ndarray | WrittenRaw | str"]
+
+
+def write_raw_set(out_dir: Path, items: Iterable[RawItem] | Callable[[Path], Iterable[RawItem]],
                   dtype: str = "float32", spec: InputSpec = OWN_INPUT,
                   output: OutputSpec | None = None, model: str | Path | None = None,
                   workers: int | None = None) -> RawInputsResult:
     """Write (source, name stem, label, image or skip reason) items as raws, list and manifest;
-    the raws on `workers` threads (default: every core) while the items keep coming.
+    the raws on `workers` threads (default: every core) while the items keep coming. `items` may
+    be a function of the staged folder, whose items are raws already written there (WrittenRaw).
 
     The folder is built whole beside out_dir and swapped in when complete (`atomic.staged_dir`):
     an earlier raw-inputs' files are replaced, any other files in it are kept untouched.
@@ -173,15 +205,20 @@ def write_raw_set(out_dir: Path, items: Iterable[tuple[str, str, str, np.ndarray
                              out_dir / SKIPPED_NAME, dtype, spec)
     started = time.perf_counter()
     rows: list[ManifestRow] = []
-    raws: list[Path] = []
+    raws: list[str] = []  # paths as text: one per image, pathlib's cost adds up
     with staged_dir(out_dir, _is_raw_inputs_output) as folder, \
             _RawWriter(folder, dtype, spec.elements, workers) as writer:
-        for source, stem, label, image in items:
+        for source, stem, label, image in items(folder) if callable(items) else items:
             if isinstance(image, str):
                 result.skipped.append((source, image))
                 continue
             name = raw_name(len(raws), stem)
-            raws.append(writer.add(name, image))
+            if isinstance(image, WrittenRaw):
+                if image.name != name:  # an earlier file was skipped: close the gap in the numbers
+                    os.rename(folder / image.name, folder / name)
+                raws.append(f"{folder}/{name}")
+            else:
+                raws.append(writer.add(name, image))
             rows.append(ManifestRow(len(rows), name, source, label))
         writer.finish()
         if not raws:
@@ -205,7 +242,7 @@ class _RawWriter:
         self.folder, self.dtype, self.elements = folder, dtype, elements
         self.workers = workers or available_cores()
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="edge-fer-raws")
-        self.pending: list[tuple[Path, np.ndarray]] = []
+        self.pending: list[tuple[str, np.ndarray]] = []
         self.running: deque[Future] = deque()
 
     def __enter__(self):
@@ -216,8 +253,8 @@ class _RawWriter:
             future.cancel()
         self.pool.shutdown(wait=True)
 
-    def add(self, name: str, image: np.ndarray) -> Path:
-        path = self.folder / name
+    def add(self, name: str, image: np.ndarray) -> str:
+        path = f"{self.folder}/{name}"
         self.pending.append((path, image))
         if len(self.pending) >= MAX_CHUNK:
             self._submit()
@@ -236,7 +273,7 @@ class _RawWriter:
                 self.running and self.running[0].done()):
             self.running.popleft().result()
 
-    def _write(self, items: list[tuple[Path, np.ndarray]]) -> None:
+    def _write(self, items: list[tuple[str, np.ndarray]]) -> None:
         for path, image in items:
             write_image_raw(path, image, self.dtype, atomic=False, elements=self.elements)
 
@@ -281,21 +318,24 @@ def raw_inputs_from_folder(root: str | Path, out_dir: str | Path, detect_faces: 
     no_face: list[str] = []
     labels: dict[str, str] = {}  # by folder: its files share their label
 
-    def items():
-        for folder, reason in unlisted:
-            yield folder, "", "", reason
-        for path, image in preprocess_files(paths, spec, workers):
+    def items(folder: Path):
+        for where, reason in unlisted:
+            yield where, "", "", reason
+        for path, outcome in write_files(paths, folder, spec, dtype, workers):
             source = str(path)
-            if isinstance(image, NoFace):
+            if isinstance(outcome, str):
+                yield source, path.stem, "", outcome
+                continue
+            name, missed_face = outcome
+            if missed_face:
                 no_face.append(source)
-                image = image.view(np.ndarray)
             parent = source.rpartition("/")[0]
             label = labels.get(parent)
             if label is None:
                 label = labels[parent] = folder_label(path, root)
-            yield source, path.stem, label, image
+            yield source, path.stem, label, WrittenRaw(name)
 
-    result = write_raw_set(Path(out_dir), items(), dtype, spec, output, model, workers)
+    result = write_raw_set(Path(out_dir), items, dtype, spec, output, model, workers)
     result.ignored = ignored
     result.no_face = no_face if spec.face_crop else None
     result.seconds = time.perf_counter() - started

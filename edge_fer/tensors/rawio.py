@@ -21,11 +21,16 @@ MANIFEST_NAME = "manifest.csv"
 MANIFEST_FIELDS = ("index", "raw_path", "source_path", "label")
 
 
+@functools.cache
+def _little_endian(dtype: str) -> np.dtype:
+    return np.dtype(dtype).newbyteorder("<")
+
+
 def write_raw(path: str | Path, tensor: np.ndarray, dtype: str = "float32",
               atomic: bool = True) -> Path:
     """Write a tensor's bytes, C order, little-endian, no header (`atomic=False`: only inside a
     folder `atomic.staged_dir` is building)."""
-    array = np.ascontiguousarray(tensor, dtype=np.dtype(dtype).newbyteorder("<"))
+    array = np.ascontiguousarray(tensor, dtype=_little_endian(dtype))
     if atomic:
         return atomic_write_bytes(path, array.tobytes())
     write_plain(path, array)

@@ -87,6 +87,11 @@ class InputSpec:
     def quantized(self) -> bool:
         return np.dtype(self.dtype).kind in "iu"
 
+    @property
+    def normalises(self) -> bool:
+        """False for mean 0 and std 1, where `(v − mean) / std` is v bit for bit (and skipped)."""
+        return any(value != 0 for value in self.mean) or any(value != 1 for value in self.std)
+
     def mean_array(self) -> np.ndarray:
         return np.asarray(self.mean, np.float32)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from edge_fer import parallel
 from edge_fer.cli import app
 from edge_fer.errors import EdgeFerError
 from edge_fer.preprocess import preprocess_file
@@ -86,21 +87,28 @@ def test_uint8_raws_are_2304_bytes_of_the_same_pixels(mixed_folder, tmp_path):
         np.testing.assert_allclose(read_image_raw(u, "uint8"), read_image_raw(f), atol=1e-6)
 
 
-def test_many_threads_give_the_same_raws_as_one_with_skips_between(tmp_path, monkeypatch):
+@pytest.mark.parametrize("pool", ["processes", "threads"])
+def test_many_workers_give_the_same_raws_as_one_with_skips_between(tmp_path, monkeypatch, pool):
     rng = np.random.default_rng(1)
     (tmp_path / "in").mkdir()
     for i in range(24):
         cv2.imwrite(str(tmp_path / "in" / f"{i:02d}.png"),
                     rng.integers(0, 256, (60 + i, 50, 3), np.uint8))
-    (tmp_path / "in" / "05.png").write_bytes(b"broken")  # numbering goes on without a gap
+    for broken in ("05.png", "11.png", "12.png"):  # numbering goes on without a gap
+        (tmp_path / "in" / broken).write_bytes(b"broken")
     single = raw_inputs_from_folder(tmp_path / "in", tmp_path / "one", workers=1)
     monkeypatch.setattr(raw_inputs, "MAX_CHUNK", 2)  # many chunks decoded and written at once
+    monkeypatch.setattr(parallel, "MIN_ITEMS_FOR_PROCESSES", 1 if pool == "processes" else 10**9)
     pooled = raw_inputs_from_folder(tmp_path / "in", tmp_path / "two", workers=3)
-    for a, b in zip(read_input_list(single.input_list).raw_paths(),
-                    read_input_list(pooled.input_list).raw_paths()):
+    pairs = list(zip(read_input_list(single.input_list).raw_paths(),
+                     read_input_list(pooled.input_list).raw_paths(), strict=True))
+    for a, b in pairs:
         assert a.name == b.name and a.read_bytes() == b.read_bytes()
-    assert pooled.written == 23 and sorted(p.name for p in (tmp_path / "two").glob("*.raw"))[5] \
-        == "000005_06.raw"
+    names = sorted(p.name for p in (tmp_path / "two").glob("*.raw"))
+    assert pooled.written == 21 and names == [b.name for _, b in pairs]
+    assert names[5] == "000005_06.raw" and names[10] == "000010_13.raw"
+    assert [r.source_path for r in read_manifest(pooled.manifest)] == \
+        [r.source_path for r in read_manifest(single.manifest)]
 
 
 def test_a_second_smaller_run_leaves_no_stale_raws(mixed_folder, tmp_path):
@@ -163,7 +171,7 @@ def test_a_raw_that_cannot_be_written_fails_the_run_and_leaves_no_output(tmp_pat
     real_write = raw_inputs.write_image_raw
 
     def full_after_five(path, *args, **kwargs):
-        if path.name.startswith("000005"):
+        if Path(path).name.startswith("000005"):
             raise OSError(28, "No space left on device", str(path))
         return real_write(path, *args, **kwargs)
 
