@@ -104,27 +104,12 @@ def _wrap_without_breaking_words() -> None:
 
 _wrap_without_breaking_words()
 
-# Plain (click) help, not typer's rich panels: at 80 columns the panels squeeze the description
-# into a narrow column and cut option names (`--distill-temper…`); click's layout wraps instead.
-app = typer.Typer(
-    name="edge-fer",
-    help="Train a facial expression CNN and take it to Snapdragon edge runtimes "
-         "(SNPE DLC, QNN, TFLite, ONNX).",
-    cls=OneLineErrors,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=True,
-    rich_markup_mode=None,
-)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"edge-fer {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="Print the version and exit (edge-fer doctor --short: each "
                                       "runtime's too, on one line)."),
@@ -207,10 +192,6 @@ def verbatim_examples(text: str | None) -> str | None:
     return "\n\n".join(paragraphs)
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"edge_fer.commands.{_name}").register(app)
-
-
 def _fit_help(typer_app: typer.Typer, prefix: str = "") -> None:
     """Short help and verbatim examples for every command; a group's commands are looked up as
     `group command` in SHORT_HELP (`hub run` is not `run`)."""
@@ -227,8 +208,51 @@ def _fit_help(typer_app: typer.Typer, prefix: str = "") -> None:
             _fit_help(group.typer_instance, prefix=f"{prefix}{group.name} ")
 
 
-_fit_help(app)
+def build_app(modules: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
+    """The `edge-fer` app with the commands of `modules` (edge_fer/commands/<module>.py)."""
+    # Plain (click) help, not typer's rich panels: at 80 columns the panels squeeze the description
+    # into a narrow column and cut option names (`--distill-temper…`); click's layout wraps instead.
+    app = typer.Typer(
+        name="edge-fer",
+        help="Train a facial expression CNN and take it to Snapdragon edge runtimes "
+             "(SNPE DLC, QNN, TFLite, ONNX).",
+        cls=OneLineErrors,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=True,
+        rich_markup_mode=None,
+    )
+    app.callback()(root)
+    for name in modules:
+        importlib.import_module(f"edge_fer.commands.{name}").register(app)
+    _fit_help(app)
+    return app
+
+
+def invoked_module(argv: list[str]) -> str | None:
+    """The module of the command `argv` runs (its first word that is not an option), or None:
+    no command (the root's help or --version), an unknown one, or shell completion at work."""
+    if any(name.startswith("_") and name.endswith("_COMPLETE") for name in os.environ):
+        return None  # typer's completion (_EDGE_FER_COMPLETE) lists every command
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):  # the root's options (--debug, --version) take no value
+            module = arg.replace("-", "_")
+            return module if module in COMMAND_MODULES else None
+    return None
+
+
+def __getattr__(name: str):
+    """`edge_fer.cli.app`: every command, built on first use (tests, scripts, CliRunner)."""
+    if name == "app":
+        globals()["app"] = built = build_app()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    app()
+    """The `edge-fer` entry point: only the invoked command's module is imported and built
+    (start-up is most of a short command's time); the root's help and errors get them all."""
+    module = invoked_module(sys.argv[1:])
+    build_app((module,) if module else COMMAND_MODULES)()
