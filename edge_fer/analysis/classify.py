@@ -18,7 +18,7 @@ from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.labels import LABELS, label_lookup
 from edge_fer.reporter import printable
 from edge_fer.tensors.rawio import MANIFEST_NAME, ManifestRow, read_input_list, read_manifest
-from edge_fer.tensors.results import read_results
+from edge_fer.tensors.results import ResultEntry, read_results
 from edge_fer.tensors.spec import OutputSpec, read_labels_file  # noqa: F401 - (labels reader)
 
 
@@ -254,6 +254,7 @@ def classify_output(output_dir: str | Path, input_list: str | Path | None = None
         raise EdgeFerError(f"{labels_source}: {len(labels)} labels, but the results in "
                            f"{output_dir} hold another number of scores ({entries[0].problem})")
     k = max(1, min(top_k, len(labels)))
+    top = _top_labels(entries, output, k)
     predictions: list[Prediction] = []
     for entry in entries:
         row = manifest[entry.index] if entry.index < len(manifest) else None
@@ -264,15 +265,30 @@ def classify_output(output_dir: str | Path, input_list: str | Path | None = None
         elif entry.probs.size != len(labels):
             prediction.problem = f"{entry.probs.size} values for {len(labels)} labels"
         else:
-            probs = output.probabilities(entry.probs[None])[0]
-            order = np.argsort(-probs, kind="stable")[:k]
-            prediction.top = [(labels[i], float(probs[i])) for i in order]
+            prediction.top = top[entry.index]
         predictions.append(prediction)
     metrics, warning = score_labels(
         labels, lookup, [p.true_label for p in predictions],
         [labels.index(p.label) if p.label is not None else None for p in predictions])
     warnings = list(sources.warnings) + ([warning] if warning else [])
     return ClassifyReport(output_dir, predictions, metrics, warnings, input_list)
+
+
+def _top_labels(entries: list[ResultEntry], output: OutputSpec, k: int
+                ) -> dict[int, list[tuple[str, float]]]:
+    """The k most probable labels of each entry with one score per label, by entry index: one
+    softmax and one sort for all rows, except where the scores' kind is guessed per row ("auto")."""
+    rows = [entry for entry in entries if entry.ok and entry.probs.size == len(output.labels)]
+    if not rows:
+        return {}
+    scores = np.stack([entry.probs for entry in rows])
+    probs = output.probabilities(scores) if output.activation != "auto" else \
+        np.concatenate([output.probabilities(row[None]) for row in scores])
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    chosen = np.take_along_axis(probs, order, axis=1).tolist()
+    labels = output.labels
+    return {entry.index: [(labels[i], p) for i, p in zip(positions, values)]
+            for entry, positions, values in zip(rows, order.tolist(), chosen)}
 
 
 def score_labels(labels: tuple[str, ...], lookup: dict[str, int], truths: list[str],
