@@ -55,6 +55,8 @@ class Recipe(NamedTuple):
 # A model ships only when it reaches its target and its int8 TFLite loses at most this much
 # PublicTest accuracy; otherwise its files and metrics go to <run>/candidate/ and the script exits 1.
 INT8_MAX_DROP = 0.005
+# ... and gives the float model's top-1 label on at least this share of PublicTest's faces.
+INT8_MIN_AGREEMENT = 0.98
 
 
 # The edge models: depthwise-separable residual networks (edge_fer/training/model.py) distilled from
@@ -131,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                   for name, path in (("float", frozen), ("int8", int8))}
         facts = inspect_model(frozen)
         latency = int8_latency(int8)
-        missed = missed_targets(chosen, scores["float"]["accuracy"], scores["int8"]["accuracy"])
+        agreement = top1_agreement(scores["float"]["rows"], scores["int8"]["rows"])
+        missed = missed_targets(chosen, scores["float"]["accuracy"], scores["int8"]["accuracy"],
+                                agreement)
         if missed:
             out = root / "candidate"
         atomic_write_bytes(out / "model.pb", frozen.read_bytes())
@@ -149,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             name: {"accuracy": round(s["accuracy"], 4), "count": s["count"],
                    "recall": s["recall"], "runtime": s["runtime"]}
             for name, s in scores.items()},
+        "int8_agreement": round(agreement, 4),  # PublicTest faces where int8's top-1 is float's
         "int8_tflite_latency": latency,
         "training": {"recipe": chosen.train, "seeds": list(SEEDS), "stages_end_at_epochs": list(chosen.stages),
                      "machine": f"{platform.machine()}, 2 CPU cores (shared)",
@@ -168,9 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def missed_targets(chosen: Recipe, float_accuracy: float, int8_accuracy: float) -> str:
+def top1_agreement(float_rows: list[dict], int8_rows: list[dict]) -> float:
+    """Share of faces where the int8 model's label is the float model's (evaluate_model's rows)."""
+    if len(float_rows) != len(int8_rows) or not float_rows:
+        raise ValueError(f"{len(float_rows)} float and {len(int8_rows)} int8 predictions")
+    return sum(a["label"] == b["label"] for a, b in zip(float_rows, int8_rows)) / len(float_rows)
+
+
+def missed_targets(chosen: Recipe, float_accuracy: float, int8_accuracy: float,
+                   agreement: float = 1.0) -> str:
     """Why a model with a target may not ship ('' when it may): its PublicTest target, int8's
-    loss. `best` has none: it is the most accurate model there is."""
+    loss, int8's agreement with float. `best` has none: it is the most accurate model there is."""
     if chosen.target is None:
         return ""
     reasons = []
@@ -179,6 +192,9 @@ def missed_targets(chosen: Recipe, float_accuracy: float, int8_accuracy: float) 
     if float_accuracy - int8_accuracy > INT8_MAX_DROP:
         reasons.append(f"int8 TFLite {int8_accuracy:.2%} loses more than "
                        f"{100 * INT8_MAX_DROP:.1f} point against float {float_accuracy:.2%}")
+    if agreement < INT8_MIN_AGREEMENT:
+        reasons.append(f"int8 TFLite gives float's top-1 label on {agreement:.2%} of PublicTest, "
+                       f"below {INT8_MIN_AGREEMENT:.0%}")
     return "; ".join(reasons)
 
 

@@ -54,6 +54,7 @@ def test_one_command_trains_in_stages_and_ships_scored_float_and_int8(build_pret
     assert metrics["command"] == "python scripts/build_pretrained.py --data fer2013.csv.gz --tta-flip"
     for precision in ("float", "int8"):
         assert metrics["public_test"][precision]["count"] == 28
+    assert 0 <= metrics["int8_agreement"] <= 1
     member = metrics["training"]["members"][0]
     assert member["epochs_run"] == 2 and len(member["images_per_second"]) == 2
     assert member["selection"]["bn_statistics"] in ("precise", "moving-average")
@@ -90,7 +91,11 @@ def test_a_model_with_a_target_ships_only_when_it_meets_it_and_int8_keeps_up(bui
     assert build_pretrained.missed_targets(tiny, 0.665, 0.661) == ""
     assert "below its target 66%" in build_pretrained.missed_targets(tiny, 0.6599, 0.6599)
     assert "loses more than 0.5 point" in build_pretrained.missed_targets(tiny, 0.67, 0.6649)
-    assert build_pretrained.missed_targets(build_pretrained.recipe("best"), 0.5, 0.4) == ""
+    assert "on 97.90% of PublicTest, below 98%" in build_pretrained.missed_targets(tiny, 0.67, 0.67, 0.979)
+    assert build_pretrained.missed_targets(tiny, 0.67, 0.67, 0.98) == ""
+    assert build_pretrained.missed_targets(build_pretrained.recipe("best"), 0.5, 0.4, 0.5) == ""
+    rows = [{"label": "happy"}, {"label": "sad"}, {"label": "fear"}, {"label": "sad"}]
+    assert build_pretrained.top1_agreement(rows, rows[:2] + [{"label": "sad"}] * 2) == 0.75
 
 
 def test_a_latency_that_was_not_measured_is_an_error_not_a_null_figure(build_pretrained, monkeypatch,
