@@ -105,6 +105,7 @@ def describe_shipped() -> list[dict]:
             "bytes": path.stat().st_size, "sha256": metrics.get("sha256"),
             "public_test_float": scores.get("float", {}).get("accuracy"),
             "public_test_int8": scores.get("int8", {}).get("accuracy"),
+            "int8_agreement": metrics.get("int8_agreement"),  # int8's top-1 is float's (PublicTest)
             "int8_tflite_latency_ms": metrics.get("int8_tflite_latency", {}).get("p50_ms"),
             "recipe": metrics.get("command"),
         })
