@@ -72,7 +72,19 @@ def worker_pool(workers: int, items: int) -> Executor:
         return ThreadPoolExecutor(workers, thread_name_prefix="edge-fer-work")
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=functools.partial(_worker_started, os.getpid()))
-    pool.submit(os.getpid).result()  # with fork, the first submit starts every worker
+    # With fork, the first submit starts every worker. A signal during the fork would reach
+    # Python's at-fork callbacks, which swallow the handler's exception (a Ctrl-C lost): held
+    # until the fork is done, it is raised here; the workers unblock it for themselves.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        started = pool.submit(os.getpid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    try:
+        started.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     return pool
 
 
@@ -86,3 +98,8 @@ def _worker_started(parent: int) -> None:
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # held while it was forked
+
+
+# The signals that stop a command (edge_fer.signals handles them in the main process).
+_STOPPING = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
