@@ -163,7 +163,9 @@ def test_a_fer2013_csv_split_becomes_labelled_raws(tmp_path):
     assert "fer2013.csv.gz:11" in (tmp_path / "raws" / "skipped.csv").read_text()
 
 
-def test_a_raw_that_cannot_be_written_fails_the_run_and_leaves_no_output(tmp_path, monkeypatch):
+@pytest.mark.parametrize("pool", ["processes", "threads"])
+def test_a_raw_that_cannot_be_written_fails_the_run_and_leaves_no_output(tmp_path, monkeypatch, pool):
+    monkeypatch.setattr(parallel, "MIN_ITEMS_FOR_PROCESSES", 1 if pool == "processes" else 10**9)
     (tmp_path / "in").mkdir()
     for i in range(9):
         cv2.imwrite(str(tmp_path / "in" / f"{i}.png"), np.full((48, 48), 20 * i, np.uint8))
