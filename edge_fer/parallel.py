@@ -75,17 +75,29 @@ def worker_pool(workers: int, items: int) -> Executor:
     # With fork, the first submit starts every worker. A signal during the fork would reach
     # Python's at-fork callbacks, which swallow the handler's exception (a Ctrl-C lost): held
     # until the fork is done, it is raised here; the workers unblock it for themselves.
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
     try:
-        started = pool.submit(os.getpid)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-    try:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        try:
+            started = pool.submit(os.getpid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held signal is raised here
         started.result()
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        shut_down(pool)
         raise
     return pool
+
+
+def shut_down(pool: Executor) -> None:
+    """Cancel what is queued and wait for the workers. Always waits: a process pool whose manager
+    thread is still closing its pipes when the interpreter exits makes Python's exit hook write
+    to a closed pipe ("Exception ignored ... Bad file descriptor"), so a signal that stops the
+    wait stops it only after it is done (a second one ends the process at once: signals.py)."""
+    try:
+        pool.shutdown(wait=True, cancel_futures=True)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
 
 
 def _worker_started(parent: int) -> None:

@@ -31,7 +31,14 @@ from edge_fer.atomic import atomic_write_text, check_not_inside, staged_dir
 from edge_fer.errors import EdgeFerError, UsageError
 from edge_fer.files import walk_files
 from edge_fer.labels import LABELS
-from edge_fer.parallel import available_cores, chunk_size, chunks, ordered_map, worker_pool
+from edge_fer.parallel import (
+    available_cores,
+    chunk_size,
+    chunks,
+    ordered_map,
+    shut_down,
+    worker_pool,
+)
 from edge_fer.tensors.rawio import (
     MANIFEST_NAME,
     ManifestRow,
@@ -173,7 +180,7 @@ def write_files(paths: list[Path], folder: Path, spec: InputSpec, dtype: str,
                 yield from zip(part, outcome)
                 bar.advance(task, len(part))
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # no worker writes into a discarded folder
+        shut_down(pool)  # no worker writes into a discarded folder
 
 
 def raw_name(index: int, stem: str) -> str:
