@@ -73,7 +73,8 @@ def test_an_edge_model_is_distilled_from_the_shipped_best_and_ships_under_its_na
     _tiny_csv(data)
     tiny = build_pretrained.MODELS["tiny"]
     monkeypatch.setitem(build_pretrained.MODELS, "tiny", build_pretrained.Recipe(
-        tiny.train | {"batch_size": 32, "precision": "fp32"}, (1,)))
+        tiny.train | {"batch_size": 32, "precision": "fp32"}, (1,),
+        int8_tune=tiny.int8_tune | {"epochs": 1, "batch_size": 32}))
     runs, out = tmp_path / "runs", tmp_path / "shipped"
     assert build_pretrained.main(["--model", "tiny", "--data", str(data), "--run", str(runs), "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
@@ -83,6 +84,12 @@ def test_an_edge_model_is_distilled_from_the_shipped_best_and_ships_under_its_na
     (command,) = metrics["training"]["members"][0]["train_commands"]
     assert "--teacher best" in command and "--distill-alpha 0.7" in command and "runs/tiny/seed0" in command
     assert (runs / "seed0" / "teacher_logits.npz").is_file()
+    # fine-tuned for int8 first: the shipped graph is the chosen epoch's, scored as metrics.json says
+    tuning = metrics["int8_tuning"]
+    assert [row["epoch"] for row in tuning["history"]] == [0, 1]
+    chosen = next(row for row in tuning["history"] if row["epoch"] == tuning["chosen_epoch"])
+    assert chosen["agreement"] == metrics["int8_agreement"]
+    assert (out / "model.pb").read_bytes() == (runs / "int8" / "model.pb").read_bytes()
 
 
 def test_a_model_with_a_target_ships_only_when_it_meets_it_and_int8_keeps_up(build_pretrained):
