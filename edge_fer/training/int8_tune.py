@@ -379,6 +379,8 @@ def _tuned_graphs(model: Path, images: np.ndarray, labels: np.ndarray, soft_targ
 
     source = load_graph_def(model)
     yield 0, snap_weights(source)
+    if config.epochs < 1:
+        return
     graph, t = build_tune_graph(source, config, soft_targets is not None and config.task > 0)
     steps_per_epoch = int(np.ceil(len(labels) / config.batch_size))
     total = steps_per_epoch * config.epochs
