@@ -133,11 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(scratch)
         frozen = scratch / "model.pb"
         freeze_run(runs, frozen, tta_flip=args.tta_flip)
-        tuning = None
+        tuning, scored = None, {}
         if chosen.int8_tune:
-            tuning = tune_for_int8(frozen, root / "int8", args.data, chosen.int8_tune)
+            tuning = tune_for_int8(frozen, root / "int8", args.data, chosen.int8_tune, scratch, scored)
             frozen.write_bytes((root / "int8" / "model.pb").read_bytes())
-        int8, scores, agreement = int8_scores(frozen, args.data, scratch / "int8")
+        # the chosen candidate was converted and scored while tuning: not again
+        int8, scores, agreement = scored.get(sha256_file(frozen)) or int8_scores(frozen, args.data,
+                                                                                 scratch / "int8")
         facts = inspect_model(frozen)
         latency = int8_latency(int8)
         missed = missed_targets(chosen, scores["float"]["accuracy"], scores["int8"]["accuracy"],
@@ -198,18 +200,22 @@ def int8_scores(frozen: Path, data: str, scratch: Path) -> tuple[Path, dict, flo
     return int8, scores, top1_agreement(scores["float"]["rows"], scores["int8"]["rows"])
 
 
-def tune_for_int8(frozen: Path, work: Path, data: str, settings: dict) -> dict:
+def tune_for_int8(frozen: Path, work: Path, data: str, settings: dict, scratch: Path,
+                  scored: dict) -> dict:
     """Int8-aware fine-tuning of the frozen graph on the Training faces (its record in
-    work/tune.json, its graph in work/model.pb; done once per input graph and settings)."""
+    work/tune.json, its graph in work/model.pb; done once per input graph and settings). Each
+    candidate's int8 file (in scratch) and scores go into `scored` under its graph's sha256."""
     from edge_fer.converters.calibration import load_calibration
     from edge_fer.data import load_dataset
+    from edge_fer.files import sha256_file
     from edge_fer.training.int8_tune import Int8TuneConfig, fine_tune_for_int8
 
     train_split = load_dataset(data).splits["Training"]
 
     def score(candidate: Path) -> dict:
-        with tempfile.TemporaryDirectory(prefix="edge-fer-int8-candidate-") as scratch:
-            _, scores, agreement = int8_scores(candidate, data, Path(scratch))
+        result = int8_scores(candidate, data, scratch / f"candidate{len(scored)}")
+        scored[sha256_file(candidate)] = result
+        _, scores, agreement = result
         return {"agreement": round(agreement, 4), "accuracy": round(scores["float"]["accuracy"], 4),
                 "int8_accuracy": round(scores["int8"]["accuracy"], 4)}
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -32,8 +33,8 @@ import numpy as np
 from edge_fer import reporter
 from edge_fer.atomic import atomic_write_bytes, atomic_write_text
 from edge_fer.labels import NUM_CLASSES
-from edge_fer.preprocess import to_model_input
-from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME
+from edge_fer.preprocess import INPUT_SIZE, to_model_input
+from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME, save_graph_def
 
 # Ops whose weight (input 1) TFLite quantizes per output channel, and that channel's axis in the
 # TensorFlow kernel: Conv2D [h, w, in, out], depthwise [h, w, in, 1], MatMul [in, out].
@@ -174,10 +175,9 @@ def _with_fake_quant(graph_def, tensors: list[str]):
     from tensorflow.python.framework import tensor_util
 
     out = type(graph_def).FromString(graph_def.SerializeToString())
-    wrapped = set(tensors)
+    wrapped = {reference for name in tensors for reference in (name, f"{name}:0")}  # first outputs
     for node in out.node:
-        node.input[:] = [name + INT8_SUFFIX if _source(name) in wrapped and not name.startswith("^")
-                         and name.split(":")[-1] in (name, "0") else name for name in node.input]
+        node.input[:] = [_source(name) + INT8_SUFFIX if name in wrapped else name for name in node.input]
     for name in tensors:
         prefix = name + INT8_SUFFIX
         for end in ("min", "max", "shift"):
@@ -254,7 +254,7 @@ def build_tune_graph(graph_def, config: Int8TuneConfig, with_teacher: bool):
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.set_random_seed(config.seed)
-        x = tf.compat.v1.placeholder(tf.float32, [None, 48, 48, 1], name="x")
+        x = tf.compat.v1.placeholder(tf.float32, [None, INPUT_SIZE, INPUT_SIZE, 1], name="x")
         labels = tf.compat.v1.placeholder(tf.int64, [None], name="labels")
         soft = tf.compat.v1.placeholder(tf.float32, [None, NUM_CLASSES], name="teacher") \
             if with_teacher else None
@@ -339,8 +339,6 @@ def fine_tune_for_int8(model: Path, work: Path, images: np.ndarray, labels: np.n
     int8 grid. Writes work/model.pb (the chosen graph) and work/tune.json (settings, the input's
     sha256, every epoch's scores); a re-run with the same input and settings reads them and
     trains nothing. Returns tune.json's record."""
-    import tempfile
-
     from edge_fer.files import sha256_file
 
     work.mkdir(parents=True, exist_ok=True)
@@ -355,8 +353,7 @@ def fine_tune_for_int8(model: Path, work: Path, images: np.ndarray, labels: np.n
     with tempfile.TemporaryDirectory(prefix="edge-fer-int8-tune-") as scratch:
         history = []
         for epoch, graph_def in _tuned_graphs(model, images, labels, soft_targets, calibration, config):
-            path = Path(scratch) / f"epoch{epoch}.pb"
-            atomic_write_bytes(path, graph_def.SerializeToString())
+            path = save_graph_def(graph_def, Path(scratch) / f"epoch{epoch}.pb")
             history.append({"epoch": epoch, **score(path)})
             reporter.info(f"int8 fine-tuning epoch {epoch}: int8 gives float's label on "
                           f"{history[-1]['agreement']:.2%}; float {history[-1]['accuracy']:.2%}")
