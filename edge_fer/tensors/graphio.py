@@ -19,6 +19,9 @@ SNPE_OPS = frozenset({
     "Placeholder", "Const", "Identity", "Conv2D", "DepthwiseConv2dNative", "BiasAdd", "Relu",
     "Relu6", "MaxPool", "AvgPool", "Reshape", "MatMul", "Add", "AddV2", "Mul", "Softmax",
     "ConcatV2", "Mean", "Pad",
+    # element-wise bounds (the shipped edge models' activation clips): the converter's eltwise
+    # layer maps them to ElementwiseBinaryMax/Min
+    "Maximum", "Minimum",
 })
 
 

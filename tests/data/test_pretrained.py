@@ -36,7 +36,8 @@ def test_shipped_model_loads_by_name_is_snpe_convertible_and_documented(name):
     metrics = pretrained_metrics(name)
     assert metrics["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
     assert metrics["bytes"] == model.stat().st_size
-    assert metrics["command"].startswith("python scripts/build_pretrained.py --data")
+    assert metrics["command"].startswith("python scripts/build_pretrained.py "
+                                         + ("--data" if name == "best" else f"--model {name} --data"))
     for precision in ("float", "int8"):
         assert 0.0 < metrics["public_test"][precision]["accuracy"] <= 1.0
         assert metrics["public_test"][precision]["count"] == 3589
@@ -87,6 +88,12 @@ FIDELITY_FACES = 200
 # docs/calibration.md. On these 200 faces: TFLite 98.0 % (4 faces differ), ONNX 99.0 % (2); the
 # floors leave one face (TFLite) and two faces (ONNX) of margin.
 FIDELITY_MIN = {"tflite": 0.975, "onnx": 0.98}   # top-1 agreement with the float graph
+# `tiny` (clipped activations, kernels on TFLite's symmetric int8 grid): TFLite agrees on 98.94 % of
+# PublicTest but 97.5 % of these 200 (5 faces: the draw is unlucky for it); onnxruntime's QDQ file
+# stores the kernels on its own asymmetric uint8 grid (convert/onnx.py QDQ_SETTINGS), which no
+# kernel can share with TFLite's: 97.10 % of PublicTest, 96.5 % here (7 faces). The floors leave
+# one face of margin.
+FIDELITY_MIN_OF = {"tiny": {"tflite": 0.97, "onnx": 0.96}}
 
 
 @pytest.mark.parametrize("name", shipped_names())
@@ -94,7 +101,7 @@ def test_shipped_model_int8_files_agree_with_its_float_graph_on_real_faces(name,
                                                                            tmp_path):
     from edge_fer.converters import ConvertRequest, convert_model
 
-    for target, floor in FIDELITY_MIN.items():
+    for target, floor in FIDELITY_MIN_OF.get(name, FIDELITY_MIN).items():
         report = convert_model(ConvertRequest(
             model=model_or_default(name), target=target, precision="int8",
             calib=str(fer2013_dir / "fer2013.csv.gz"), calib_count=200,
