@@ -25,11 +25,10 @@ CLIP_SUFFIX = "/clip"
 HISTOGRAM_BINS = 8192
 
 
-def clip_tensors(graph_def) -> list[str]:
-    """The tensors int8 stores at their own range (int8_tune.quantized_tensors), but the input
-    (exact on the int8 grid already) and the logits (their order is the label)."""
-    from edge_fer.training.int8_tune import quantized_tensors
-
+def clip_tensors(graph_def, quantized: list[str]) -> list[str]:
+    """Of the tensors int8 stores at their own range (`quantized`: int8_tune.quantized_tensors),
+    those to clip: not the input (exact on the int8 grid already) nor the logits (their order is
+    the label)."""
     nodes = {node.name: node for node in graph_def.node}
     logits = nodes.get(LOGITS_NAME)
     while logits is not None and logits.op == "Identity":  # freeze names the logits with an Identity
@@ -46,7 +45,7 @@ def clip_tensors(graph_def) -> list[str]:
             nodes.get(other.split(":")[0]) is not None and nodes[other.split(":")[0]].op == "Const"
             for other in reader.input if other.split(":")[0] != name) for reader in readers.get(name, []))
 
-    return [name for name in quantized_tensors(graph_def) if name not in kept and not bias_added(name)]
+    return [name for name in quantized if name not in kept and not bias_added(name)]
 
 
 def activation_bounds(graph_def, images: np.ndarray, percentile: float, tensors: list[str],
@@ -113,8 +112,9 @@ def with_clipped_activations(graph_def, bounds: dict[str, tuple[float, float]]):
     return out
 
 
-def clip_activations(graph_def, images: np.ndarray, percentile: float) -> tuple[object, dict]:
-    """graph_def with its int8 tensors clipped at `percentile` of their values on `images`, and
-    the bounds used."""
-    bounds = activation_bounds(graph_def, images, percentile, clip_tensors(graph_def))
+def clip_activations(graph_def, images: np.ndarray, percentile: float,
+                     quantized: list[str]) -> tuple[object, dict]:
+    """graph_def with its int8 tensors (of `quantized`, see clip_tensors) clipped at `percentile`
+    of their values on `images`, and the bounds used."""
+    bounds = activation_bounds(graph_def, images, percentile, clip_tensors(graph_def, quantized))
     return with_clipped_activations(graph_def, bounds), bounds

@@ -362,7 +362,8 @@ def fine_tune_for_int8(model: Path, work: Path, images: np.ndarray, labels: np.n
         bounds = {}
         for epoch, graph_def in _tuned_graphs(model, images, labels, soft_targets, calibration, config):
             if config.clip_percentile:
-                graph_def, bounds[epoch] = clip_activations(graph_def, images, config.clip_percentile)
+                graph_def, bounds[epoch] = clip_activations(graph_def, images, config.clip_percentile,
+                                                            quantized_tensors(graph_def))
             path = save_graph_def(graph_def, Path(scratch) / f"epoch{epoch}.pb")
             history.append({"epoch": epoch, **score(path)})
             reporter.info(f"int8 fine-tuning epoch {epoch}: int8 gives float's label on "

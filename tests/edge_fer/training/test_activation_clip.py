@@ -19,7 +19,7 @@ from edge_fer.training.activation_clip import (
     with_clipped_activations,
 )
 from edge_fer.training.freeze import frozen_outputs
-from edge_fer.training.int8_tune import Int8TuneConfig, fine_tune_for_int8
+from edge_fer.training.int8_tune import Int8TuneConfig, fine_tune_for_int8, quantized_tensors
 
 
 def faces(count: int, seed: int = 0) -> np.ndarray:
@@ -41,9 +41,10 @@ def tensor_values(graph_def, names: list[str], images: np.ndarray) -> dict[str, 
 
 
 def test_the_clipped_tensors_are_the_int8_ones_but_input_and_logits(tiny_frozen_model):
-    chosen = clip_tensors(load_graph_def(tiny_frozen_model))
+    graph_def = load_graph_def(tiny_frozen_model)
+    chosen = clip_tensors(graph_def, quantized_tensors(graph_def))
     assert chosen and "x" not in chosen and "logits" not in chosen and "output" not in chosen
-    ops = {node.name: node.op for node in load_graph_def(tiny_frozen_model).node}
+    ops = {node.name: node.op for node in graph_def.node}
     # the tiny CNN's two ReLU maps and the pooled features (not the raw convolutions: their bias
     # Adds are fused, nor the logits)
     assert sorted(ops[name] for name in chosen) == ["Mean", "Relu", "Relu"]
@@ -51,7 +52,7 @@ def test_the_clipped_tensors_are_the_int8_ones_but_input_and_logits(tiny_frozen_
 
 def test_bounds_are_each_tensors_percentiles(tiny_frozen_model):
     graph_def = load_graph_def(tiny_frozen_model)
-    names = clip_tensors(graph_def)
+    names = clip_tensors(graph_def, quantized_tensors(graph_def))
     images = faces(24)
     bounds = activation_bounds(graph_def, images, 99.0, names, batch=10)  # batches that do not divide 24
     values = tensor_values(graph_def, names, images)
@@ -65,7 +66,7 @@ def test_bounds_are_each_tensors_percentiles(tiny_frozen_model):
 
 def test_a_clipped_graph_keeps_its_contract_and_clips_only_past_the_bounds(tiny_frozen_model):
     graph_def = load_graph_def(tiny_frozen_model)
-    names = clip_tensors(graph_def)
+    names = clip_tensors(graph_def, quantized_tensors(graph_def))
     images = faces(16, seed=3)
     values = tensor_values(graph_def, names, images)
     # bounds above every value: the same function, bit for bit
@@ -98,7 +99,7 @@ def test_the_int8_file_of_a_clipped_graph_takes_the_bounds_as_ranges(tiny_frozen
     graph_def = load_graph_def(tiny_frozen_model)
     ops = {node.name: node.op for node in graph_def.node}
     calibration = faces(16, seed=5)
-    clipped, bounds = clip_activations(graph_def, calibration, 90.0)
+    clipped, bounds = clip_activations(graph_def, calibration, 90.0, quantized_tensors(graph_def))
     model = save_graph_def(clipped, tmp_path / "clipped" / "model.pb")
     (model.parent / "labels.txt").write_text((Path(tiny_frozen_model).parent / "labels.txt").read_text())
     report = convert_model(ConvertRequest(model=model, target="tflite", precision="int8", calib="synthetic",
@@ -128,5 +129,6 @@ def test_int8_tuning_clips_each_candidate_and_records_the_bounds(tiny_frozen_mod
     assert "Minimum" in scored[0]
     saved = json.loads((tmp_path / "int8" / "tune.json").read_text())
     assert saved["settings"]["clip_percentile"] == 99.0
-    assert set(record["clip_bounds"]) == set(clip_tensors(load_graph_def(tiny_frozen_model)))
+    graph_def = load_graph_def(tiny_frozen_model)
+    assert set(record["clip_bounds"]) == set(clip_tensors(graph_def, quantized_tensors(graph_def)))
     assert "Minimum" in {node.op for node in load_graph_def(tmp_path / "int8" / "model.pb").node}
