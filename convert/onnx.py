@@ -85,6 +85,10 @@ def bounds_as_clip(model) -> int:
 
     graph = model.graph
     initializers = {init.name: init for init in graph.initializer}
+    inferred = onnx.shape_inference.infer_shapes(model).graph
+    ranks = {info.name: len(info.type.tensor_type.shape.dim)
+             for info in (*inferred.value_info, *inferred.input, *inferred.output)
+             if info.type.tensor_type.HasField("shape")}
     readers: dict[str, int] = {}
     for node in graph.node:
         for name in node.input:
@@ -93,12 +97,14 @@ def bounds_as_clip(model) -> int:
     producer = {out: node for node in graph.node for out in node.output}
 
     def bound(node) -> tuple[str, float] | None:
-        """(the other input, the constant) of a Min/Max against a one-value initializer."""
+        """(the other input, the constant) of a Min/Max against a one-value initializer that does
+        not broadcast the other input to more dimensions (a Clip keeps its input's shape)."""
         if node.op_type not in ("Min", "Max") or len(node.input) != 2:
             return None
         for const, other in (node.input, node.input[::-1]):
             init = initializers.get(const)
-            if init is not None and int(np.prod(init.dims)) == 1:
+            if init is not None and int(np.prod(init.dims)) == 1 \
+                    and (not init.dims or ranks.get(other, -1) >= len(init.dims)):
                 return other, float(numpy_helper.to_array(init).reshape(()))
         return None
 
