@@ -45,7 +45,8 @@ Examples:
 validates on PublicTest) or an image folder (<root>/<emotion>/*, or <root>/{train,test}/<emotion>/*).
 
 --bn-statistics precise: after training, the best checkpoint's batch-norm statistics are
-recomputed on the clean training images and kept if they validate better.
+recomputed on the clean training images and kept if they validate better; the last checkpoint,
+with such statistics too, becomes the best when it validates better still.
 
 --teacher: knowledge distillation from a frozen graph with a `logits` tensor, or a shipped
 model's name; its logits on the training faces are computed once and cached in the run folder.

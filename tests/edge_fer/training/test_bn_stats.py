@@ -95,3 +95,41 @@ def test_moving_average_option_leaves_the_checkpoint_as_trained(tmp_path):
 def test_unknown_bn_statistics_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(app, ["train", "--bn-statistics", "exact", "--out", str(tmp_path / "r")])
     assert result.exit_code == 2 and "--bn-statistics" in result.output
+
+
+@pytest.mark.parametrize("recorded, taken", [(-1.0, True), (2.0, False)])
+def test_the_last_epoch_with_precise_statistics_replaces_a_best_that_validates_worse(
+        resxs_run, tmp_path, recorded, taken):
+    """At the end of training the last checkpoint, with precise statistics, is weighed against
+    the best one (selected on moving averages): a recorded best of accuracy -1 always loses, one
+    of 2.0 never does; either way the decision is recorded and made once."""
+    import shutil
+
+    import tensorflow as tf
+
+    from edge_fer.training.freeze import freeze_run
+
+    run = tmp_path / "run"
+    shutil.copytree(resxs_run.path, run)
+    record = run / "best" / "best.json"
+    earlier = {**json.loads(record.read_text()), "epoch": 1, "val_accuracy": recorded}
+    earlier.pop("settled_after_epoch")
+    record.write_text(json.dumps(earlier))
+    checkpoint = (run / f"{BEST_CKPT}.data-00000-of-00001").read_bytes()
+    best = train(TrainConfig(**resxs_run.config, out=str(run)), resume=True)["best"]
+    assert best["settled_after_epoch"] == 2
+    assert json.loads(record.read_text()) == json.loads((run / "state.json").read_text())["best"] == best
+    if taken:
+        assert best["epoch"] == 2 and best["bn_statistics"] == "precise"
+        assert best["instead_of"] == {"epoch": 1, "val_accuracy": -1.0}
+        assert 0.0 <= best["val_accuracy"] == best["val_accuracy_precise"] <= 1.0
+        best_values, last_values = (tf.train.load_checkpoint(str(run / name / "model.ckpt"))
+                                    for name in ("best", "last"))
+        weights = [n for n in best_values.get_variable_to_shape_map() if "moving_" not in n]
+        assert len(weights) > 10
+        for name in weights:  # the last epoch's weights, whatever the best held before
+            np.testing.assert_array_equal(best_values.get_tensor(name), last_values.get_tensor(name))
+        assert freeze_run(run, tmp_path / "model.pb")["max_abs_diff_vs_checkpoint"] < 1e-4
+    else:
+        assert best == {**earlier, "settled_after_epoch": 2}
+        assert (run / f"{BEST_CKPT}.data-00000-of-00001").read_bytes() == checkpoint
