@@ -310,6 +310,24 @@ def _save_state(run: Path, state: dict) -> None:
 # over the new total: a warm restart); the others change how, not what, it trains.
 RESUME_CHANGEABLE = ("epochs", "max_steps", "precision", "bn_statistics", "strict")
 NOT_COMPARED = ("out", "extra")
+PATH_FIELDS = ("data", "teacher")  # the same file named another way (relative, a link) is no change
+
+
+def recorded_spellings(run: Path, config: TrainConfig) -> TrainConfig:
+    """`config` with each path the saved run names another way spelled as the run recorded it."""
+    from dataclasses import replace
+
+    saved = saved_config(run)
+    return replace(config, **{name: getattr(saved, name) for name in PATH_FIELDS
+                              if same_file(getattr(saved, name), getattr(config, name))})
+
+
+def same_file(recorded: str, given: str) -> bool:
+    """Whether two spellings name one existing file or folder."""
+    try:
+        return bool(recorded) and bool(given) and os.path.samefile(recorded, given)
+    except OSError:  # either is gone, or not a path (`synthetic`, a shipped model's name)
+        return False
 
 
 def saved_config(run: str | Path) -> TrainConfig:
@@ -339,7 +357,7 @@ def resume_changes(run: Path, config: TrainConfig, state: dict) -> dict:
     changes = {}
     for name in TrainConfig.__dataclass_fields__:
         before, now = getattr(saved, name), getattr(config, name)
-        if name in NOT_COMPARED or before == now:
+        if name in NOT_COMPARED or before == now or (name in PATH_FIELDS and same_file(before, now)):
             continue
         flag = "--" + name.replace("_", "-")
         if name not in RESUME_CHANGEABLE:
@@ -395,6 +413,8 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     with staged_output(config.out, _is_run_output) as output:
         recover_checkpoints(output.path, (BEST_DIR, LAST_DIR))  # what a killed training left
         state = prepare_run_dir(output.path, config, resume, overwrite)
+        if state:
+            config = recorded_spellings(output.path, config)
         if state or not (_load_state(output.path) or has_checkpoint(output.path / LAST_DIR)
                          or has_checkpoint(output.path / BEST_DIR)):  # resume, or a new run: in place
             output.in_place()

@@ -45,8 +45,11 @@ def test_resume_continues_from_the_last_epoch_with_the_saved_settings(tmp_path):
     assert "--data" in conflict.output and str(csv_path) in conflict.output and "synthetic" in conflict.output
     fewer = runner.invoke(app, ["train", "--out", str(out), "--resume", "--epochs", "0", "-q"])
     assert fewer.exit_code == 2
-    resumed = runner.invoke(app, ["train", "--out", str(out), "--resume", "--epochs", "2", "-q"])
+    link = tmp_path / "same.csv.gz"  # the same file named another way is the same data
+    link.symlink_to(csv_path)
+    resumed = runner.invoke(app, ["train", "--out", str(out), "--resume", "--data", str(link), "--epochs", "2", "-q"])
     assert resumed.exit_code == 0, resumed.output
+    link.unlink()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"].endswith("fer.csv.gz") and metrics["train_split"] == "Training"
     assert [h["epoch"] for h in metrics["history"]] == [1, 2]
