@@ -54,6 +54,8 @@ class ConvertJob:
     _model_sha256: str | None = field(default=None, repr=False)
     _calibration: object = field(default=None, repr=False)
     _checks: object = field(default=None, repr=False)
+    # what one target computes once for several of its files (tflite: the calibrated int8 model)
+    shared: dict = field(default_factory=dict, repr=False)
 
     @property
     def stem(self) -> str:

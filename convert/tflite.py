@@ -4,6 +4,11 @@ fp32 as is; fp16 stores float16 weights (float32 in/out); int8 is full-integer p
 quantization from the calibration samples, written in two flavours: int8 input/output
 (`_int8.tflite`, for integer-only accelerators) and float32 input/output
 (`_int8_float_io.tflite`, a drop-in for the float model). Tensor names `x`/`output` are kept.
+Both come from one calibration: the converter writes the float-I/O model, and the int8-I/O one
+is that model with its input QUANTIZE and output DEQUANTIZE removed (LiteRT's
+modify_model_io_type, what the converter itself does for other I/O types), so the two compute
+the same integers and the calibration's TFLite reference-kernel pass (most of an int8
+conversion's time) runs once.
 
 `--dynamic-batch` converts the graph with a free batch (graphio.dynamic_batch_graph, as the onnx
 target does): same file names, the input's shape signature is [-1, 48, 48, 1] and the manifest
@@ -47,8 +52,9 @@ FLAVOURS: dict[str, tuple[Flavour, ...]] = {
         "converter.target_spec.supported_types = [tf.float16]")),),
     "int8": (
         Flavour("int8", "_int8", "int8 in/out", _INT8_SETTINGS + (
-            "converter.inference_input_type = tf.int8",
-            "converter.inference_output_type = tf.int8"), integer_io=True),
+            "float_io_model = converter.convert()",
+            "tensorflow.lite.python.util.modify_model_io_type(float_io_model, tf.int8, tf.int8)"),
+            integer_io=True),
         Flavour("int8", "_int8_float_io", "float in/out", _INT8_SETTINGS),
     ),
 }
@@ -70,14 +76,14 @@ def api_calls(job: ConvertJob, flavour: Flavour) -> list[str]:
             (f"converter = tf.compat.v1.lite.TFLiteConverter(graph_def, "
              f"[graph[{job.input_name + ':0'!r}]], [graph[{job.output_name + ':0'!r}]])"),
             *flavour.settings,
-            "converter.convert()",
+            *(() if flavour.integer_io else ("converter.convert()",)),
         ]
     return [
         (f"graph = import_graph(graph_def); graph[{job.input_name + ':0'!r}].set_shape({shape})"),
         (f"converter = tf.compat.v1.lite.TFLiteConverter(graph.as_graph_def(), "
          f"[graph[{job.input_name + ':0'!r}]], [graph[{job.output_name + ':0'!r}]])"),
         *flavour.settings,
-        "converter.convert()",
+        *(() if flavour.integer_io else ("converter.convert()",)),
     ]
 
 
@@ -120,10 +126,36 @@ def converter_for(job: ConvertJob, flavour: Flavour):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative_dataset
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        if flavour.integer_io:
-            converter.inference_input_type = tf.int8
-            converter.inference_output_type = tf.int8
     return converter
+
+
+def converted_bytes(job: ConvertJob, flavour: Flavour) -> bytes:
+    """The flavour's TFLite model. int8: the float-I/O model is converted (and calibrated) once
+    per job; the int8-I/O flavour is derived from it."""
+    if flavour.precision != "int8":
+        return converter_for(job, flavour).convert()
+    if "tflite_int8" not in job.shared:
+        job.shared["tflite_int8"] = converter_for(job, flavour).convert()
+    return with_integer_io(job.shared["tflite_int8"]) if flavour.integer_io else job.shared["tflite_int8"]
+
+
+def with_integer_io(model: bytes) -> bytes:
+    """A float-I/O int8 TFLite model with int8 input and output (its QUANTIZE and DEQUANTIZE at
+    the ends removed), its input and output tensors keeping the float model's names."""
+    import tensorflow as tf
+    from tensorflow.lite.python.util import modify_model_io_type
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    def ends(flat) -> list:
+        graph = flat.subgraphs[0]
+        return [graph.tensors[i] for i in (*graph.inputs, *graph.outputs)]
+
+    names = [t.name for t in ends(flatbuffer_utils.convert_bytearray_to_object(bytearray(model)))]
+    derived = flatbuffer_utils.convert_bytearray_to_object(
+        bytearray(modify_model_io_type(model, tf.int8, tf.int8)))
+    for tensor, name in zip(ends(derived), names, strict=True):
+        tensor.name = name
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(derived))
 
 
 def _batch_facts(job: ConvertJob, path: Path) -> dict:
@@ -158,9 +190,8 @@ def _convert(job: ConvertJob, flavour: Flavour, path: Path) -> dict:
     from edge_fer.artifacts.tflitefile import describe_tflite
     from edge_fer.converters.verify import compare
 
-    converter = converter_for(job, flavour)
     try:
-        path.write_bytes(converter.convert())
+        path.write_bytes(converted_bytes(job, flavour))
     except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError, ValueError, RuntimeError...
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise EdgeFerError(f"{job.model}: TFLite {flavour.precision} conversion failed ({first})") from None

@@ -96,7 +96,8 @@ def build_tflite(variant: Variant, model: Path, out: Path, data: str, images: np
     if not variant.options["per_channel"]:
         converter._experimental_disable_per_channel = True
     path = out / "model.tflite"
-    path.write_bytes(converter.convert())
+    model = converter.convert()
+    path.write_bytes(tflite.with_integer_io(model) if flavour.integer_io else model)
     return path
 
 

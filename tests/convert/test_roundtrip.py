@@ -29,6 +29,31 @@ def test_fp16_weights_stay_close(exported, run_artifact, synthetic_inputs, refer
     assert np.abs(probs - reference_probs).max() <= 1e-2
 
 
+def test_the_two_tflite_int8_files_come_from_one_calibration_and_compute_the_same(
+        frozen_model, run_artifact, synthetic_inputs, tmp_path, monkeypatch):
+    """The int8-I/O file is the float-I/O one with integer ends: the calibration (LiteRT's
+    reference-kernel pass) runs once per conversion, and on the same faces the int8-I/O file,
+    its input quantized and its output dequantized, gives the float-I/O file's scores exactly."""
+    from tensorflow.lite.python.optimize import calibrator
+
+    from edge_fer.converters import ConvertRequest, convert_model
+
+    calls = []
+    original = calibrator.Calibrator.calibrate
+    monkeypatch.setattr(calibrator.Calibrator, "calibrate",
+                        lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    report = convert_model(ConvertRequest(model=frozen_model, target="tflite", precision="int8",
+                                          verify_count=20, out_dir=tmp_path))
+    assert [row.status for row in report.results] == ["converted", "converted"]
+    assert len(calls) == 1
+    folder = tmp_path / "tflite"
+    integer, floating = (run_artifact(folder / name, synthetic_inputs[:40])
+                         for name in ("model_int8.tflite", "model_int8_float_io.tflite"))
+    np.testing.assert_array_equal(integer, floating)
+    commands = json.loads((folder / "model_int8.json").read_text())["commands"]
+    assert "modify_model_io_type(float_io_model, tf.int8, tf.int8)" in commands[-1]
+
+
 @pytest.mark.parametrize("name", INT8)
 def test_int8_files_agree_on_top1_and_are_small(exported, run_artifact, synthetic_inputs,
                                                 reference_probs, name):

@@ -96,19 +96,21 @@ FIDELITY_MIN = {"tflite": 0.975, "onnx": 0.98}   # top-1 agreement with the floa
 FIDELITY_MIN_OF = {"tiny": {"tflite": 0.97, "onnx": 0.96}}
 
 
-@pytest.mark.parametrize("name", shipped_names())
-def test_shipped_model_int8_files_agree_with_its_float_graph_on_real_faces(name, fer2013_dir,
-                                                                           tmp_path):
+# One test per model and target, so the two test workers share the conversions.
+@pytest.mark.parametrize("name, target, floor", [
+    (name, target, floor) for name in shipped_names()
+    for target, floor in FIDELITY_MIN_OF.get(name, FIDELITY_MIN).items()])
+def test_shipped_model_int8_files_agree_with_its_float_graph_on_real_faces(name, target, floor,
+                                                                           fer2013_dir, tmp_path):
     from edge_fer.converters import ConvertRequest, convert_model
 
-    for target, floor in FIDELITY_MIN_OF.get(name, FIDELITY_MIN).items():
-        report = convert_model(ConvertRequest(
-            model=model_or_default(name), target=target, precision="int8",
-            calib=str(fer2013_dir / "fer2013.csv.gz"), calib_count=200,
-            verify_count=FIDELITY_FACES, out_dir=tmp_path))
-        int8 = [row for row in report.results if row.precision == "int8"]
-        assert int8 and all(row.status == "converted" for row in int8)
-        for row in int8:  # tflite: int8 and float in/out; onnx: the QDQ model
-            checks = row.checks
-            assert checks["inputs"] == FIDELITY_FACES and checks["samples"]["split"] == "PublicTest"
-            assert checks["top1_agreement"] >= floor, (name, row.path.name, checks)
+    report = convert_model(ConvertRequest(
+        model=model_or_default(name), target=target, precision="int8",
+        calib=str(fer2013_dir / "fer2013.csv.gz"), calib_count=200,
+        verify_count=FIDELITY_FACES, out_dir=tmp_path))
+    int8 = [row for row in report.results if row.precision == "int8"]
+    assert int8 and all(row.status == "converted" for row in int8)
+    for row in int8:  # tflite: int8 and float in/out; onnx: the QDQ model
+        checks = row.checks
+        assert checks["inputs"] == FIDELITY_FACES and checks["samples"]["split"] == "PublicTest"
+        assert checks["top1_agreement"] >= floor, (name, row.path.name, checks)
