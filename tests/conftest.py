@@ -31,6 +31,25 @@ def tensorflow_before_qnn():
     guard_tensorflow()
 
 
+EVERY_CORE = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def pin_worker_to_its_core() -> None:
+    """With one pytest-xdist worker per core, each worker runs on a core of its own. TensorFlow,
+    XNNPACK, onnxruntime and edge-fer size their thread pools to the cores a process may use, so
+    two workers with a pool of two threads each on two cores were four threads contending."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity") or os.environ.get("EDGE_FER_TEST_NO_PIN"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if count == len(cores) > 1:
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+
+
+pin_worker_to_its_core()
+
+
 @pytest.fixture(scope="session")
 def fer2013_dir() -> Path:
     """../shared/data/fer2013 beside the repo (CI has it); skip where it is absent."""
@@ -63,13 +82,28 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> 
 def trained_run(tmp_path_factory) -> Path:
     """A seed003 run on 4,200 synthetic faces, 3 epochs (about 15 s on 2 cores), trained once per
     test run for all workers (read-only: a test that resumes or changes it works on a copy)."""
-    from edge_fer.training.train import TrainConfig, train
 
     def build(folder: Path) -> None:
-        train(TrainConfig(data="synthetic", arch="seed003", epochs=3, synthetic_train=4200,
-                          synthetic_val=350, out=str(folder / "seed003")))
+        train_on_every_core({"data": "synthetic", "arch": "seed003", "epochs": 3, "synthetic_train": 4200,
+                             "synthetic_val": 350, "out": str(folder / "seed003")})
 
     return built_once(tmp_path_factory, "trained_run", build) / "seed003"
+
+
+def train_on_every_core(config: dict) -> None:
+    """edge-fer's train(TrainConfig(**config)) in a child process that may use every core, while
+    this worker stays on its own. The shared model is then trained as with the suite unpinned
+    (one thread or two sum in another order, and the tests that compare its int8 files' labels
+    with TensorFlow's were written against this one), and the other worker is waiting for it."""
+    import json
+    import subprocess
+
+    code = ("import json, sys; from edge_fer.training.train import TrainConfig, train; "
+            "train(TrainConfig(**json.loads(sys.argv[1])))")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(config)], check=False, capture_output=True,
+                          text=True,
+                          preexec_fn=(lambda: os.sched_setaffinity(0, EVERY_CORE)) if EVERY_CORE else None)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 # The second trained model of a test run: another architecture (residual, batch norm), trained

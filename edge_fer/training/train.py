@@ -25,6 +25,7 @@ from edge_fer.errors import UsageError
 from edge_fer.files import require_regular
 from edge_fer.finite import NonFiniteError
 from edge_fer.labels import LABELS, NUM_CLASSES
+from edge_fer.parallel import available_cores
 from edge_fer.preprocess import INPUT_SIZE, to_model_input
 from edge_fer.tensors.graphio import INPUT_NAME, LOGITS_NAME, OUTPUT_NAME
 from edge_fer.training.augment import AUGMENTATIONS, augment_batch
@@ -202,7 +203,7 @@ def session_config(precision: str = "fp32"):
     import tensorflow as tf
     from tensorflow.core.protobuf import rewriter_config_pb2
 
-    cores = os.cpu_count() or 1
+    cores = available_cores()  # the process's affinity mask: taskset and cgroup cpusets count
     config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=cores, inter_op_parallelism_threads=2)
     if precision == "bf16":
         config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = \
