@@ -6,6 +6,7 @@ conversion and runner round trips (confident, non-trivial predictions), quick en
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -45,6 +46,28 @@ def pin_worker_to_its_core() -> None:
     cores = sorted(os.sched_getaffinity(0))
     if count == len(cores) > 1:
         os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+
+
+@contextlib.contextmanager
+def every_core():
+    """This thread, and the processes it starts, on every core for the block (affinity is per
+    thread and inherited at fork; the worker's library thread pools stay where they are)."""
+    pinned = os.sched_getaffinity(0) if EVERY_CORE else None
+    if pinned is not None:
+        os.sched_setaffinity(0, EVERY_CORE)
+    try:
+        yield
+    finally:
+        if pinned is not None:
+            os.sched_setaffinity(0, pinned)
+
+
+@pytest.fixture
+def on_every_core():
+    """For tests that race a command against the test watching it (signals, kills at a moment):
+    on one shared core the command ran to its end before the test looked."""
+    with every_core():
+        yield
 
 
 pin_worker_to_its_core()
@@ -100,9 +123,9 @@ def train_on_every_core(config: dict) -> None:
 
     code = ("import json, sys; from edge_fer.training.train import TrainConfig, train; "
             "train(TrainConfig(**json.loads(sys.argv[1])))")
-    done = subprocess.run([sys.executable, "-c", code, json.dumps(config)], check=False, capture_output=True,
-                          text=True,
-                          preexec_fn=(lambda: os.sched_setaffinity(0, EVERY_CORE)) if EVERY_CORE else None)
+    with every_core():
+        done = subprocess.run([sys.executable, "-c", code, json.dumps(config)], check=False,
+                              capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
