@@ -6,7 +6,6 @@ conversion and runner round trips (confident, non-trivial predictions), quick en
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -30,47 +29,6 @@ def tensorflow_before_qnn():
     from edge_fer.platform.qnn import guard_tensorflow
 
     guard_tensorflow()
-
-
-EVERY_CORE = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-
-
-def pin_worker_to_its_core() -> None:
-    """With one pytest-xdist worker per core, each worker runs on a core of its own. TensorFlow,
-    XNNPACK, onnxruntime and edge-fer size their thread pools to the cores a process may use, so
-    two workers with a pool of two threads each on two cores were four threads contending."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
-    if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity") or os.environ.get("EDGE_FER_TEST_NO_PIN"):
-        return
-    cores = sorted(os.sched_getaffinity(0))
-    if count == len(cores) > 1:
-        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
-
-
-@contextlib.contextmanager
-def every_core():
-    """This thread, and the processes it starts, on every core for the block (affinity is per
-    thread and inherited at fork; the worker's library thread pools stay where they are)."""
-    pinned = os.sched_getaffinity(0) if EVERY_CORE else None
-    if pinned is not None:
-        os.sched_setaffinity(0, EVERY_CORE)
-    try:
-        yield
-    finally:
-        if pinned is not None:
-            os.sched_setaffinity(0, pinned)
-
-
-@pytest.fixture
-def on_every_core():
-    """For tests that race a command against the test watching it (signals, kills at a moment):
-    on one shared core the command ran to its end before the test looked."""
-    with every_core():
-        yield
-
-
-pin_worker_to_its_core()
 
 
 @pytest.fixture(scope="session")
@@ -105,28 +63,13 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]) -> 
 def trained_run(tmp_path_factory) -> Path:
     """A seed003 run on 4,200 synthetic faces, 3 epochs (about 15 s on 2 cores), trained once per
     test run for all workers (read-only: a test that resumes or changes it works on a copy)."""
+    from edge_fer.training.train import TrainConfig, train
 
     def build(folder: Path) -> None:
-        train_on_every_core({"data": "synthetic", "arch": "seed003", "epochs": 3, "synthetic_train": 4200,
-                             "synthetic_val": 350, "out": str(folder / "seed003")})
+        train(TrainConfig(data="synthetic", arch="seed003", epochs=3, synthetic_train=4200,
+                          synthetic_val=350, out=str(folder / "seed003")))
 
     return built_once(tmp_path_factory, "trained_run", build) / "seed003"
-
-
-def train_on_every_core(config: dict) -> None:
-    """edge-fer's train(TrainConfig(**config)) in a child process that may use every core, while
-    this worker stays on its own. The shared model is then trained as with the suite unpinned
-    (one thread or two sum in another order, and the tests that compare its int8 files' labels
-    with TensorFlow's were written against this one), and the other worker is waiting for it."""
-    import json
-    import subprocess
-
-    code = ("import json, sys; from edge_fer.training.train import TrainConfig, train; "
-            "train(TrainConfig(**json.loads(sys.argv[1])))")
-    with every_core():
-        done = subprocess.run([sys.executable, "-c", code, json.dumps(config)], check=False,
-                              capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
 
 
 # The second trained model of a test run: another architecture (residual, batch norm), trained

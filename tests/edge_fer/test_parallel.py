@@ -7,12 +7,7 @@ import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-import pytest
-
 from edge_fer import parallel
-
-# commands raced against the test watching them: on every core (tests/conftest.py every_core)
-pytestmark = pytest.mark.usefixtures("on_every_core")
 
 # A SIGINT that lands while the workers are forked: Python's at-fork callbacks would swallow
 # the handler's exception, and the command would go on as if no Ctrl-C had come.

@@ -20,9 +20,6 @@ from tests.hostile.conftest import (
     write_face_pngs,
 )
 
-# commands raced against the test watching them: on every core (tests/conftest.py every_core)
-pytestmark = pytest.mark.usefixtures("on_every_core")
-
 
 def _handles(pid: int, signum: int) -> bool:
     """The process has a handler for signum (/proc/<pid>/status SigCgt)."""

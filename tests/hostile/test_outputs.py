@@ -31,9 +31,6 @@ from tests.hostile.conftest import (
     write_tiny_onnx,
 )
 
-# commands raced against the test watching them: on every core (tests/conftest.py every_core)
-pytestmark = pytest.mark.usefixtures("on_every_core")
-
 MANY = 600  # inputs for the kill -9 cases: long enough to be caught at each instant
 
 
