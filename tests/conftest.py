@@ -19,6 +19,23 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_FER2013 = REPO_ROOT.parent / "shared" / "data" / "fer2013"
 
 
+def signals_as_from_a_terminal() -> None:
+    """A suite started in the background (`nohup make test &`) inherits SIGINT and SIGHUP
+    ignored, and so would every command a test starts (edge-fer keeps ignoring what nohup
+    ignores), so the signal tests would see their signals lost: tests start from the defaults."""
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ValueError):  # not the main thread: nothing to do
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+signals_as_from_a_terminal()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def tensorflow_before_qnn():
     """TensorFlow loaded (and its regex kernel run once, edge_fer.platform.qnn.guard_tensorflow)
