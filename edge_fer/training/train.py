@@ -358,7 +358,7 @@ def resume_changes(run: Path, config: TrainConfig, state: dict) -> dict:
     changes = {}
     for name in TrainConfig.__dataclass_fields__:
         before, now = getattr(saved, name), getattr(config, name)
-        if name in NOT_COMPARED or before == now or (name in PATH_FIELDS and same_file(before, now)):
+        if name in NOT_COMPARED or before == now:
             continue
         flag = "--" + name.replace("_", "-")
         if name not in RESUME_CHANGEABLE:
@@ -371,12 +371,15 @@ def resume_changes(run: Path, config: TrainConfig, state: dict) -> dict:
     return changes
 
 
-def prepare_run_dir(run: Path, config: TrainConfig, resume: bool, overwrite: bool) -> dict | None:
+def prepare_run_dir(run: Path, config: TrainConfig, resume: bool,
+                    overwrite: bool) -> tuple[dict | None, TrainConfig]:
     """Refuse to clobber a run unless asked; return the saved state when resuming (with
-    `changes`: the settings the resume changes, see resume_changes)."""
+    `changes`: the settings the resume changes, see resume_changes) and the configuration to
+    train with (its paths spelled as the run recorded them)."""
     state = _load_state(run)
     if state and resume:
-        return {**state, "changes": resume_changes(run, config, state)}
+        config = recorded_spellings(run, config)
+        return {**state, "changes": resume_changes(run, config, state)}, config
     checkpoint = has_checkpoint(run / LAST_DIR) or has_checkpoint(run / BEST_DIR)
     if resume and checkpoint:
         raise UsageError(f"{run}: holds checkpoints but no {STATE_NAME} (the epoch and history "
@@ -384,7 +387,7 @@ def prepare_run_dir(run: Path, config: TrainConfig, resume: bool, overwrite: boo
                          f"again (best/ and last/ are replaced only after the first epoch)")
     if (state or checkpoint) and not overwrite:
         raise UsageError(f"{run}: holds a training run; pass --resume to continue it or --overwrite to start again")
-    return None
+    return None, config
 
 
 def _is_run_output(path: Path) -> bool:
@@ -413,9 +416,7 @@ def train(config: TrainConfig, resume: bool = False, overwrite: bool = False) ->
     precision = resolve_precision(config.precision)
     with staged_output(config.out, _is_run_output) as output:
         recover_checkpoints(output.path, (BEST_DIR, LAST_DIR))  # what a killed training left
-        state = prepare_run_dir(output.path, config, resume, overwrite)
-        if state:
-            config = recorded_spellings(output.path, config)
+        state, config = prepare_run_dir(output.path, config, resume, overwrite)
         if state or not (_load_state(output.path) or has_checkpoint(output.path / LAST_DIR)
                          or has_checkpoint(output.path / BEST_DIR)):  # resume, or a new run: in place
             output.in_place()
