@@ -73,6 +73,16 @@ class Int8TuneConfig:
     seed: int = 0
     dither: bool = True            # shift each tensor's rounding grid at random every step
     clip_percentile: float = 0.0   # clip each int8 tensor at this percentile of its values (0: not)
+    # clip first, then fine-tune the clipped float graph alone (bounds fixed; each epoch's TFLite
+    # int8 file is scored, not simulated), so the float model learns its bounded activations
+    train_clipped: bool = False
+    # the anchor averages the logits of each face and its mirror image (the input model with
+    # test-time mirroring), so the tuned model learns what mirroring adds at no cost in FLOPs
+    anchor_mirror: bool = False
+    # which epoch is kept: "agreement" (highest, then float accuracy), or "accuracy" (highest
+    # float accuracy of the epochs whose agreement reaches min_agreement; else highest agreement)
+    choose: str = "agreement"
+    min_agreement: float = 0.98
 
 
 def _nodes(graph_def) -> dict:
@@ -242,15 +252,19 @@ def _kl(tf, reference_logits, logits):
         tf.nn.log_softmax(reference_logits) - tf.nn.log_softmax(logits)), axis=1))
 
 
-def build_tune_graph(graph_def, config: Int8TuneConfig, with_teacher: bool):
-    """Both towers over one set of variables; returns (graph, handles)."""
+def build_tune_graph(graph_def, config: Int8TuneConfig, with_teacher: bool, anchor_def=None):
+    """Both towers over one set of variables; returns (graph, handles). The anchor is graph_def
+    as it came in, or `anchor_def` (train_clipped: the graph before its clips)."""
     import tensorflow as tf
 
     from edge_fer.tensors.graphio import dynamic_batch_graph
 
-    batch = int(_nodes(graph_def)[INPUT_NAME].attr["shape"].shape.dim[0].size)
-    if batch > 0:
-        graph_def, _ = dynamic_batch_graph(graph_def, batch)
+    def batched(graph_def):
+        batch = int(_nodes(graph_def)[INPUT_NAME].attr["shape"].shape.dim[0].size)
+        return dynamic_batch_graph(graph_def, batch)[0] if batch > 0 else graph_def
+
+    graph_def = batched(graph_def)
+    anchor_def = batched(anchor_def) if anchor_def is not None else graph_def
     kernels = weight_nodes(graph_def)
     biases = bias_nodes(graph_def)
     tensors = quantized_tensors(graph_def)
@@ -285,18 +299,20 @@ def build_tune_graph(graph_def, config: Int8TuneConfig, with_teacher: bool):
                         for end, r in zip(("min", "max"), ranges[source])},
                      **{f"{n}{INT8_SUFFIX}/shift:0": _shift(tf, *ranges[inherited.get(n, n)], dither)
                         for n in [*tensors, *inherited]}}
-        [quant_logits] = tf.import_graph_def(quant_def, input_map=quant_map, name="int8",
-                                             return_elements=[f"{LOGITS_NAME}:0"])
-        [input_logits] = tf.import_graph_def(graph_def, input_map={f"{INPUT_NAME}:0": x}, name="input",
-                                             return_elements=[f"{LOGITS_NAME}:0"])
+        [quant_logits] = [float_logits] if config.train_clipped else tf.import_graph_def(
+            quant_def, input_map=quant_map, name="int8", return_elements=[f"{LOGITS_NAME}:0"])
+        views = [x, tf.reverse(x, axis=[2])] if config.anchor_mirror else [x]
+        input_logits = tf.add_n([tf.import_graph_def(anchor_def, input_map={f"{INPUT_NAME}:0": view},
+                                                     name="input", return_elements=[f"{LOGITS_NAME}:0"])[0]
+                                 for view in views]) / len(views)
         input_logits = tf.stop_gradient(input_logits)
         agree = _kl(tf, float_logits, quant_logits)
         loss = config.consistency * agree
         if config.anchor:
             loss += config.anchor * (_kl(tf, input_logits, float_logits) + _kl(tf, input_logits, quant_logits))
         if config.task:
-            loss += config.task * (_ce_and_distill(tf, float_logits, labels, soft, config)
-                                   + _ce_and_distill(tf, quant_logits, labels, soft, config))
+            towers = [float_logits] if config.train_clipped else [float_logits, quant_logits]
+            loss += config.task * tf.add_n([_ce_and_distill(tf, logits, labels, soft, config) for logits in towers])
         train_op = tf.compat.v1.train.AdamOptimizer(lr).minimize(loss, var_list=list(variables.values()))
         same = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(float_logits, 1), tf.argmax(quant_logits, 1)),
                                       tf.float32))
@@ -308,7 +324,8 @@ def build_tune_graph(graph_def, config: Int8TuneConfig, with_teacher: bool):
     handles = {"x": x, "dither": dither, "labels": labels, "soft": soft, "lr": lr, "loss": loss, "agree_kl": agree,
                "same": same, "train_op": train_op, "init": init, "variables": variables,
                "float_tensors": dict(zip(tensors, float_tensors)), "range_in": range_in,
-               "set_ranges": set_ranges, "float_logits": float_logits, "quant_logits": quant_logits}
+               "set_ranges": set_ranges, "float_logits": float_logits, "quant_logits": quant_logits,
+               "anchor_logits": input_logits}
     return graph, handles
 
 
@@ -360,15 +377,15 @@ def fine_tune_for_int8(model: Path, work: Path, images: np.ndarray, labels: np.n
     with tempfile.TemporaryDirectory(prefix="edge-fer-int8-tune-") as scratch:
         history = []
         bounds = {}
-        for epoch, graph_def in _tuned_graphs(model, images, labels, soft_targets, calibration, config):
-            if config.clip_percentile:
+        for epoch, graph_def in _tuned_graphs(model, images, labels, soft_targets, calibration, config, bounds):
+            if config.clip_percentile and not config.train_clipped:
                 graph_def, bounds[epoch] = clip_activations(graph_def, images, config.clip_percentile,
                                                             quantized_tensors(graph_def))
             path = save_graph_def(graph_def, Path(scratch) / f"epoch{epoch}.pb")
             history.append({"epoch": epoch, **score(path)})
             reporter.info(f"int8 fine-tuning epoch {epoch}: int8 gives float's label on "
                           f"{history[-1]['agreement']:.2%}; float {history[-1]['accuracy']:.2%}")
-        best = max(history, key=lambda row: (row["agreement"], row["accuracy"]))
+        best = max(history, key=lambda row: _rank(row, config))
         atomic_write_bytes(work / "model.pb", (Path(scratch) / f"epoch{best['epoch']}.pb").read_bytes())
     record = {"settings": settings, "history": history, "chosen": best["epoch"],
               "seconds": round(time.perf_counter() - started, 1)}
@@ -379,21 +396,32 @@ def fine_tune_for_int8(model: Path, work: Path, images: np.ndarray, labels: np.n
     return record
 
 
+def _rank(row: dict, config: Int8TuneConfig) -> tuple:
+    if config.choose == "accuracy":
+        agrees = row["agreement"] >= config.min_agreement
+        return (agrees, row["accuracy"] if agrees else row["agreement"])
+    return (row["agreement"], row["accuracy"])
+
+
 def _tuned_graphs(model: Path, images: np.ndarray, labels: np.ndarray, soft_targets: np.ndarray | None,
-                  calibration: np.ndarray, config: Int8TuneConfig):
+                  calibration: np.ndarray, config: Int8TuneConfig, bounds: dict):
     """Yields (epoch, frozen graph): 0 for the input with its kernels on the int8 grid, then one
-    per epoch of fine-tuning."""
+    per epoch of fine-tuning. With config.train_clipped the input is clipped first (its bounds
+    go into `bounds` under every epoch) and each graph keeps those clips."""
     import tensorflow as tf
 
     from edge_fer.tensors.graphio import load_graph_def
     from edge_fer.training.augment import augment_batch
     from edge_fer.training.train import session_config
 
-    source = load_graph_def(model)
+    source = anchor = load_graph_def(model)
+    if config.train_clipped:
+        source, clip = clip_activations(anchor, images, config.clip_percentile, quantized_tensors(anchor))
+        bounds.update({epoch: clip for epoch in range(config.epochs + 1)})
     yield 0, snap_weights(source)
     if config.epochs < 1:
         return
-    graph, t = build_tune_graph(source, config, soft_targets is not None and config.task > 0)
+    graph, t = build_tune_graph(source, config, soft_targets is not None and config.task > 0, anchor)
     steps_per_epoch = int(np.ceil(len(labels) / config.batch_size))
     total = steps_per_epoch * config.epochs
     step = 0

@@ -117,3 +117,66 @@ def test_one_epoch_keeps_the_graph_and_its_names_and_a_rerun_reads_the_record(ti
 
     again = fine_tune_for_int8(tiny_frozen_model, tmp_path / "int8", images, labels, None, faces(8), score, config)
     assert again == record and len(scored) == 2  # nothing trained or scored again
+
+
+def test_train_clipped_fine_tunes_the_clipped_graph_toward_the_unclipped_one(tiny_frozen_model, tmp_path):
+    """Every epoch's graph keeps the same clips (bounds fixed before training, recorded), its
+    weights move, and its outputs stay near the input model's (the anchor is the graph before its
+    clips)."""
+    from edge_fer.training.activation_clip import CLIP_SUFFIX
+
+    images, labels = faces(64), np.arange(64) % 7
+    graphs = []
+
+    def score(path: Path) -> dict:
+        graphs.append(load_graph_def(path))
+        return {"agreement": 0.99, "accuracy": 0.3 + 0.01 * len(graphs)}
+
+    config = Int8TuneConfig(epochs=2, batch_size=32, augment="flip", clip_percentile=99.0, train_clipped=True,
+                            task=0.0, consistency=0.0, anchor=1.0, lr=1e-3, dither=False, choose="accuracy")
+    record = fine_tune_for_int8(tiny_frozen_model, tmp_path / "int8", images, labels, None, faces(8), score, config)
+    clips = [sorted(n.name for n in g.node if n.name.endswith(CLIP_SUFFIX)) for g in graphs]
+    assert len(graphs) == 3 and clips[0] and clips[0] == clips[1] == clips[2]
+    bounds = [sorted(float(n.attr["value"].tensor.float_val[0]) for n in g.node if "_bound" in n.name)
+              for g in graphs]
+    assert bounds[0] == bounds[1] == bounds[2]
+    assert record["chosen"] == 2 and sorted(record["clip_bounds"]) == sorted(c[:-len(CLIP_SUFFIX)] for c in clips[0])
+    weights = [const_values(g, weight_nodes(g)) for g in graphs]
+    assert any(not np.array_equal(weights[0][n], weights[2][n]) for n in weights[0])
+    inputs = to_model_input(faces(16, seed=3))
+    reference = frozen_outputs(load_graph_def(tiny_frozen_model), inputs)
+    assert np.abs(frozen_outputs(graphs[2], inputs) - reference).max() < 0.2
+
+
+def test_choose_accuracy_keeps_the_most_accurate_epoch_that_agrees_enough(tiny_frozen_model, tmp_path):
+    images, labels = faces(32), np.arange(32) % 7
+    rows = iter([{"agreement": 0.99, "accuracy": 0.60}, {"agreement": 0.985, "accuracy": 0.62},
+                 {"agreement": 0.97, "accuracy": 0.70}])
+    config = Int8TuneConfig(epochs=2, batch_size=32, augment="flip", choose="accuracy", min_agreement=0.98)
+    record = fine_tune_for_int8(tiny_frozen_model, tmp_path / "a", images, labels, None, faces(8),
+                                lambda path: next(rows), config)
+    assert record["chosen"] == 1  # epoch 2 is more accurate but int8 gives float's label too rarely
+    rows = iter([{"agreement": 0.95, "accuracy": 0.60}, {"agreement": 0.97, "accuracy": 0.58},
+                 {"agreement": 0.96, "accuracy": 0.70}])
+    record = fine_tune_for_int8(tiny_frozen_model, tmp_path / "b", images, labels, None, faces(8),
+                                lambda path: next(rows), config)
+    assert record["chosen"] == 1  # none agrees enough: the one that agrees most
+
+
+def test_a_mirrored_anchor_gives_a_face_and_its_mirror_image_the_same_target(tiny_frozen_model):
+    import tensorflow as tf
+
+    graph_def = load_graph_def(tiny_frozen_model)
+    inputs = to_model_input(faces(8))
+    targets = {}
+    for mirror in (False, True):
+        graph, handles = build_tune_graph(graph_def, Int8TuneConfig(anchor_mirror=mirror), with_teacher=False)
+        with tf.compat.v1.Session(graph=graph) as sess:
+            sess.run(handles["init"])
+            targets[mirror] = [sess.run(handles["anchor_logits"], {handles["x"]: view})
+                               for view in (inputs, inputs[:, :, ::-1])]
+    assert not np.allclose(*targets[False], atol=1e-4)  # the model itself is not mirror-symmetric ...
+    assert np.allclose(*targets[True], atol=1e-5)  # ... its mirror-averaged anchor is
+    reference = frozen_outputs(graph_def, inputs), frozen_outputs(graph_def, inputs[:, :, ::-1])
+    assert np.allclose(tf.nn.softmax(targets[False][0]).numpy(), reference[0], atol=1e-6)
+    assert np.allclose(targets[True][0], (targets[False][0] + targets[False][1]) / 2, atol=1e-5)
