@@ -16,7 +16,11 @@ Two steps work on the weights instead:
   apart here and there, and the network amplifies that), so it is there for recipes that set epochs;
 - clip_percentile: every candidate's int8 tensors are clipped, in the float graph itself, at that
   percentile of their values on the training faces (edge_fer/training/activation_clip.py), so
-  int8's per-tensor grids are finer (tiny4: 97.91 % → 98.89 % at 99.9).
+  int8's per-tensor grids are finer (tiny4: 97.91 % → 98.89 % at 99.9);
+- train_clipped (what `fast` uses): clipped first, then the clipped float graph alone is
+  fine-tuned toward the input model's logits, with anchor_mirror averaged over each face and its
+  mirror image, so the bounded model learns back what the clip cost and part of what test-time
+  mirroring adds (fast5: 68.91 % → 69.41 % float, agreement 98.72 %; docs/models.md).
 
 The output is a frozen graph with the input's nodes and names; only weight and bias values change
 (and, with clip_percentile, `<tensor>/clip` nodes are added).
