@@ -40,6 +40,9 @@ def run_folders() -> list[Path]:
 
 
 def status() -> int:
+    if not run_folders():
+        done = [name for name in ORDER if shipped(name)]
+        print(f"zoo/runs: no run in progress (shipped: {', '.join(done) or 'none'})")
     for run in run_folders():
         state = json.loads((run / "state.json").read_text())
         config = json.loads((run / "config.json").read_text())

@@ -30,8 +30,9 @@ Examples:
 
   edge-fer predict 0 --max-frames 300 -o runs/predict/webcam    (camera 0; Ctrl-C stops and keeps the run)
 
-For speed on video, name the shipped `tiny` as the model (14 MFLOP per face against `best`'s 909,
-66.4 % on FER2013 PublicTest against 71.4 %; edge-fer models lists each one's cost and accuracy);
+For speed on video, name a shipped edge model: `fast` (58 MFLOP per face against `best`'s 909,
+69.4 % on FER2013 PublicTest, within 2 points of best's 71.4 %) or `tiny` (14 MFLOP, 66.4 %);
+edge-fer models lists each one's cost and accuracy;
 --classify-every 3 classifies each track every third frame and keeps its label between
 (docs/predict.md has the frames per second of each).
 """
