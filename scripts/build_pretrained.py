@@ -98,7 +98,7 @@ MODELS = {
     # mirror-averaged network scores 69.80 %, 58 MFLOP × 2): float 68.91 % → 69.30/69.41/69.32 %
     # after epochs 2–4, agreement 98.66–98.86 %; the most accurate epoch that agrees on ≥ 98 % ships
     # (int8_tune.train_clipped, anchor_mirror). Without the mirror: 68.99/69.07/68.93 % (lr 5e-5);
-    # at the 99.9th/99.95th percentile 68.49 %/68.74 % (99.95th with the mirror, 6 epochs: 69.10 %);
+    # at the 99.9th/99.95th percentile 68.49 %/68.74 % (99.95th with the mirror, 6 epochs: 69.32 %);
     # on the labels and best's logits instead of its own (lr 1e-4): 67.37–67.73 %.
     "fast": Recipe(EDGE_RECIPE | {"arch": "fast5"}, (60, 100), "≤ 60 MFLOP per face", 0.69,
                    INT8_TUNE | {"clip_percentile": 99.99, "train_clipped": True, "anchor_mirror": True,

@@ -88,6 +88,12 @@ class Int8TuneConfig:
     choose: str = "agreement"
     min_agreement: float = 0.98
 
+    def __post_init__(self):
+        if self.choose not in ("agreement", "accuracy"):
+            raise ValueError(f"choose must be 'agreement' or 'accuracy', not {self.choose!r}")
+        if self.train_clipped and not 0 < self.clip_percentile < 100:
+            raise ValueError("train_clipped needs a clip_percentile between 0 and 100")
+
 
 def _nodes(graph_def) -> dict:
     return {node.name: node for node in graph_def.node}

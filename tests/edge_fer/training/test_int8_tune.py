@@ -180,3 +180,12 @@ def test_a_mirrored_anchor_gives_a_face_and_its_mirror_image_the_same_target(tin
     reference = frozen_outputs(graph_def, inputs), frozen_outputs(graph_def, inputs[:, :, ::-1])
     assert np.allclose(tf.nn.softmax(targets[False][0]).numpy(), reference[0], atol=1e-6)
     assert np.allclose(targets[True][0], (targets[False][0] + targets[False][1]) / 2, atol=1e-5)
+
+
+def test_settings_that_cannot_work_are_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="choose"):
+        Int8TuneConfig(choose="latest")
+    with pytest.raises(ValueError, match="clip_percentile"):
+        Int8TuneConfig(train_clipped=True)  # nothing to clip, so nothing to train clipped
