@@ -438,10 +438,11 @@ def _tuned_graphs(model: Path, images: np.ndarray, labels: np.ndarray, soft_targ
     with tf.compat.v1.Session(graph=graph, config=session_config("fp32")) as sess:
         sess.run(t["init"])
         for epoch in range(1, config.epochs + 1):
-            calibrate_ranges(sess, t, calibration)
+            if not config.train_clipped:  # no simulated int8 tower to calibrate
+                calibrate_ranges(sess, t, calibration)
             rng = np.random.default_rng([config.seed, epoch, 8])
             order = rng.permutation(len(labels))
-            same = seen = 0.0
+            same = seen = total_loss = 0.0
             with reporter.make_progress() as bar:
                 task = bar.add_task(f"int8 fine-tuning {epoch}/{config.epochs}", total=steps_per_epoch,
                                     status="")
@@ -452,10 +453,13 @@ def _tuned_graphs(model: Path, images: np.ndarray, labels: np.ndarray, soft_targ
                             t["labels"]: labels[chosen], t["lr"]: lr, t["dither"]: config.dither}
                     if t["soft"] is not None:
                         feed[t["soft"]] = soft_targets[chosen]
-                    _, agreed = sess.run([t["train_op"], t["same"]], feed)
+                    _, agreed, loss = sess.run([t["train_op"], t["same"], t["loss"]], feed)
                     step += 1
                     same += float(agreed) * len(chosen)
+                    total_loss += float(loss) * len(chosen)
                     seen += len(chosen)
-                    bar.update(task, advance=1, status=f"float = int8 {same / seen:.3f}")
+                    # train_clipped has no int8 tower: its agreement is TFLite's, scored per epoch
+                    bar.update(task, advance=1, status=f"loss {total_loss / seen:.4f}" if config.train_clipped
+                               else f"float = int8 {same / seen:.3f}")
             values = dict(zip(t["variables"], sess.run(list(t["variables"].values()))))
             yield epoch, with_values(source, values)
